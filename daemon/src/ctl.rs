@@ -1,0 +1,161 @@
+//! The control socket: where `coopnoc` talks to the daemon. One task per connection, requests
+//! answered in order, every read and write under a timeout.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{UnixListener, UnixStream};
+use tokio_util::sync::CancellationToken;
+
+use crate::inventory;
+use crate::ipc::{self, ErrorKind, ErrorReply, ImportKind, ImportSummary, Request, Response};
+use crate::state::Shared;
+use crate::store::{StoreError, WriteOp, WriteOutcome};
+
+/// How long an idle connection is kept.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum CtlError {
+    #[error("another coopnocd is already answering on {0}")]
+    InUse(PathBuf),
+    #[error("control socket {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+/// Binds the socket, replacing a stale file left by a daemon that died, but never one that
+/// a running daemon still answers on.
+pub async fn bind(path: &Path, mode: u32) -> Result<UnixListener, CtlError> {
+    let io = |source| CtlError::Io { path: path.to_path_buf(), source };
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    if path.exists() {
+        if UnixStream::connect(path).await.is_ok() {
+            return Err(CtlError::InUse(path.to_path_buf()));
+        }
+        std::fs::remove_file(path).map_err(io)?;
+    }
+    let listener = UnixListener::bind(path).map_err(io)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(io)?;
+    Ok(listener)
+}
+
+/// Accepts connections until `shutdown`; in-flight requests finish on their own tasks.
+pub async fn serve(listener: UnixListener, shared: Arc<Shared>, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let shared = shared.clone();
+                    let shutdown = shutdown.clone();
+                    tokio::spawn(async move { connection(stream, shared, shutdown).await });
+                }
+                Err(e) => {
+                    tracing::warn!("control socket: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+}
+
+async fn connection(mut stream: UnixStream, shared: Arc<Shared>, shutdown: CancellationToken) {
+    loop {
+        let request = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            r = ipc::read_frame::<_, Request>(&mut stream, ipc::MAX_REQUEST_BYTES, IDLE_TIMEOUT) => r,
+        };
+        let response = match request {
+            Ok(req) => handle(req, &shared).await,
+            Err(ipc::FrameError::Closed) | Err(ipc::FrameError::Timeout(_)) => return,
+            Err(e) => {
+                tracing::warn!("control socket: bad request: {e}");
+                let reply = Response::error(ErrorKind::Invalid, format!("bad request: {e} (is coopnoc the same version as coopnocd?)"));
+                let _ = ipc::write_frame(&mut stream, &reply, ipc::MAX_RESPONSE_BYTES, WRITE_TIMEOUT).await;
+                return;
+            }
+        };
+        if let Err(e) = ipc::write_frame(&mut stream, &response, ipc::MAX_RESPONSE_BYTES, WRITE_TIMEOUT).await {
+            tracing::warn!("control socket: could not answer: {e}");
+            return;
+        }
+    }
+}
+
+fn store_error(e: StoreError) -> Response {
+    let kind = match &e {
+        StoreError::NotFound(_) => ErrorKind::NotFound,
+        StoreError::Conflict(_) => ErrorKind::Conflict,
+        StoreError::Invalid(_) => ErrorKind::Invalid,
+        _ => ErrorKind::Internal,
+    };
+    if kind == ErrorKind::Internal {
+        tracing::error!("control request failed: {e}");
+    }
+    Response::error(kind, e.to_string())
+}
+
+async fn handle(req: Request, shared: &Shared) -> Response {
+    let store = &shared.store;
+    let result: Result<Response, StoreError> = async {
+        Ok(match req {
+            Request::Status => Response::Status(shared.status().await?),
+            Request::MemberAdd(m) => {
+                if let Err(e) = inventory::check_member(&m) {
+                    return Ok(Response::error(ErrorKind::Invalid, e));
+                }
+                let reference = m.reference.clone();
+                store.write(WriteOp::AddMember(m)).await?;
+                Response::Member(store.member(&reference).await?)
+            }
+            Request::MemberList => Response::Members { members: store.members().await? },
+            Request::MemberShow { member } => Response::Member(store.member(&member).await?),
+            Request::LineAdd(l) => {
+                let l = inventory::normalise_line(l);
+                if let Err(e) = inventory::check_line(&l) {
+                    return Ok(Response::error(ErrorKind::Invalid, e));
+                }
+                let reference = l.reference.clone();
+                store.write(WriteOp::AddLine(l)).await?;
+                Response::Line(store.find_line(&reference).await?)
+            }
+            Request::LineList { unassigned_only } => Response::Lines { lines: store.lines(unassigned_only).await? },
+            Request::LineShow { line } => Response::Line(store.find_line(&line).await?),
+            Request::LineAssign { line, member } => {
+                // Accept any way of naming the line that `line show` accepts.
+                let found = store.find_line(&line).await?;
+                let reference = found.line.reference;
+                store.write(WriteOp::AssignLine { line: reference.clone(), member }).await?;
+                Response::Line(store.find_line(&reference).await?)
+            }
+            Request::Import { kind, csv, file_name } => {
+                let default_language = shared.config().reports.default_language.clone();
+                let parsed = match kind {
+                    ImportKind::Members => inventory::parse_members(&csv, &file_name, &default_language)
+                        .map(|rows| (rows.len(), WriteOp::ImportMembers { rows, file_name: file_name.clone() })),
+                    ImportKind::Lines => inventory::parse_lines(&csv, &file_name)
+                        .map(|rows| (rows.len(), WriteOp::ImportLines { rows, file_name: file_name.clone() })),
+                };
+                match parsed {
+                    Err(p) => Response::Error(ErrorReply { kind: ErrorKind::Invalid, message: p.summary(), details: p.problems }),
+                    Ok((rows, op)) => match store.write(op).await? {
+                        WriteOutcome::Imported { created, updated } => {
+                            tracing::info!("imported {file_name}: {rows} {kind:?} rows, {created} created, {updated} updated");
+                            Response::Imported(ImportSummary { kind, rows: rows as u64, created, updated })
+                        }
+                        WriteOutcome::Done => Response::error(ErrorKind::Internal, "import gave no summary"),
+                    },
+                }
+            }
+        })
+    }
+    .await;
+    result.unwrap_or_else(store_error)
+}

@@ -1,0 +1,347 @@
+//! The control protocol between `coopnoc` (CLI) and `coopnocd`, over a Unix socket.
+//!
+//! One request, one response, as JSON in a frame: a 4-byte big-endian length, then the body.
+//! Sizes are bounded both ways so that a confused peer cannot make either side allocate
+//! without limit; both sides put timeouts on every read and write.
+
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// Requests carry at most a CSV import: 16 MiB is ~100,000 lines.
+pub const MAX_REQUEST_BYTES: u32 = 16 << 20;
+/// Responses carry at most a full inventory or a member export.
+pub const MAX_RESPONSE_BYTES: u32 = 64 << 20;
+/// Protocol version: bumped on an incompatible change; both sides say so plainly.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "request", rename_all = "kebab-case")]
+pub enum Request {
+    Status,
+    MemberAdd(NewMember),
+    MemberList,
+    MemberShow { member: String },
+    LineAdd(NewLine),
+    LineList { unassigned_only: bool },
+    LineShow { line: String },
+    LineAssign { line: String, member: Option<String> },
+    Import { kind: ImportKind, csv: String, file_name: String },
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImportKind {
+    Members,
+    Lines,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "response", rename_all = "kebab-case")]
+pub enum Response {
+    Status(StatusInfo),
+    Member(Member),
+    Members { members: Vec<Member> },
+    Line(LineDetail),
+    Lines { lines: Vec<Line> },
+    Imported(ImportSummary),
+    Error(ErrorReply),
+}
+
+/// What went wrong, for the person at the terminal.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ErrorReply {
+    pub kind: ErrorKind,
+    pub message: String,
+    /// Row-level problems of an import, one per bad row.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    NotFound,
+    Invalid,
+    Conflict,
+    Internal,
+    Unsupported,
+}
+
+impl Response {
+    pub fn error(kind: ErrorKind, message: impl Into<String>) -> Response {
+        Response::Error(ErrorReply {
+            kind,
+            message: message.into(),
+            details: Vec::new(),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StatusInfo {
+    pub version: String,
+    pub protocol: u32,
+    pub pid: u32,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub uptime_seconds: u64,
+    pub cooperative: String,
+    pub config_file: Option<String>,
+    pub state_directory: String,
+    pub sites: u64,
+    pub devices: u64,
+    pub members: u64,
+    pub lines: u64,
+    pub lines_unassigned: u64,
+    pub store: StoreInfo,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StoreInfo {
+    pub path: String,
+    pub schema_version: i64,
+    /// The database file plus its write-ahead log.
+    pub size_bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct NewMember {
+    /// The cooperative's member number, e.g. "M-0042".
+    pub reference: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub language: String,
+    pub reports: ReportPreference,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReportPreference {
+    Email,
+    None,
+}
+
+impl ReportPreference {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportPreference::Email => "email",
+            ReportPreference::None => "none",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Member {
+    pub reference: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub language: String,
+    pub reports: ReportPreference,
+    pub lines: Vec<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum LineKind {
+    Fibre,
+    Radio,
+    Port,
+}
+
+impl LineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineKind::Fibre => "fibre",
+            LineKind::Radio => "radio",
+            LineKind::Port => "port",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LineKind> {
+        match s {
+            "fibre" | "fiber" => Some(LineKind::Fibre),
+            "radio" => Some(LineKind::Radio),
+            "port" => Some(LineKind::Port),
+            _ => None,
+        }
+    }
+}
+
+/// How a line is found on its device: never by ifIndex alone, which changes on reboot.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum MatchKind {
+    Serial,
+    Mac,
+    Ifname,
+    Ifalias,
+}
+
+impl MatchKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchKind::Serial => "serial",
+            MatchKind::Mac => "mac",
+            MatchKind::Ifname => "ifname",
+            MatchKind::Ifalias => "ifalias",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<MatchKind> {
+        match s {
+            "serial" => Some(MatchKind::Serial),
+            "mac" => Some(MatchKind::Mac),
+            "ifname" => Some(MatchKind::Ifname),
+            "ifalias" => Some(MatchKind::Ifalias),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct NewLine {
+    pub reference: String,
+    pub kind: LineKind,
+    pub device: Option<String>,
+    pub match_kind: MatchKind,
+    pub match_key: String,
+    pub member: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Line {
+    pub reference: String,
+    pub kind: LineKind,
+    pub device: Option<String>,
+    pub match_kind: MatchKind,
+    pub match_key: String,
+    pub member: Option<String>,
+    pub description: Option<String>,
+    pub state: String,
+    pub state_since: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LineDetail {
+    pub line: Line,
+    pub member_name: Option<String>,
+    pub site: Option<String>,
+    pub events: Vec<Event>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Event {
+    pub at: String,
+    pub subject_kind: String,
+    pub subject: String,
+    pub old_state: Option<String>,
+    pub new_state: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ImportSummary {
+    pub kind: ImportKind,
+    pub rows: u64,
+    pub created: u64,
+    pub updated: u64,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Framing.
+
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    #[error("connection closed")]
+    Closed,
+    #[error("message of {size} bytes is over the limit of {limit} bytes")]
+    TooLarge { size: u32, limit: u32 },
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("malformed message: {0}")]
+    Malformed(#[from] serde_json::Error),
+}
+
+/// Writes one framed message.
+pub async fn write_frame<W, T>(w: &mut W, value: &T, limit: u32, timeout: Duration) -> Result<(), FrameError>
+where
+    W: AsyncWrite + Unpin,
+    T: Serialize,
+{
+    let body = serde_json::to_vec(value)?;
+    let size = u32::try_from(body.len()).unwrap_or(u32::MAX);
+    if size > limit {
+        return Err(FrameError::TooLarge { size, limit });
+    }
+    let io = async {
+        w.write_all(&size.to_be_bytes()).await?;
+        w.write_all(&body).await?;
+        w.flush().await
+    };
+    tokio::time::timeout(timeout, io)
+        .await
+        .map_err(|_| FrameError::Timeout(timeout))??;
+    Ok(())
+}
+
+/// Reads one framed message. `Closed` when the peer hung up cleanly before a new frame.
+pub async fn read_frame<R, T>(r: &mut R, limit: u32, timeout: Duration) -> Result<T, FrameError>
+where
+    R: AsyncRead + Unpin,
+    T: for<'de> Deserialize<'de>,
+{
+    let io = async {
+        let mut len = [0u8; 4];
+        match r.read_exact(&mut len).await {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(FrameError::Closed),
+            Err(e) => return Err(e.into()),
+        }
+        let size = u32::from_be_bytes(len);
+        if size > limit {
+            return Err(FrameError::TooLarge { size, limit });
+        }
+        let mut body = vec![0u8; size as usize];
+        r.read_exact(&mut body).await?;
+        Ok(serde_json::from_slice(&body)?)
+    };
+    tokio::time::timeout(timeout, io)
+        .await
+        .map_err(|_| FrameError::Timeout(timeout))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn frames_round_trip_and_limits_hold() {
+        let (mut a, mut b) = tokio::io::duplex(1 << 16);
+        let t = Duration::from_secs(1);
+        write_frame(&mut a, &Request::Status, 1024, t).await.unwrap();
+        let r: Request = read_frame(&mut b, 1024, t).await.unwrap();
+        assert_eq!(r, Request::Status);
+
+        // A frame announcing more than the limit is refused before allocation.
+        a.write_all(&(1u32 << 30).to_be_bytes()).await.unwrap();
+        let e = read_frame::<_, Request>(&mut b, 1024, t).await.unwrap_err();
+        assert!(matches!(e, FrameError::TooLarge { .. }), "{e}");
+
+        // Garbage is a clear error, not a panic.
+        let (mut a, mut b) = tokio::io::duplex(1 << 16);
+        a.write_all(&3u32.to_be_bytes()).await.unwrap();
+        a.write_all(b"{x}").await.unwrap();
+        let e = read_frame::<_, Request>(&mut b, 1024, t).await.unwrap_err();
+        assert!(matches!(e, FrameError::Malformed(_)), "{e}");
+
+        // A silent peer times out.
+        let (_a, mut b) = tokio::io::duplex(16);
+        let e = read_frame::<_, Request>(&mut b, 1024, Duration::from_millis(50)).await.unwrap_err();
+        assert!(matches!(e, FrameError::Timeout(_)), "{e}");
+    }
+}

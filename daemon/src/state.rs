@@ -1,0 +1,62 @@
+//! What the daemon's tasks share: the store, the current config, and when it started.
+
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use crate::config::Config;
+use crate::ipc::{PROTOCOL_VERSION, StatusInfo};
+use crate::store::{Store, StoreError, format_time};
+
+pub struct Shared {
+    pub store: Store,
+    config: RwLock<Arc<Config>>,
+    started: Instant,
+    started_at: i64,
+}
+
+impl Shared {
+    pub fn new(store: Store, config: Arc<Config>) -> Shared {
+        Shared {
+            store,
+            config: RwLock::new(config),
+            started: Instant::now(),
+            started_at: crate::store::now(),
+        }
+    }
+
+    /// The config in force now (a reload swaps it).
+    pub fn config(&self) -> Arc<Config> {
+        match self.config.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn replace_config(&self, config: Arc<Config>) {
+        match self.config.write() {
+            Ok(mut c) => *c = config,
+            Err(poisoned) => *poisoned.into_inner() = config,
+        }
+    }
+
+    pub async fn status(&self) -> Result<StatusInfo, StoreError> {
+        let config = self.config();
+        let counts = self.store.counts().await?;
+        Ok(StatusInfo {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            protocol: PROTOCOL_VERSION,
+            pid: std::process::id(),
+            started_at: format_time(self.started_at),
+            uptime_seconds: self.started.elapsed().as_secs(),
+            cooperative: config.daemon.cooperative_name.clone(),
+            config_file: config.source.as_ref().map(|p| p.display().to_string()),
+            state_directory: config.daemon.state_directory.display().to_string(),
+            sites: counts.sites,
+            devices: counts.devices,
+            members: counts.members,
+            lines: counts.lines,
+            lines_unassigned: counts.lines_unassigned,
+            store: self.store.info().await?,
+        })
+    }
+}
