@@ -1,1 +1,371 @@
-fn main() {}
+//! coopnoc: the companion CLI of coopnocd.
+//!
+//! Exit codes: 0 success, 1 the daemon refused or failed the request (or the config is
+//! invalid, for `validate`), 2 bad usage (clap), 69 the daemon cannot be reached.
+
+mod args;
+mod device;
+mod output;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use coopnocd::ctl::client::{Client, ClientError};
+use coopnocd::ipc::{self, ImportKind, LineKind, MatchKind, NewLine, NewMember, ReportPreference, Request, Response};
+
+use args::{Cli, Command, ImportKindArg, LineCommand, MemberCommand};
+
+/// EX_UNAVAILABLE: the daemon is not there.
+const EXIT_UNREACHABLE: u8 = 69;
+const DEFAULT_SOCKET: &str = "/run/coopnoc/ctl.sock";
+const DEMO_SOCKET: &str = "demo-state/ctl.sock";
+
+/// A connection to the daemon plus how to print.
+pub struct Session {
+    pub client: Client,
+    pub json: bool,
+}
+
+impl Session {
+    /// Sends a request; an error reply becomes an error with the daemon's words.
+    pub async fn call(&mut self, request: Request) -> anyhow::Result<Response> {
+        match self.client.call(&request).await? {
+            Response::Error(e) => {
+                if self.json {
+                    println!("{}", serde_json::to_string_pretty(&e)?);
+                }
+                let mut msg = e.message;
+                for d in &e.details {
+                    msg.push_str("\n  ");
+                    msg.push_str(d);
+                }
+                Err(anyhow::Error::new(DaemonRefused(msg)))
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// Prints a response as JSON when --json was given; returns whether it did.
+    pub fn print_json<T: serde::Serialize>(&self, value: &T) -> anyhow::Result<bool> {
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(value)?);
+        }
+        Ok(self.json)
+    }
+}
+
+#[derive(Debug)]
+struct DaemonRefused(String);
+
+impl std::fmt::Display for DaemonRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DaemonRefused {}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("coopnoc: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("coopnoc: {e:#}");
+            if e.downcast_ref::<ClientError>().is_some_and(|c| matches!(c, ClientError::Connect { .. })) {
+                ExitCode::from(EXIT_UNREACHABLE)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+fn socket_path(given: Option<PathBuf>) -> PathBuf {
+    if let Some(p) = given {
+        return p;
+    }
+    let default = PathBuf::from(DEFAULT_SOCKET);
+    if !default.exists() && Path::new(DEMO_SOCKET).exists() {
+        return PathBuf::from(DEMO_SOCKET);
+    }
+    default
+}
+
+async fn run(cli: Cli) -> anyhow::Result<u8> {
+    if let Command::Validate { file } = &cli.command {
+        return Ok(validate(file, cli.json));
+    }
+    let path = socket_path(cli.socket.clone());
+    let client = Client::connect(&path, Duration::from_secs(cli.timeout.max(1))).await?;
+    let mut s = Session { client, json: cli.json };
+    match cli.command {
+        Command::Validate { .. } => unreachable!("handled above"),
+        Command::Status => status(&mut s).await,
+        Command::Member(cmd) => member(&mut s, cmd).await,
+        Command::Line(cmd) => line(&mut s, cmd).await,
+        Command::Import { file, kind } => import(&mut s, &file, kind).await,
+        Command::Device(cmd) => device::run(&mut s, cmd).await,
+        Command::Poll { device } => device::poll(&mut s, &device).await,
+    }
+}
+
+fn validate(file: &Path, json: bool) -> u8 {
+    match coopnocd::config::load(file) {
+        Ok(c) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"file": file.display().to_string(), "valid": true, "devices": c.devices.len(), "sites": c.sites.len(), "components": c.components.len()})
+                );
+            } else {
+                println!(
+                    "{}: valid ({} sites, {} devices, {} components)",
+                    file.display(),
+                    c.sites.len(),
+                    c.devices.len(),
+                    c.components.len()
+                );
+            }
+            0
+        }
+        Err(e) => {
+            if json {
+                let problems: Vec<String> = e.problems.iter().map(|p| p.to_string()).collect();
+                println!("{}", serde_json::json!({"file": e.file, "valid": false, "problems": problems}));
+            } else {
+                eprint!("{e}");
+            }
+            1
+        }
+    }
+}
+
+async fn status(s: &mut Session) -> anyhow::Result<u8> {
+    let Response::Status(st) = s.call(Request::Status).await? else {
+        anyhow::bail!("unexpected answer to status");
+    };
+    if s.print_json(&st)? {
+        return Ok(0);
+    }
+    println!("coopnocd {} for {} (pid {})", st.version, st.cooperative, st.pid);
+    println!("  up since   {} ({})", st.started_at, output::duration(st.uptime_seconds));
+    if let Some(c) = &st.config_file {
+        println!("  config     {c}");
+    }
+    println!("  inventory  {} sites, {} devices, {} members", st.sites, st.devices, st.members);
+    println!("  lines      {} ({} unassigned)", st.lines, st.lines_unassigned);
+    println!(
+        "  store      {} (schema {}, {})",
+        st.store.path,
+        st.store.schema_version,
+        output::bytes(st.store.size_bytes)
+    );
+    Ok(0)
+}
+
+fn print_member(m: &ipc::Member) {
+    println!("{}  {}", m.reference, m.display_name);
+    println!("  email     {}", m.email.as_deref().unwrap_or("-"));
+    println!("  language  {}", m.language);
+    println!(
+        "  reports   {}",
+        match m.reports {
+            ReportPreference::Email => "monthly summary by email",
+            ReportPreference::None => "none (opted out)",
+        }
+    );
+    println!("  lines     {}", if m.lines.is_empty() { "-".to_string() } else { m.lines.join(", ") });
+    println!("  since     {}", m.created_at);
+}
+
+async fn member(s: &mut Session, cmd: MemberCommand) -> anyhow::Result<u8> {
+    match cmd {
+        MemberCommand::Add(a) => {
+            let req = Request::MemberAdd(NewMember {
+                reference: a.reference,
+                display_name: a.name,
+                email: a.email,
+                language: a.language,
+                reports: if a.no_reports { ReportPreference::None } else { ReportPreference::Email },
+            });
+            let Response::Member(m) = s.call(req).await? else { anyhow::bail!("unexpected answer") };
+            if !s.print_json(&m)? {
+                println!("added member {}", m.reference);
+            }
+        }
+        MemberCommand::List => {
+            let Response::Members { members } = s.call(Request::MemberList).await? else {
+                anyhow::bail!("unexpected answer")
+            };
+            if !s.print_json(&members)? {
+                let rows: Vec<Vec<String>> = members
+                    .iter()
+                    .map(|m| {
+                        vec![
+                            m.reference.clone(),
+                            m.display_name.clone(),
+                            m.language.clone(),
+                            m.reports.as_str().to_string(),
+                            m.lines.len().to_string(),
+                        ]
+                    })
+                    .collect();
+                print!("{}", output::table(&["MEMBER", "NAME", "LANG", "REPORTS", "LINES"], &rows));
+                println!("{} members", members.len());
+            }
+        }
+        MemberCommand::Show { member } => {
+            let Response::Member(m) = s.call(Request::MemberShow { member }).await? else {
+                anyhow::bail!("unexpected answer")
+            };
+            if !s.print_json(&m)? {
+                print_member(&m);
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn print_line(d: &ipc::LineDetail) {
+    let l = &d.line;
+    println!("{}  {}  {}", l.reference, l.kind.as_str(), output::state(&l.state));
+    if let Some(since) = &l.state_since {
+        println!("  since     {since}");
+    }
+    match (&l.member, &d.member_name) {
+        (Some(m), Some(name)) => println!("  member    {m}  {name}"),
+        (Some(m), None) => println!("  member    {m}"),
+        _ => println!("  member    - (unassigned)"),
+    }
+    println!(
+        "  where     site {} / device {} / {} {}",
+        d.site.as_deref().unwrap_or("-"),
+        l.device.as_deref().unwrap_or("-"),
+        l.match_kind.as_str(),
+        l.match_key
+    );
+    if let Some(desc) = &l.description {
+        println!("  note      {desc}");
+    }
+    if d.events.is_empty() {
+        println!("  events    none yet");
+    } else {
+        println!("  last events:");
+        for e in &d.events {
+            println!(
+                "    {}  {} -> {}{}",
+                e.at,
+                e.old_state.as_deref().unwrap_or("-"),
+                e.new_state,
+                e.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+            );
+        }
+    }
+}
+
+async fn line(s: &mut Session, cmd: LineCommand) -> anyhow::Result<u8> {
+    match cmd {
+        LineCommand::Add(a) => {
+            let kind = LineKind::parse(&a.kind)
+                .with_context(|| format!("--kind {}: use fibre, radio or port", a.kind))?;
+            let match_kind = MatchKind::parse(&a.match_kind)
+                .with_context(|| format!("--match {}: use serial, mac, ifname or ifalias", a.match_kind))?;
+            let req = Request::LineAdd(NewLine {
+                reference: a.reference,
+                kind,
+                device: a.device,
+                match_kind,
+                match_key: a.key,
+                member: a.member,
+                description: a.description,
+            });
+            let Response::Line(d) = s.call(req).await? else { anyhow::bail!("unexpected answer") };
+            if !s.print_json(&d)? {
+                println!("added line {}", d.line.reference);
+            }
+        }
+        LineCommand::List { unassigned } => {
+            let Response::Lines { lines } = s.call(Request::LineList { unassigned_only: unassigned }).await? else {
+                anyhow::bail!("unexpected answer")
+            };
+            if !s.print_json(&lines)? {
+                let rows: Vec<Vec<String>> = lines
+                    .iter()
+                    .map(|l| {
+                        vec![
+                            l.reference.clone(),
+                            output::state(&l.state),
+                            l.member.clone().unwrap_or_else(|| "-".into()),
+                            l.device.clone().unwrap_or_else(|| "-".into()),
+                            format!("{} {}", l.match_kind.as_str(), l.match_key),
+                        ]
+                    })
+                    .collect();
+                print!("{}", output::table(&["LINE", "STATE", "MEMBER", "DEVICE", "FOUND BY"], &rows));
+                println!("{} lines", lines.len());
+            }
+        }
+        LineCommand::Show { line } => {
+            let Response::Line(d) = s.call(Request::LineShow { line }).await? else {
+                anyhow::bail!("unexpected answer")
+            };
+            if !s.print_json(&d)? {
+                print_line(&d);
+            }
+        }
+        LineCommand::Assign { line, member, none } => {
+            let member = if none { None } else { member };
+            let Response::Line(d) = s.call(Request::LineAssign { line, member }).await? else {
+                anyhow::bail!("unexpected answer")
+            };
+            if !s.print_json(&d)? {
+                match &d.line.member {
+                    Some(m) => println!("line {} now belongs to member {m}", d.line.reference),
+                    None => println!("line {} is now unassigned", d.line.reference),
+                }
+            }
+        }
+    }
+    Ok(0)
+}
+
+async fn import(s: &mut Session, file: &Path, kind: Option<ImportKindArg>) -> anyhow::Result<u8> {
+    let csv = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let kind = match kind {
+        Some(ImportKindArg::Members) => ImportKind::Members,
+        Some(ImportKindArg::Lines) => ImportKind::Lines,
+        None => coopnocd::inventory::guess_kind(&csv).with_context(|| {
+            format!(
+                "{}: cannot tell members from lines by its header; say --kind members or --kind lines",
+                file.display()
+            )
+        })?,
+    };
+    let file_name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| file.display().to_string());
+    let Response::Imported(sum) = s.call(Request::Import { kind, csv, file_name }).await? else {
+        anyhow::bail!("unexpected answer")
+    };
+    if !s.print_json(&sum)? {
+        println!(
+            "imported {}: {} rows ({} new, {} updated)",
+            file.display(),
+            sum.rows,
+            sum.created,
+            sum.updated
+        );
+    }
+    Ok(0)
+}

@@ -159,3 +159,53 @@ async fn handle(req: Request, shared: &Shared) -> Response {
     .await;
     result.unwrap_or_else(store_error)
 }
+
+/// The client side, used by `coopnoc` and the tests.
+pub mod client {
+    use std::path::{Path, PathBuf};
+    use std::time::Duration;
+
+    use tokio::net::UnixStream;
+
+    use crate::ipc::{self, Request, Response};
+
+    #[derive(Debug, thiserror::Error)]
+    pub enum ClientError {
+        #[error(
+            "cannot reach coopnocd at {path}: {source}\n\
+             Is coopnocd running? Check `systemctl status coopnocd`, or point to its socket with \
+             --socket PATH (or COOPNOC_SOCKET)."
+        )]
+        Connect { path: PathBuf, source: std::io::Error },
+        #[error("talking to coopnocd at {path}: {source}")]
+        Frame { path: PathBuf, source: ipc::FrameError },
+    }
+
+    /// A connection to the daemon; requests are answered in order.
+    pub struct Client {
+        path: PathBuf,
+        stream: UnixStream,
+        timeout: Duration,
+    }
+
+    impl Client {
+        pub async fn connect(path: &Path, timeout: Duration) -> Result<Client, ClientError> {
+            let stream = tokio::time::timeout(timeout, UnixStream::connect(path))
+                .await
+                .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))
+                .and_then(|r| r)
+                .map_err(|source| ClientError::Connect { path: path.to_path_buf(), source })?;
+            Ok(Client { path: path.to_path_buf(), stream, timeout })
+        }
+
+        pub async fn call(&mut self, request: &Request) -> Result<Response, ClientError> {
+            let frame = |source| ClientError::Frame { path: self.path.clone(), source };
+            ipc::write_frame(&mut self.stream, request, ipc::MAX_REQUEST_BYTES, self.timeout)
+                .await
+                .map_err(frame)?;
+            ipc::read_frame(&mut self.stream, ipc::MAX_RESPONSE_BYTES, self.timeout)
+                .await
+                .map_err(|source| ClientError::Frame { path: self.path.clone(), source })
+        }
+    }
+}
