@@ -277,3 +277,94 @@ impl MibHandler for SimHandler {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn handler(behaviour: Behaviour) -> SimHandler {
+        SimHandler {
+            layers: Vec::new(),
+            clock: Arc::new(Clock::new(Instant::now(), &behaviour)),
+            behaviour,
+        }
+    }
+
+    fn moment(rebooted: bool, secs: f64) -> Moment {
+        Moment {
+            rebooted,
+            since_boot: Duration::from_secs_f64(secs),
+            moving_secs: secs,
+        }
+    }
+
+    #[test]
+    fn counter64_wraps_at_2_pow_64() {
+        let h = handler(Behaviour {
+            counter_rate: 1000.0,
+            ..Behaviour::default()
+        });
+        let cell = Cell::Counter64 {
+            base: u64::MAX - 10,
+            key: 7,
+        };
+        let Value::Counter64(v) = h.render(&cell, moment(false, 1.0)) else {
+            panic!("a Counter64")
+        };
+        let grown = h.rate(7) as u64;
+        assert_eq!(v, grown - 11);
+        // After a reboot the counter restarts from 0.
+        let Value::Counter64(v) = h.render(&cell, moment(true, 1.0)) else {
+            panic!("a Counter64")
+        };
+        assert_eq!(v, grown);
+    }
+
+    #[test]
+    fn uptime_counts_hundredths_from_the_recorded_value_then_from_boot() {
+        let h = handler(Behaviour::default());
+        assert_eq!(
+            h.render(&Cell::Uptime(1000), moment(false, 2.5)),
+            Value::TimeTicks(1250)
+        );
+        assert_eq!(
+            h.render(&Cell::Uptime(1000), moment(true, 2.5)),
+            Value::TimeTicks(250)
+        );
+    }
+
+    #[test]
+    fn row_rates_are_spread_around_the_configured_rate() {
+        let h = handler(Behaviour {
+            counter_rate: 100.0,
+            ..Behaviour::default()
+        });
+        let rates: Vec<f64> = (0..1000).map(|k| h.rate(k)).collect();
+        assert!(rates.iter().all(|r| (50.0..150.0).contains(r)));
+        let mean = rates.iter().sum::<f64>() / 1000.0;
+        assert!((95.0..105.0).contains(&mean), "{mean}");
+    }
+
+    #[test]
+    fn clock_reboots_every_period_and_subtracts_stalls() {
+        let epoch = Instant::now();
+        let clock = Clock::new(
+            epoch,
+            &Behaviour {
+                reboot: Reboot::Every(Duration::from_secs(10)),
+                stall: Some(Stall {
+                    after: Duration::from_secs(22),
+                    duration: Some(Duration::from_secs(3)),
+                }),
+                ..Behaviour::default()
+            },
+        );
+        let m = clock.moment(epoch + Duration::from_secs(5));
+        assert!(!m.rebooted);
+        assert_eq!(m.since_boot, Duration::from_secs(5));
+        let m = clock.moment(epoch + Duration::from_secs(27));
+        assert!(m.rebooted);
+        assert_eq!(m.since_boot, Duration::from_secs(7));
+        assert!((m.moving_secs - 4.0).abs() < 1e-9, "{}", m.moving_secs);
+    }
+}

@@ -285,8 +285,8 @@ mod tests {
     #[test]
     fn standard_olt_has_every_column_for_every_onu() {
         let olt = SyntheticOlt::new(100, "olt-test").build();
-        // 11 columns per ONU + sysName/sysDescr/sysObjectID/sysUpTime + ifNumber.
-        assert_eq!(olt.len(), 100 * 11 + 5);
+        // 10 columns per ONU + sysName/sysDescr/sysObjectID/sysUpTime + ifNumber.
+        assert_eq!(olt.len(), 100 * 10 + 5);
         let name = olt
             .get(&Oid::parse("1.3.6.1.2.1.31.1.1.1.1.65").expect("oid"))
             .expect("ifName.65");
