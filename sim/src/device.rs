@@ -185,7 +185,11 @@ impl SimHandler {
             Cell::Fixed(v) => v.clone(),
             Cell::Uptime(recorded) => {
                 let ticks = (moment.since_boot.as_millis() / 10) as u64;
-                let base = if moment.rebooted { 0 } else { u64::from(*recorded) };
+                let base = if moment.rebooted {
+                    0
+                } else {
+                    u64::from(*recorded)
+                };
                 Value::TimeTicks(base.wrapping_add(ticks) as u32)
             }
             Cell::Counter32 { base, key } => {

@@ -55,7 +55,12 @@ pub(crate) async fn spawn_loss_front(
                         continue;
                     };
                     let up = Arc::new(up);
-                    relays.spawn(relay_back(Arc::clone(&up), Arc::clone(&socket), client, stop.clone()));
+                    relays.spawn(relay_back(
+                        Arc::clone(&up),
+                        Arc::clone(&socket),
+                        client,
+                        stop.clone(),
+                    ));
                     upstreams.insert(client, Arc::clone(&up));
                     up
                 }

@@ -32,5 +32,5 @@ pub use device::{Behaviour, Reboot, Stall};
 pub use network::{
     BENCH_LATENCY, DeviceSpec, RunningDevice, SimError, SimKind, SimNetwork, Source, V3User,
 };
-pub use presets::{BENCH_RADIOS, bench, demo};
+pub use presets::{BENCH_RADIOS, bench, demo, demo_v3_user};
 pub use synth::{OltShape, Onu, OnuRows, RowSink, SyntheticOlt};

@@ -62,6 +62,14 @@ async fn main() -> ExitCode {
             d.name, d.kind, d.addr, d.community, d.lines, d.site, d.recording
         );
     }
+    for d in network.devices() {
+        if let Some(v3) = &d.v3 {
+            println!(
+                "# {} also answers SNMPv3: user {}, authPriv SHA-256/AES-128 (demo secrets: see coopnoc_sim::demo_v3_user)",
+                d.name, v3.user
+            );
+        }
+    }
     println!(
         "# {} devices, {} lines, started in {} ms. Stop with Ctrl-C (or kill -INT {}).",
         network.devices().len(),

@@ -52,7 +52,10 @@ pub enum Source {
     /// A generated OLT.
     SyntheticOlt(SyntheticOlt),
     /// A table built by the caller (e.g. from [`crate::snmprec::parse`] of another file).
-    Table { description: String, table: Arc<MibTable> },
+    Table {
+        description: String,
+        table: Arc<MibTable>,
+    },
 }
 
 /// SNMPv3 USM credentials (authPriv, SHA-256 + AES-128).

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::device::Behaviour;
-use crate::network::{DeviceSpec, SimKind};
+use crate::network::{DeviceSpec, SimKind, V3User};
 use crate::synth::SyntheticOlt;
 
 pub const SITE_CABINET: &str = "Armoire de rue des Bordes";
@@ -12,7 +12,14 @@ pub const SITE_WATER_TOWER: &str = "Château d'eau de Villiers-le-Haut";
 pub const SITE_TOWN_HALL: &str = "Mairie de Chaumont-la-Forêt";
 pub const SITE_DATA_CENTRE: &str = "Centre de données de La Forge";
 
-fn olt(name: &str, site: &str, onus: u32, first_line: u32, base: Option<&'static str>, seed: u64) -> DeviceSpec {
+fn olt(
+    name: &str,
+    site: &str,
+    onus: u32,
+    first_line: u32,
+    base: Option<&'static str>,
+    seed: u64,
+) -> DeviceSpec {
     let mut olt = SyntheticOlt::new(onus, name);
     olt.first_line = first_line;
     olt.base = base;
@@ -23,7 +30,13 @@ fn olt(name: &str, site: &str, onus: u32, first_line: u32, base: Option<&'static
     spec
 }
 
-fn recorded(name: &str, kind: SimKind, site: &str, recording: &'static str, seed: u64) -> DeviceSpec {
+fn recorded(
+    name: &str,
+    kind: SimKind,
+    site: &str,
+    recording: &'static str,
+    seed: u64,
+) -> DeviceSpec {
     let mut spec = DeviceSpec::recording(name, kind, recording);
     spec.site = site.to_owned();
     spec.rename = true;
@@ -33,23 +46,87 @@ fn recorded(name: &str, kind: SimKind, site: &str, recording: &'static str, seed
 
 /// A plausible small cooperative of about 2,000 lines: four OLTs (two built on the system
 /// group of a real ZTE and V-SOL recording), the real radio recordings, a data-centre
-/// switch, a UPS and a Linux gateway. Community `public` everywhere; no latency or loss.
+/// switch, a UPS and a Linux gateway. Community `public` everywhere; no latency or loss;
+/// `olt-chaumont` also answers SNMPv3 as [`demo_v3_user`].
 pub fn demo() -> Vec<DeviceSpec> {
     let mut devices = vec![
         olt("olt-bordes", SITE_CABINET, 620, 1, Some("zxa10_c320"), 11),
-        olt("olt-villiers", SITE_WATER_TOWER, 540, 621, Some("vsolution_v1600d"), 12),
+        olt(
+            "olt-villiers",
+            SITE_WATER_TOWER,
+            540,
+            621,
+            Some("vsolution_v1600d"),
+            12,
+        ),
         olt("olt-chaumont", SITE_TOWN_HALL, 560, 1161, None, 13),
         olt("olt-forge", SITE_DATA_CENTRE, 260, 1721, None, 14),
-        recorded("ap-clocher-epmp", SimKind::Radio, SITE_CHURCH, "epmp_epmp-ap-connected-sta", 21),
-        recorded("ap-clocher-mikrotik", SimKind::Radio, SITE_CHURCH, "routeros", 22),
-        recorded("ptmp-clocher-ltu", SimKind::Radio, SITE_CHURCH, "airos-af-ltu", 23),
-        recorded("ptp-chateau-af60", SimKind::Radio, SITE_WATER_TOWER, "airos-af60_airos-af60", 24),
-        recorded("ptp-forge-clocher-siklu", SimKind::Radio, SITE_DATA_CENTRE, "siklu", 25),
-        recorded("ptp-chateau-mimosa", SimKind::Radio, SITE_WATER_TOWER, "mimosa_b5", 26),
-        recorded("sw-forge-coeur", SimKind::Switch, SITE_DATA_CENTRE, "routeros_crs317", 31),
-        recorded("ups-forge", SimKind::Ups, SITE_DATA_CENTRE, "eaton-mgeups_9px", 41),
-        recorded("gw-forge-linux", SimKind::Router, SITE_DATA_CENTRE, "linux_icecast", 51),
+        recorded(
+            "ap-clocher-epmp",
+            SimKind::Radio,
+            SITE_CHURCH,
+            "epmp_epmp-ap-connected-sta",
+            21,
+        ),
+        recorded(
+            "ap-clocher-mikrotik",
+            SimKind::Radio,
+            SITE_CHURCH,
+            "routeros",
+            22,
+        ),
+        recorded(
+            "ptmp-clocher-ltu",
+            SimKind::Radio,
+            SITE_CHURCH,
+            "airos-af-ltu",
+            23,
+        ),
+        recorded(
+            "ptp-chateau-af60",
+            SimKind::Radio,
+            SITE_WATER_TOWER,
+            "airos-af60_airos-af60",
+            24,
+        ),
+        recorded(
+            "ptp-forge-clocher-siklu",
+            SimKind::Radio,
+            SITE_DATA_CENTRE,
+            "siklu",
+            25,
+        ),
+        recorded(
+            "ptp-chateau-mimosa",
+            SimKind::Radio,
+            SITE_WATER_TOWER,
+            "mimosa_b5",
+            26,
+        ),
+        recorded(
+            "sw-forge-coeur",
+            SimKind::Switch,
+            SITE_DATA_CENTRE,
+            "routeros_crs317",
+            31,
+        ),
+        recorded(
+            "ups-forge",
+            SimKind::Ups,
+            SITE_DATA_CENTRE,
+            "eaton-mgeups_9px",
+            41,
+        ),
+        recorded(
+            "gw-forge-linux",
+            SimKind::Router,
+            SITE_DATA_CENTRE,
+            "linux_icecast",
+            51,
+        ),
     ];
+    // One OLT also speaks SNMPv3 (authPriv, SHA-256/AES-128), so the demo exercises v3.
+    devices[2].v3 = Some(demo_v3_user());
     // Backbone devices carry more traffic than a subscriber line.
     for spec in &mut devices {
         if matches!(spec.kind, SimKind::Switch | SimKind::Router) || spec.name.starts_with("ptp-") {
@@ -57,6 +134,15 @@ pub fn demo() -> Vec<DeviceSpec> {
         }
     }
     devices
+}
+
+/// The SNMPv3 user of the demo's `olt-chaumont` (demo secrets, not for real use).
+pub fn demo_v3_user() -> V3User {
+    V3User {
+        user: "coopnoc-demo".to_owned(),
+        auth_password: "demo-auth-secret".to_owned(),
+        priv_password: "demo-priv-secret".to_owned(),
+    }
 }
 
 /// The radio recordings the bench preset cycles through.

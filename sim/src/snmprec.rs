@@ -57,14 +57,17 @@ pub fn parse(text: &str) -> Snmprec {
                         message: format!("{oid} is out of order (after {prev}); served sorted"),
                     });
                 }
-                if out.entries.contains_key(&oid) {
-                    out.warnings.push(Warning {
-                        line: line_no,
-                        message: format!("duplicate OID {oid}; first value kept"),
-                    });
-                } else {
-                    previous = Some(oid.clone());
-                    out.entries.insert(oid, value);
+                match out.entries.entry(oid) {
+                    std::collections::btree_map::Entry::Occupied(e) => {
+                        out.warnings.push(Warning {
+                            line: line_no,
+                            message: format!("duplicate OID {}; first value kept", e.key()),
+                        });
+                    }
+                    std::collections::btree_map::Entry::Vacant(e) => {
+                        previous = Some(e.key().clone());
+                        e.insert(value);
+                    }
                 }
             }
             Err(message) => out.warnings.push(Warning {
@@ -100,8 +103,8 @@ pub fn parse_line(line: &str) -> Result<(Oid, Value), String> {
             .ok_or_else(|| format!("{oid}: tag {tag_text}: invalid hex value"))?,
         Encoding::Escaped => unescape(value_text),
     };
-    let value = make_value(tag, &bytes, encoding)
-        .map_err(|why| format!("{oid}: tag {tag_text}: {why}"))?;
+    let value =
+        make_value(tag, &bytes, encoding).map_err(|why| format!("{oid}: tag {tag_text}: {why}"))?;
     Ok((oid, value))
 }
 
@@ -147,7 +150,10 @@ fn make_value(tag: u8, bytes: &[u8], encoding: Encoding) -> Result<Value, String
     Ok(match tag {
         2 => {
             let t = text()?;
-            Value::Integer(t.parse::<i32>().map_err(|_| format!("{t:?} is not an Integer32"))?)
+            Value::Integer(
+                t.parse::<i32>()
+                    .map_err(|_| format!("{t:?} is not an Integer32"))?,
+            )
         }
         4 => Value::from(bytes),
         5 => Value::Null,
@@ -180,7 +186,7 @@ fn make_value(tag: u8, bytes: &[u8], encoding: Encoding) -> Result<Value, String
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
     let digits = text.as_bytes();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
     digits
@@ -271,7 +277,9 @@ mod tests {
         let rec = parse(text);
         // The sample is deliberately not sorted: only order warnings, every row kept.
         assert!(
-            rec.warnings.iter().all(|w| w.message.contains("out of order")),
+            rec.warnings
+                .iter()
+                .all(|w| w.message.contains("out of order")),
             "{:?}",
             rec.warnings
         );
@@ -320,10 +328,17 @@ mod tests {
     #[test]
     fn the_defective_recordings_parse_with_warnings() {
         let epmp = parse(crate::recordings::get("epmp_epmp-ap-connected-sta").expect("bundled"));
-        assert!(epmp.warnings.iter().any(|w| w.message.contains("aabbccddeef4")));
+        assert!(
+            epmp.warnings
+                .iter()
+                .any(|w| w.message.contains("aabbccddeef4"))
+        );
         let zte = parse(crate::recordings::get("zxa10_c320").expect("bundled"));
         assert_eq!(
-            zte.warnings.iter().filter(|w| w.message.contains("duplicate")).count(),
+            zte.warnings
+                .iter()
+                .filter(|w| w.message.contains("duplicate"))
+                .count(),
             3,
             "{:?}",
             zte.warnings

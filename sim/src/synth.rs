@@ -154,12 +154,30 @@ impl SyntheticOlt {
         let seed = mix2(self.seed, u64::from(n));
         let (card, port, onu_id, if_name) = match self.shape {
             OltShape::Standard => {
-                let (card, port, onu_id) = (1 + (n - 1) / 1024, 1 + ((n - 1) / 64) % 16, 1 + (n - 1) % 64);
-                (card, port, onu_id, format!("gpon-onu_1/{card}/{port}:{onu_id}"))
+                let (card, port, onu_id) = (
+                    1 + (n - 1) / 1024,
+                    1 + ((n - 1) / 64) % 16,
+                    1 + (n - 1) % 64,
+                );
+                (
+                    card,
+                    port,
+                    onu_id,
+                    format!("gpon-onu_1/{card}/{port}:{onu_id}"),
+                )
             }
             OltShape::PeerBench => {
-                let (slot, port, onu_id) = (1 + (n - 1) / 2048, 1 + ((n - 1) / 128) % 16, 1 + (n - 1) % 128);
-                (slot, port, onu_id, format!("gpon-onu_0/{slot}/{port}:{onu_id}"))
+                let (slot, port, onu_id) = (
+                    1 + (n - 1) / 2048,
+                    1 + ((n - 1) / 128) % 16,
+                    1 + (n - 1) % 128,
+                );
+                (
+                    slot,
+                    port,
+                    onu_id,
+                    format!("gpon-onu_0/{slot}/{port}:{onu_id}"),
+                )
             }
         };
         Onu {
@@ -205,7 +223,11 @@ impl SyntheticOlt {
         let base = self.base.and_then(crate::recordings::table);
         match &base {
             Some(table) => {
-                for entry in table.entries().iter().filter(|e| e.oid.starts_with(&system)) {
+                for entry in table
+                    .entries()
+                    .iter()
+                    .filter(|e| e.oid.starts_with(&system))
+                {
                     sink.rows.push(entry.clone());
                 }
             }
@@ -215,7 +237,10 @@ impl SyntheticOlt {
                         format!("Synthetic OLT, 10G-GPON, {} ONU interfaces", self.onus)
                     }
                     OltShape::Standard => {
-                        format!("coopnoc-sim synthetic GPON OLT, {} ONU interfaces", self.onus)
+                        format!(
+                            "coopnoc-sim synthetic GPON OLT, {} ONU interfaces",
+                            self.onus
+                        )
                     }
                 };
                 sink.push(Oid::from([1, 3, 6, 1, 2, 1, 1, 1, 0]), Value::from(descr));
@@ -223,7 +248,10 @@ impl SyntheticOlt {
                     Oid::from([1, 3, 6, 1, 2, 1, 1, 2, 0]),
                     Value::ObjectIdentifier(Oid::from([1, 3, 6, 1, 4, 1, 99999, 1, 1])),
                 );
-                sink.push(Oid::from([1, 3, 6, 1, 2, 1, 1, 3, 0]), Value::TimeTicks(123_456_789));
+                sink.push(
+                    Oid::from([1, 3, 6, 1, 2, 1, 1, 3, 0]),
+                    Value::TimeTicks(123_456_789),
+                );
             }
         }
         // sysName last: the row pushed first wins, so put ours before the base's.
@@ -249,7 +277,10 @@ fn standard_rows(onu: &Onu, sink: &mut RowSink) {
     let high_speed: u32 = 2500;
     sink.push(column(&IF_ENTRY, 2, i), Value::from(onu.if_name.as_str()));
     sink.push(column(&IF_ENTRY, 5, i), Value::Gauge32(u32::MAX));
-    sink.push(column(&IF_ENTRY, 8, i), Value::Integer(if onu.up { 1 } else { 2 }));
+    sink.push(
+        column(&IF_ENTRY, 8, i),
+        Value::Integer(if onu.up { 1 } else { 2 }),
+    );
     let key_in = mix2(onu.seed, 2) as u32;
     let key_out = mix2(onu.seed, 3) as u32;
     let in_base = mix2(onu.seed, 4) >> 24; // < 2^40: a few hundred GB already counted
@@ -260,20 +291,35 @@ fn standard_rows(onu: &Onu, sink: &mut RowSink) {
     sink.push_counter(column(&IFX_ENTRY, 6, i), in_base, key_in, true);
     sink.push_counter(column(&IFX_ENTRY, 10, i), out_base, key_out, true);
     sink.push(column(&IFX_ENTRY, 15, i), Value::Gauge32(high_speed));
-    sink.push(column(&IFX_ENTRY, 18, i), Value::from(onu.line_label.as_str()));
+    sink.push(
+        column(&IFX_ENTRY, 18, i),
+        Value::from(onu.line_label.as_str()),
+    );
 }
 
 fn peer_rows(onu: &Onu, rng: &mut Rng, sink: &mut RowSink) {
     let i = onu.if_index;
     sink.push(
         column(&IF_ENTRY, 2, i),
-        Value::from(format!("GPON 0/{}/{} ONU {}", onu.card, onu.port, onu.onu_id)),
+        Value::from(format!(
+            "GPON 0/{}/{} ONU {}",
+            onu.card, onu.port, onu.onu_id
+        )),
     );
     let up = rng.next_f64() < 0.95;
-    sink.push(column(&IF_ENTRY, 8, i), Value::Integer(if up { 1 } else { 2 }));
+    sink.push(
+        column(&IF_ENTRY, 8, i),
+        Value::Integer(if up { 1 } else { 2 }),
+    );
     sink.push(column(&IFX_ENTRY, 1, i), Value::from(onu.if_name.as_str()));
-    sink.push(column(&IFX_ENTRY, 6, i), Value::Counter64(rng.below(1 << 50)));
-    sink.push(column(&IFX_ENTRY, 10, i), Value::Counter64(rng.below(1 << 50)));
+    sink.push(
+        column(&IFX_ENTRY, 6, i),
+        Value::Counter64(rng.below(1 << 50)),
+    );
+    sink.push(
+        column(&IFX_ENTRY, 10, i),
+        Value::Counter64(rng.below(1 << 50)),
+    );
     let speed = [1000, 2500, 10000][rng.below(3) as usize];
     sink.push(column(&IFX_ENTRY, 15, i), Value::Gauge32(speed));
 }
@@ -309,9 +355,16 @@ mod tests {
         let mut spec = SyntheticOlt::new(10, "olt-bordes");
         spec.base = Some("zxa10_c320");
         let olt = spec.build();
-        let descr = olt.get(&Oid::from([1, 3, 6, 1, 2, 1, 1, 1, 0])).expect("sysDescr");
-        assert!(matches!(&descr.cell, Cell::Fixed(Value::OctetString(s)) if s.starts_with(b"C320")), "{descr:?}");
-        let name = olt.get(&Oid::from([1, 3, 6, 1, 2, 1, 1, 5, 0])).expect("sysName");
+        let descr = olt
+            .get(&Oid::from([1, 3, 6, 1, 2, 1, 1, 1, 0]))
+            .expect("sysDescr");
+        assert!(
+            matches!(&descr.cell, Cell::Fixed(Value::OctetString(s)) if s.starts_with(b"C320")),
+            "{descr:?}"
+        );
+        let name = olt
+            .get(&Oid::from([1, 3, 6, 1, 2, 1, 1, 5, 0]))
+            .expect("sysName");
         assert!(matches!(&name.cell, Cell::Fixed(v) if *v == Value::from("olt-bordes")));
     }
 }

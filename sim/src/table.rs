@@ -112,20 +112,30 @@ mod tests {
 
     #[test]
     fn next_is_strictly_greater_and_ordered_by_arcs() {
-        let rows = ["1.3.6.1.2.1.2.2.1.2.10", "1.3.6.1.2.1.2.2.1.2.9", "1.3.6.1.2.1.2.2.1.2.9"]
-            .iter()
-            .map(|s| Entry {
-                oid: Oid::parse(s).expect("oid"),
-                cell: Cell::Fixed(Value::Integer(1)),
-            })
-            .collect();
+        let rows = [
+            "1.3.6.1.2.1.2.2.1.2.10",
+            "1.3.6.1.2.1.2.2.1.2.9",
+            "1.3.6.1.2.1.2.2.1.2.9",
+        ]
+        .iter()
+        .map(|s| Entry {
+            oid: Oid::parse(s).expect("oid"),
+            cell: Cell::Fixed(Value::Integer(1)),
+        })
+        .collect();
         let t = MibTable::from_rows(rows);
         assert_eq!(t.len(), 2);
         let first = t.next(&Oid::parse("1.3").expect("oid")).expect("first");
         assert_eq!(first.oid, Oid::parse("1.3.6.1.2.1.2.2.1.2.9").expect("oid"));
         let second = t.next(&first.oid).expect("second");
-        assert_eq!(second.oid, Oid::parse("1.3.6.1.2.1.2.2.1.2.10").expect("oid"));
+        assert_eq!(
+            second.oid,
+            Oid::parse("1.3.6.1.2.1.2.2.1.2.10").expect("oid")
+        );
         assert!(t.next(&second.oid).is_none());
-        assert!(t.get(&Oid::parse("1.3.6.1.2.1.2.2.1.2").expect("oid")).is_none());
+        assert!(
+            t.get(&Oid::parse("1.3.6.1.2.1.2.2.1.2").expect("oid"))
+                .is_none()
+        );
     }
 }

@@ -38,9 +38,16 @@ async fn counters_grow_at_the_configured_rate_and_counter32_wraps() {
         return;
     }
     let rate = 1.0e9; // fast enough to wrap a Counter32 in a few seconds
-    let network = SimNetwork::start(vec![olt("fast", 20, Behaviour { counter_rate: rate, ..Behaviour::default() })])
-        .await
-        .expect("start");
+    let network = SimNetwork::start(vec![olt(
+        "fast",
+        20,
+        Behaviour {
+            counter_rate: rate,
+            ..Behaviour::default()
+        },
+    )])
+    .await
+    .expect("start");
     let device = &network.devices()[0];
     let oids: Vec<String> = (1..=20).flat_map(|n| [if_in(n), if_hc_in(n)]).collect();
     let oid_refs: Vec<&str> = oids.iter().map(String::as_str).collect();
@@ -53,7 +60,8 @@ async fn counters_grow_at_the_configured_rate_and_counter32_wraps() {
         let (Printed::Counter32(c0), Printed::Counter32(c1)) = (&v0[2 * n], &v1[2 * n]) else {
             panic!("ifInOctets: {:?}", v0[2 * n]);
         };
-        let (Printed::Counter64(h0), Printed::Counter64(h1)) = (&v0[2 * n + 1], &v1[2 * n + 1]) else {
+        let (Printed::Counter64(h0), Printed::Counter64(h1)) = (&v0[2 * n + 1], &v1[2 * n + 1])
+        else {
             panic!("ifHCInOctets: {:?}", v0[2 * n + 1]);
         };
         let row_rate = device
@@ -69,12 +77,18 @@ async fn counters_grow_at_the_configured_rate_and_counter32_wraps() {
         // The 32-bit twin grows the same modulo 2^32 and wraps.
         let delta32 = c1.wrapping_sub(*c0) as u32 as f64;
         let expected32 = (delta as u64 % (1u64 << 32)) as f64;
-        assert!((delta32 - expected32).abs() < row_rate * 0.05, "row {n}: {delta32} vs {expected32}");
+        assert!(
+            (delta32 - expected32).abs() < row_rate * 0.05,
+            "row {n}: {delta32} vs {expected32}"
+        );
         if c1 < c0 {
             wraps += 1;
         }
     }
-    assert!(wraps > 0, "no Counter32 wrapped in 1.5 s at ~1 GB/s on 20 rows");
+    assert!(
+        wraps > 0,
+        "no Counter32 wrapped in 1.5 s at ~1 GB/s on 20 rows"
+    );
     network.shutdown().await;
 }
 
@@ -83,16 +97,32 @@ async fn reboot_resets_uptime_and_counters_and_stall_freezes_counters() {
     if !have_net_snmp() {
         return;
     }
-    let behaviour = Behaviour { counter_rate: 1.0e6, ..Behaviour::default() };
+    let behaviour = Behaviour {
+        counter_rate: 1.0e6,
+        ..Behaviour::default()
+    };
     let network = SimNetwork::start(vec![
-        olt("scheduled", 4, Behaviour { reboot: Reboot::At(Duration::from_millis(700)), ..behaviour.clone() }),
+        olt(
+            "scheduled",
+            4,
+            Behaviour {
+                reboot: Reboot::At(Duration::from_millis(700)),
+                ..behaviour.clone()
+            },
+        ),
         olt("manual", 4, behaviour.clone()),
         olt("stalled", 4, behaviour),
     ])
     .await
     .expect("start");
-    let [scheduled, manual, stalled] = network.devices() else { panic!("three devices") };
-    let oids = [SYS_UPTIME, "1.3.6.1.2.1.31.1.1.1.6.1", "1.3.6.1.2.1.2.2.1.10.1"];
+    let [scheduled, manual, stalled] = network.devices() else {
+        panic!("three devices")
+    };
+    let oids = [
+        SYS_UPTIME,
+        "1.3.6.1.2.1.31.1.1.1.6.1",
+        "1.3.6.1.2.1.2.2.1.10.1",
+    ];
 
     // Before any reboot: the recorded uptime (123456789 ticks) and counters well above 0.
     let before = get(scheduled.addr, "public", &oids);
@@ -104,7 +134,11 @@ async fn reboot_resets_uptime_and_counters_and_stall_freezes_counters() {
     let uptime = after[0].number().expect("ticks");
     assert!(uptime < 100, "sysUpTime {uptime} after a reboot 0.2 s ago");
     assert!(after[1].number().expect("hc") < 1_000_000, "{:?}", after[1]);
-    assert!(after[2].number().expect("c32") < 1_000_000, "{:?}", after[2]);
+    assert!(
+        after[2].number().expect("c32") < 1_000_000,
+        "{:?}",
+        after[2]
+    );
 
     manual.reboot_now();
     let after = get(manual.addr, "public", &oids);
@@ -131,21 +165,60 @@ async fn lost_requests_get_no_answer_and_latency_delays_answers() {
         return;
     }
     let network = SimNetwork::start(vec![
-        olt("black-hole", 4, Behaviour { loss: 1.0, ..Behaviour::default() }),
-        olt("lossy", 4, Behaviour { loss: 0.5, seed: 7, ..Behaviour::default() }),
-        olt("slow", 200, Behaviour { latency: Duration::from_millis(150), ..Behaviour::default() }),
+        olt(
+            "black-hole",
+            4,
+            Behaviour {
+                loss: 1.0,
+                ..Behaviour::default()
+            },
+        ),
+        olt(
+            "lossy",
+            4,
+            Behaviour {
+                loss: 0.5,
+                seed: 7,
+                ..Behaviour::default()
+            },
+        ),
+        olt(
+            "slow",
+            200,
+            Behaviour {
+                latency: Duration::from_millis(150),
+                ..Behaviour::default()
+            },
+        ),
     ])
     .await
     .expect("start");
-    let [black_hole, lossy, slow] = network.devices() else { panic!("three devices") };
+    let [black_hole, lossy, slow] = network.devices() else {
+        panic!("three devices")
+    };
     let once = ["-v2c", "-c", "public", "-t", "0.3", "-r", "0"];
 
-    assert!(get_with(black_hole.addr, &once, &[SYS_UPTIME]).is_none(), "a lost request was answered");
+    assert!(
+        get_with(black_hole.addr, &once, &[SYS_UPTIME]).is_none(),
+        "a lost request was answered"
+    );
 
-    let answered = (0..16).filter(|_| get_with(lossy.addr, &once, &[SYS_UPTIME]).is_some()).count();
-    assert!((3..=13).contains(&answered), "{answered}/16 answered at 50 % loss");
+    let answered = (0..16)
+        .filter(|_| get_with(lossy.addr, &once, &[SYS_UPTIME]).is_some())
+        .count();
+    assert!(
+        (3..=13).contains(&answered),
+        "{answered}/16 answered at 50 % loss"
+    );
     // With retries, a lossy device is still reachable.
-    assert!(get_with(lossy.addr, &["-v2c", "-c", "public", "-t", "0.3", "-r", "8"], &[SYS_UPTIME]).is_some());
+    assert!(
+        get_with(
+            lossy.addr,
+            &["-v2c", "-c", "public", "-t", "0.3", "-r", "8"],
+            &[SYS_UPTIME]
+        )
+        .is_some()
+    );
 
     let t = Instant::now();
     get(slow.addr, "public", &[SYS_UPTIME]);
@@ -157,7 +230,10 @@ async fn lost_requests_get_no_answer_and_latency_delays_answers() {
     assert_eq!(rows.len(), 200);
     // 200 rows in 50s: 5 requests (the last one leaves the column) of 150 ms each.
     let walk = t.elapsed();
-    assert!(walk >= Duration::from_millis(750) && walk < Duration::from_millis(2500), "walk took {walk:?}");
+    assert!(
+        walk >= Duration::from_millis(750) && walk < Duration::from_millis(2500),
+        "walk took {walk:?}"
+    );
     network.shutdown().await;
 }
 
@@ -175,12 +251,35 @@ async fn v3_auth_priv_sha256_aes128() {
     let network = SimNetwork::start(vec![spec]).await.expect("start");
     let addr = network.devices()[0].addr;
     let v3 = |auth: &'static str| {
-        vec!["-v3", "-l", "authPriv", "-u", "coopnoc", "-a", "SHA-256", "-A", auth, "-x", "AES", "-X", "priv-secret-1", "-t", "1", "-r", "0"]
+        vec![
+            "-v3",
+            "-l",
+            "authPriv",
+            "-u",
+            "coopnoc",
+            "-a",
+            "SHA-256",
+            "-A",
+            auth,
+            "-x",
+            "AES",
+            "-X",
+            "priv-secret-1",
+            "-t",
+            "1",
+            "-r",
+            "0",
+        ]
     };
     let rows = get_with(addr, &v3("auth-secret-1"), &["1.3.6.1.2.1.1.5.0"]).expect("v3 answer");
     assert_eq!(rows[0].1.text().as_deref(), Some("secure"));
     assert!(get_with(addr, &v3("wrong-secret"), &["1.3.6.1.2.1.1.5.0"]).is_none());
     // v2c still works on the same agent.
-    assert_eq!(get(addr, "public", &["1.3.6.1.2.1.1.5.0"])[0].text().as_deref(), Some("secure"));
+    assert_eq!(
+        get(addr, "public", &["1.3.6.1.2.1.1.5.0"])[0]
+            .text()
+            .as_deref(),
+        Some("secure")
+    );
     network.shutdown().await;
 }

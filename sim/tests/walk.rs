@@ -30,7 +30,10 @@ async fn bulkwalk_returns_exactly_the_recording() {
         .map(|name| {
             let mut spec = DeviceSpec::recording(*name, SimKind::Radio, name);
             // Frozen counters, so values can be compared with the file.
-            spec.behaviour = Behaviour { counter_rate: 0.0, ..Behaviour::default() };
+            spec.behaviour = Behaviour {
+                counter_rate: 0.0,
+                ..Behaviour::default()
+            };
             spec
         })
         .collect();
@@ -44,29 +47,51 @@ async fn bulkwalk_returns_exactly_the_recording() {
             .map(|(oid, v)| (format!(".{oid}"), Printed::from_value(v)))
             .collect();
         let (walked, stderr) = bulkwalk(device.addr, &device.community, ".1", 50);
-        assert!(stderr.trim().is_empty(), "{}: snmpbulkwalk said {stderr}", device.name);
+        assert!(
+            stderr.trim().is_empty(),
+            "{}: snmpbulkwalk said {stderr}",
+            device.name
+        );
         let oids: Vec<&String> = walked.iter().map(|(o, _)| o).collect();
         let expected_oids: Vec<&String> = expected.keys().collect();
         // Same OIDs, same (numeric) order: the walk reached the end without a gap.
-        assert_eq!(oids.len(), expected_oids.len(), "{}: row count", device.name);
+        assert_eq!(
+            oids.len(),
+            expected_oids.len(),
+            "{}: row count",
+            device.name
+        );
         let mut sorted = oids.clone();
-        sorted.sort_by_key(|o| o.trim_start_matches('.').split('.').map(|a| a.parse::<u64>().expect("arc")).collect::<Vec<_>>());
+        sorted.sort_by_key(|o| {
+            o.trim_start_matches('.')
+                .split('.')
+                .map(|a| a.parse::<u64>().expect("arc"))
+                .collect::<Vec<_>>()
+        });
         assert_eq!(oids, sorted, "{}: walk order", device.name);
         for (oid, value) in &walked {
-            let want = expected.get(oid).unwrap_or_else(|| panic!("{}: unexpected {oid}", device.name));
+            let want = expected
+                .get(oid)
+                .unwrap_or_else(|| panic!("{}: unexpected {oid}", device.name));
             if oid == SYS_UPTIME {
                 // sysUpTime advances in real time from the recorded value.
                 let (Printed::TimeTicks(got), Printed::TimeTicks(rec)) = (value, want) else {
                     panic!("{}: sysUpTime is {value:?}", device.name);
                 };
-                assert!(*got >= *rec && *got - *rec < 6000, "{}: sysUpTime {got} vs {rec}", device.name);
+                assert!(
+                    *got >= *rec && *got - *rec < 6000,
+                    "{}: sysUpTime {got} vs {rec}",
+                    device.name
+                );
                 continue;
             }
             assert_eq!(value, want, "{}: {oid}", device.name);
         }
     }
     // The defective rows are reported by the parser, not served.
-    let epmp = coopnoc_sim::snmprec::parse(coopnoc_sim::recordings::get("epmp_epmp-ap-connected-sta").expect("bundled"));
+    let epmp = coopnoc_sim::snmprec::parse(
+        coopnoc_sim::recordings::get("epmp_epmp-ap-connected-sta").expect("bundled"),
+    );
     assert!(!epmp.warnings.is_empty());
     network.shutdown().await;
 }
@@ -120,18 +145,29 @@ async fn olt10k_answers_a_bulk_walk_of_five_columns() {
                 assert_eq!(last.text().as_deref(), Some("gpon-onu_0/5/15:16"));
             }
             "ifOperStatus" => {
-                let up = rows.iter().filter(|(_, v)| *v == Printed::Integer(1)).count();
-                assert!(rows.iter().all(|(_, v)| matches!(v, Printed::Integer(1 | 2))));
+                let up = rows
+                    .iter()
+                    .filter(|(_, v)| *v == Printed::Integer(1))
+                    .count();
+                assert!(
+                    rows.iter()
+                        .all(|(_, v)| matches!(v, Printed::Integer(1 | 2)))
+                );
                 assert!((9_300..=9_700).contains(&up), "{up} up");
             }
             "ifHCInOctets" => {
                 for (_, v) in [&rows[0], &rows[9_999]] {
-                    let Printed::Counter64(n) = v else { panic!("{v:?}") };
+                    let Printed::Counter64(n) = v else {
+                        panic!("{v:?}")
+                    };
                     assert!(*n < (1u64 << 50) + 10_000_000_000, "{n}");
                 }
             }
             "ifHighSpeed" => {
-                assert!(rows.iter().all(|(_, v)| matches!(v, Printed::Gauge32(1000 | 2500 | 10000))));
+                assert!(
+                    rows.iter()
+                        .all(|(_, v)| matches!(v, Printed::Gauge32(1000 | 2500 | 10000)))
+                );
             }
             _ => unreachable!(),
         }

@@ -42,7 +42,10 @@ impl Printed {
 
     pub fn number(&self) -> Option<u64> {
         match self {
-            Printed::Counter32(n) | Printed::Gauge32(n) | Printed::TimeTicks(n) | Printed::Counter64(n) => Some(*n),
+            Printed::Counter32(n)
+            | Printed::Gauge32(n)
+            | Printed::TimeTicks(n)
+            | Printed::Counter64(n) => Some(*n),
             Printed::Integer(i) => u64::try_from(*i).ok(),
             _ => None,
         }
@@ -60,7 +63,9 @@ impl Printed {
 pub fn have_net_snmp() -> bool {
     let ok = Path::new("/usr/bin/snmpbulkwalk").exists() && Path::new("/usr/bin/snmpget").exists();
     if !ok {
-        eprintln!("SKIPPED: net-snmp tools (/usr/bin/snmpbulkwalk, snmpget; Debian package `snmp`) are not installed");
+        eprintln!(
+            "SKIPPED: net-snmp tools (/usr/bin/snmpbulkwalk, snmpget; Debian package `snmp`) are not installed"
+        );
     }
     ok
 }
@@ -68,7 +73,12 @@ pub fn have_net_snmp() -> bool {
 const FORMAT: [&str; 6] = ["-m", "", "-On", "-Oe", "-Ot", "-Ox"];
 
 /// `snmpbulkwalk -v2c` of `root`; returns the rows and stderr.
-pub fn bulkwalk(addr: SocketAddr, community: &str, root: &str, reps: u32) -> (Vec<(String, Printed)>, String) {
+pub fn bulkwalk(
+    addr: SocketAddr,
+    community: &str,
+    root: &str,
+    reps: u32,
+) -> (Vec<(String, Printed)>, String) {
     let out = Command::new("snmpbulkwalk")
         .args(FORMAT)
         .args(["-v2c", "-c", community, "-t", "5", "-r", "1"])
@@ -77,7 +87,10 @@ pub fn bulkwalk(addr: SocketAddr, community: &str, root: &str, reps: u32) -> (Ve
         .arg(root)
         .output()
         .expect("run snmpbulkwalk");
-    (parse_output(&String::from_utf8_lossy(&out.stdout)), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        parse_output(&String::from_utf8_lossy(&out.stdout)),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// `snmpget` with extra arguments (version, credentials, timeouts); `None` on timeout or error.
@@ -137,11 +150,17 @@ fn parse_value(v: &str) -> Printed {
     }
     if let Some(s) = v.strip_prefix("STRING:") {
         let s = s.trim();
-        let s = s.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(s);
+        let s = s
+            .strip_prefix('"')
+            .and_then(|s| s.strip_suffix('"'))
+            .unwrap_or(s);
         return Printed::Octets(s.as_bytes().to_vec());
     }
     if let Some(s) = v.strip_prefix("INTEGER:") {
-        return s.trim().parse().map_or_else(|_| Printed::Other(v.to_owned()), Printed::Integer);
+        return s
+            .trim()
+            .parse()
+            .map_or_else(|_| Printed::Other(v.to_owned()), Printed::Integer);
     }
     if let Some(s) = v.strip_prefix("OID:") {
         return Printed::Oid(s.trim().to_owned());
