@@ -11,7 +11,7 @@ use async_snmp::{Oid, Value, VarBind, Version};
 use tokio::time::Instant;
 
 use crate::rng::{mix2, unit};
-use crate::table::{Cell, Entry, MibTable};
+use crate::table::{Cell, MibView};
 
 /// How a device behaves over time and on the wire.
 #[derive(Debug, Clone, PartialEq)]
@@ -169,7 +169,7 @@ impl Clock {
 
 /// Serves one device's layers (first layer wins) with moving values.
 pub(crate) struct SimHandler {
-    pub(crate) layers: Vec<Arc<MibTable>>,
+    pub(crate) layers: Vec<Arc<dyn MibView>>,
     pub(crate) clock: Arc<Clock>,
     pub(crate) behaviour: Behaviour,
 }
@@ -205,16 +205,16 @@ impl SimHandler {
         }
     }
 
-    fn lookup(&self, oid: &Oid) -> Option<&Entry> {
-        self.layers.iter().find_map(|t| t.get(oid))
+    pub(crate) fn lookup(&self, oid: &Oid) -> Option<Cell> {
+        self.layers.iter().find_map(|t| t.cell_at(oid))
     }
 
-    /// The first entry after `oid` across the layers (an upper layer hides equal OIDs).
-    fn next(&self, oid: &Oid) -> Option<&Entry> {
-        let mut best: Option<&Entry> = None;
+    /// The first cell after `oid` across the layers (an upper layer hides equal OIDs).
+    fn next(&self, oid: &Oid) -> Option<(Oid, Cell)> {
+        let mut best: Option<(Oid, Cell)> = None;
         for table in &self.layers {
-            if let Some(candidate) = table.next(oid)
-                && best.is_none_or(|b| candidate.oid < b.oid)
+            if let Some(candidate) = table.next_cell(oid)
+                && best.as_ref().is_none_or(|b| candidate.0 < b.0)
             {
                 best = Some(candidate);
             }
@@ -245,7 +245,7 @@ impl MibHandler for SimHandler {
             self.delay(ctx).await;
             let moment = self.clock.moment(Instant::now());
             Ok(match self.lookup(oid) {
-                Some(entry) => GetResult::Value(self.render(&entry.cell, moment)),
+                Some(cell) => GetResult::Value(self.render(&cell, moment)),
                 None => GetResult::NoSuchObject,
             })
         })
@@ -259,19 +259,19 @@ impl MibHandler for SimHandler {
         Box::pin(async move {
             self.delay(ctx).await;
             let moment = self.clock.moment(Instant::now());
-            let mut from = oid;
+            let mut found = self.next(oid);
             loop {
-                let Some(entry) = self.next(from) else {
+                let Some((next_oid, cell)) = found else {
                     return Ok(GetNextResult::EndOfMibView);
                 };
                 // SNMPv1 cannot carry Counter64: skip those rows here rather than make the
                 // agent probe them one by one (it gives up after 1000 skips).
-                if ctx.version() == Version::V1 && matches!(entry.cell, Cell::Counter64 { .. }) {
-                    from = &entry.oid;
+                if ctx.version() == Version::V1 && matches!(cell, Cell::Counter64 { .. }) {
+                    found = self.next(&next_oid);
                     continue;
                 }
-                let value = self.render(&entry.cell, moment);
-                return Ok(GetNextResult::Value(VarBind::new(entry.oid.clone(), value)));
+                let value = self.render(&cell, moment);
+                return Ok(GetNextResult::Value(VarBind::new(next_oid, value)));
             }
         })
     }

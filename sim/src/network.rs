@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 use crate::device::{Behaviour, Clock, SimHandler};
 use crate::synth::SyntheticOlt;
-use crate::table::{Cell, Entry, MibTable};
+use crate::table::{Cell, Entry, MibTable, MibView};
 
 /// What a device is, as the daemon's configuration names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -218,8 +218,7 @@ impl RunningDevice {
     /// The growth rate of the counter at `oid` in units per second, or `None` if that OID
     /// is not a counter of this device.
     pub fn counter_rate(&self, oid: &Oid) -> Option<f64> {
-        let entry = self.handler.layers.iter().find_map(|t| t.get(oid))?;
-        match entry.cell {
+        match self.handler.lookup(oid)? {
             Cell::Counter32 { key, .. } | Cell::Counter64 { key, .. } => {
                 Some(self.handler.rate(key))
             }
@@ -229,8 +228,8 @@ impl RunningDevice {
 
     /// Number of OIDs the device serves.
     pub fn oid_count(&self) -> usize {
-        // Layers other than the first only add sysName, which the first layer also has.
-        self.handler.layers.last().map_or(0, |t| t.len())
+        // Layers above the base only override OIDs the base has (sysName).
+        self.handler.layers.last().map_or(0, |t| t.oid_count())
     }
 }
 
@@ -286,7 +285,7 @@ impl SimNetwork {
         public: SocketAddr,
         epoch: Instant,
     ) -> Result<(), SimError> {
-        let base = match &spec.source {
+        let base: Arc<dyn MibView> = match &spec.source {
             Source::Recording(name) => {
                 crate::recordings::table(name).ok_or_else(|| SimError::UnknownRecording {
                     device: spec.name.clone(),
@@ -294,9 +293,9 @@ impl SimNetwork {
                 })?
             }
             Source::SyntheticOlt(olt) => Arc::new(olt.build()),
-            Source::Table { table, .. } => Arc::clone(table),
+            Source::Table { table, .. } => Arc::clone(table) as _,
         };
-        let mut layers = Vec::with_capacity(2);
+        let mut layers: Vec<Arc<dyn MibView>> = Vec::with_capacity(2);
         if spec.rename {
             layers.push(Arc::new(MibTable::from_rows(vec![Entry {
                 oid: Oid::from([1, 3, 6, 1, 2, 1, 1, 5, 0]),

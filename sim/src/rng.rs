@@ -46,9 +46,4 @@ impl Rng {
     pub(crate) fn next_f64(&mut self) -> f64 {
         unit(self.next_u64())
     }
-
-    /// Uniform in [0, n); `n` must not be 0.
-    pub(crate) fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
 }

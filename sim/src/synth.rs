@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use async_snmp::{Oid, Value};
 
-use crate::rng::{Rng, mix2, unit};
-use crate::table::{Cell, Entry, MibTable};
+use crate::rng::{mix2, unit};
+use crate::table::{Cell, Entry, MibTable, MibView};
 
 const IF_NUMBER: [u32; 9] = [1, 3, 6, 1, 2, 1, 2, 1, 0];
 const IF_ENTRY: [u32; 9] = [1, 3, 6, 1, 2, 1, 2, 2, 1];
@@ -149,64 +149,75 @@ impl SyntheticOlt {
         }
     }
 
+    /// Card (slot), PON port and ONU id of the ONU at position `n` (1-based).
+    fn position(&self, n: u32) -> (u32, u32, u32) {
+        match self.shape {
+            OltShape::Standard => (
+                1 + (n - 1) / 1024,
+                1 + ((n - 1) / 64) % 16,
+                1 + (n - 1) % 64,
+            ),
+            OltShape::PeerBench => (
+                1 + (n - 1) / 2048,
+                1 + ((n - 1) / 128) % 16,
+                1 + (n - 1) % 128,
+            ),
+        }
+    }
+
+    fn if_name(&self, n: u32) -> String {
+        let (card, port, onu_id) = self.position(n);
+        match self.shape {
+            OltShape::Standard => format!("gpon-onu_1/{card}/{port}:{onu_id}"),
+            OltShape::PeerBench => format!("gpon-onu_0/{card}/{port}:{onu_id}"),
+        }
+    }
+
+    fn line_label(&self, n: u32) -> String {
+        format!("L-{:05}", self.first_line + n - 1)
+    }
+
+    fn onu_seed(&self, n: u32) -> u64 {
+        mix2(self.seed, u64::from(n))
+    }
+
+    fn is_up(&self, n: u32) -> bool {
+        let salt = match self.shape {
+            OltShape::Standard => 1,
+            OltShape::PeerBench => 11,
+        };
+        unit(mix2(self.onu_seed(n), salt)) < 0.95
+    }
+
     /// The ONU at position `n` (1-based).
     pub fn onu(&self, n: u32) -> Onu {
-        let seed = mix2(self.seed, u64::from(n));
-        let (card, port, onu_id, if_name) = match self.shape {
-            OltShape::Standard => {
-                let (card, port, onu_id) = (
-                    1 + (n - 1) / 1024,
-                    1 + ((n - 1) / 64) % 16,
-                    1 + (n - 1) % 64,
-                );
-                (
-                    card,
-                    port,
-                    onu_id,
-                    format!("gpon-onu_1/{card}/{port}:{onu_id}"),
-                )
-            }
-            OltShape::PeerBench => {
-                let (slot, port, onu_id) = (
-                    1 + (n - 1) / 2048,
-                    1 + ((n - 1) / 128) % 16,
-                    1 + (n - 1) % 128,
-                );
-                (
-                    slot,
-                    port,
-                    onu_id,
-                    format!("gpon-onu_0/{slot}/{port}:{onu_id}"),
-                )
-            }
-        };
+        let (card, port, onu_id) = self.position(n);
         Onu {
             n,
             if_index: n,
             card,
             port,
             onu_id,
-            if_name,
-            line_label: format!("L-{:05}", self.first_line + n - 1),
-            up: unit(mix2(seed, 1)) < 0.95,
-            seed,
+            if_name: self.if_name(n),
+            line_label: self.line_label(n),
+            up: self.is_up(n),
+            seed: self.onu_seed(n),
         }
     }
 
-    /// Generate the table.
-    pub fn build(&self) -> MibTable {
+    /// Generate the table. The IF-MIB columns are computed on demand (a few bytes per
+    /// OLT, whatever its size); the system group and the rows of [`Self::extra`]
+    /// generators are stored.
+    pub fn build(&self) -> OltTable {
         let mut sink = RowSink::default();
         self.system_group(&mut sink);
         sink.push(Oid::from(IF_NUMBER), Value::Integer(self.onus as i32));
-        let mut rng = Rng::new(self.seed);
-        for n in 1..=self.onus {
-            let onu = self.onu(n);
-            match self.shape {
-                OltShape::Standard => standard_rows(&onu, &mut sink),
-                OltShape::PeerBench => peer_rows(&onu, &mut rng, &mut sink),
-            }
-            for generator in &self.extra {
-                generator.rows(&onu, &mut sink);
+        if !self.extra.is_empty() {
+            for n in 1..=self.onus {
+                let onu = self.onu(n);
+                for generator in &self.extra {
+                    generator.rows(&onu, &mut sink);
+                }
             }
         }
         if self.shape == OltShape::PeerBench {
@@ -215,7 +226,83 @@ impl SyntheticOlt {
                 Value::from("Synthetic OLT chassis"),
             );
         }
-        MibTable::from_rows(sink.rows)
+        let columns = match self.shape {
+            OltShape::Standard => vec![
+                (column_prefix(&IF_ENTRY, 2), Column::Descr),
+                (column_prefix(&IF_ENTRY, 5), Column::Speed),
+                (column_prefix(&IF_ENTRY, 8), Column::OperStatus),
+                (column_prefix(&IF_ENTRY, 10), Column::InOctets),
+                (column_prefix(&IF_ENTRY, 16), Column::OutOctets),
+                (column_prefix(&IFX_ENTRY, 1), Column::Name),
+                (column_prefix(&IFX_ENTRY, 6), Column::HcInOctets),
+                (column_prefix(&IFX_ENTRY, 10), Column::HcOutOctets),
+                (column_prefix(&IFX_ENTRY, 15), Column::HighSpeed),
+                (column_prefix(&IFX_ENTRY, 18), Column::Alias),
+            ],
+            OltShape::PeerBench => vec![
+                (column_prefix(&IF_ENTRY, 2), Column::Descr),
+                (column_prefix(&IF_ENTRY, 8), Column::OperStatus),
+                (column_prefix(&IFX_ENTRY, 1), Column::Name),
+                (column_prefix(&IFX_ENTRY, 6), Column::HcInOctets),
+                (column_prefix(&IFX_ENTRY, 10), Column::HcOutOctets),
+                (column_prefix(&IFX_ENTRY, 15), Column::HighSpeed),
+            ],
+        };
+        OltTable {
+            stored: MibTable::from_rows(sink.rows),
+            olt: SyntheticOlt {
+                extra: Vec::new(),
+                ..self.clone()
+            },
+            columns,
+        }
+    }
+
+    /// The cell of IF-MIB column `column` for ONU `n`.
+    fn cell(&self, column: Column, n: u32) -> Cell {
+        let seed = self.onu_seed(n);
+        let peer = self.shape == OltShape::PeerBench;
+        // Standard: a 32-bit counter and its 64-bit twin share base and rate.
+        let (in_base, out_base) = if peer {
+            (mix2(seed, 12) >> 14, mix2(seed, 13) >> 14) // below 2^50, as the peer's file
+        } else {
+            (mix2(seed, 4) >> 24, mix2(seed, 5) >> 26) // a few hundred GB already counted
+        };
+        let (key_in, key_out) = (mix2(seed, 2) as u32, mix2(seed, 3) as u32);
+        match column {
+            Column::Descr => Cell::Fixed(Value::from(if peer {
+                let (slot, port, onu_id) = self.position(n);
+                format!("GPON 0/{slot}/{port} ONU {onu_id}")
+            } else {
+                self.if_name(n)
+            })),
+            // GPON is 2.5 Gbit/s: ifSpeed saturates at 2^32-1, as RFC 2863 says.
+            Column::Speed => Cell::Fixed(Value::Gauge32(u32::MAX)),
+            Column::OperStatus => Cell::Fixed(Value::Integer(if self.is_up(n) { 1 } else { 2 })),
+            Column::InOctets => Cell::Counter32 {
+                base: in_base as u32,
+                key: key_in,
+            },
+            Column::OutOctets => Cell::Counter32 {
+                base: out_base as u32,
+                key: key_out,
+            },
+            Column::Name => Cell::Fixed(Value::from(self.if_name(n))),
+            Column::HcInOctets => Cell::Counter64 {
+                base: in_base,
+                key: key_in,
+            },
+            Column::HcOutOctets => Cell::Counter64 {
+                base: out_base,
+                key: key_out,
+            },
+            Column::HighSpeed => Cell::Fixed(Value::Gauge32(if peer {
+                [1000, 2500, 10000][(mix2(seed, 14) % 3) as usize]
+            } else {
+                2500
+            })),
+            Column::Alias => Cell::Fixed(Value::from(self.line_label(n))),
+        }
     }
 
     fn system_group(&self, sink: &mut RowSink) {
@@ -254,7 +341,7 @@ impl SyntheticOlt {
                 );
             }
         }
-        // sysName last: the row pushed first wins, so put ours before the base's.
+        // The row pushed first wins, so our sysName goes before the base's.
         let name = Entry {
             oid: Oid::from([1, 3, 6, 1, 2, 1, 1, 5, 0]),
             cell: Cell::Fixed(Value::from(self.sys_name.as_str())),
@@ -263,84 +350,169 @@ impl SyntheticOlt {
     }
 }
 
-fn column(prefix: &[u32], col: u32, index: u32) -> Oid {
-    let mut arcs = Vec::with_capacity(prefix.len() + 2);
-    arcs.extend_from_slice(prefix);
+/// The IF-MIB columns a synthetic OLT generates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Descr,
+    Speed,
+    OperStatus,
+    InOctets,
+    OutOctets,
+    Name,
+    HcInOctets,
+    HcOutOctets,
+    HighSpeed,
+    Alias,
+}
+
+fn column_prefix(entry: &[u32], col: u32) -> Vec<u32> {
+    let mut arcs = entry.to_vec();
     arcs.push(col);
-    arcs.push(index);
-    Oid::from(arcs)
+    arcs
 }
 
-fn standard_rows(onu: &Onu, sink: &mut RowSink) {
-    let i = onu.if_index;
-    // GPON: 2.5 Gbit/s down; ifSpeed saturates at 2^32-1 as RFC 2863 says.
-    let high_speed: u32 = 2500;
-    sink.push(column(&IF_ENTRY, 2, i), Value::from(onu.if_name.as_str()));
-    sink.push(column(&IF_ENTRY, 5, i), Value::Gauge32(u32::MAX));
-    sink.push(
-        column(&IF_ENTRY, 8, i),
-        Value::Integer(if onu.up { 1 } else { 2 }),
-    );
-    let key_in = mix2(onu.seed, 2) as u32;
-    let key_out = mix2(onu.seed, 3) as u32;
-    let in_base = mix2(onu.seed, 4) >> 24; // < 2^40: a few hundred GB already counted
-    let out_base = mix2(onu.seed, 5) >> 26;
-    sink.push_counter(column(&IF_ENTRY, 10, i), in_base, key_in, false);
-    sink.push_counter(column(&IF_ENTRY, 16, i), out_base, key_out, false);
-    sink.push(column(&IFX_ENTRY, 1, i), Value::from(onu.if_name.as_str()));
-    sink.push_counter(column(&IFX_ENTRY, 6, i), in_base, key_in, true);
-    sink.push_counter(column(&IFX_ENTRY, 10, i), out_base, key_out, true);
-    sink.push(column(&IFX_ENTRY, 15, i), Value::Gauge32(high_speed));
-    sink.push(
-        column(&IFX_ENTRY, 18, i),
-        Value::from(onu.line_label.as_str()),
-    );
+/// A built synthetic OLT: stored rows plus IF-MIB columns indexed 1..=onus, computed
+/// when read.
+pub struct OltTable {
+    stored: MibTable,
+    olt: SyntheticOlt,
+    /// Column prefixes, in OID order, none a prefix of another.
+    columns: Vec<(Vec<u32>, Column)>,
 }
 
-fn peer_rows(onu: &Onu, rng: &mut Rng, sink: &mut RowSink) {
-    let i = onu.if_index;
-    sink.push(
-        column(&IF_ENTRY, 2, i),
-        Value::from(format!(
-            "GPON 0/{}/{} ONU {}",
-            onu.card, onu.port, onu.onu_id
-        )),
-    );
-    let up = rng.next_f64() < 0.95;
-    sink.push(
-        column(&IF_ENTRY, 8, i),
-        Value::Integer(if up { 1 } else { 2 }),
-    );
-    sink.push(column(&IFX_ENTRY, 1, i), Value::from(onu.if_name.as_str()));
-    sink.push(
-        column(&IFX_ENTRY, 6, i),
-        Value::Counter64(rng.below(1 << 50)),
-    );
-    sink.push(
-        column(&IFX_ENTRY, 10, i),
-        Value::Counter64(rng.below(1 << 50)),
-    );
-    let speed = [1000, 2500, 10000][rng.below(3) as usize];
-    sink.push(column(&IFX_ENTRY, 15, i), Value::Gauge32(speed));
+impl OltTable {
+    fn column_oid(prefix: &[u32], n: u32) -> Oid {
+        let mut arcs = Vec::with_capacity(prefix.len() + 1);
+        arcs.extend_from_slice(prefix);
+        arcs.push(n);
+        Oid::from(arcs)
+    }
+
+    fn generated_at(&self, oid: &Oid) -> Option<Cell> {
+        let arcs = oid.arcs();
+        let (_, column) = self
+            .columns
+            .iter()
+            .find(|(prefix, _)| arcs.len() == prefix.len() + 1 && arcs.starts_with(prefix))?;
+        let n = *arcs.last()?;
+        (1..=self.olt.onus)
+            .contains(&n)
+            .then(|| self.olt.cell(*column, n))
+    }
+
+    fn generated_after(&self, oid: &Oid) -> Option<(Oid, Cell)> {
+        if self.olt.onus == 0 {
+            return None;
+        }
+        let arcs = oid.arcs();
+        for (prefix, column) in &self.columns {
+            let n = if arcs.starts_with(prefix) {
+                // Within the column: the next index after the first index arc.
+                match arcs.get(prefix.len()) {
+                    None => 1,
+                    Some(&a) => match a.checked_add(1) {
+                        Some(n) => n,
+                        None => continue,
+                    },
+                }
+            } else if arcs < prefix.as_slice() {
+                1
+            } else {
+                continue;
+            };
+            if n <= self.olt.onus {
+                return Some((Self::column_oid(prefix, n), self.olt.cell(*column, n)));
+            }
+        }
+        None
+    }
+}
+
+impl MibView for OltTable {
+    fn cell_at(&self, oid: &Oid) -> Option<Cell> {
+        self.stored.cell_at(oid).or_else(|| self.generated_at(oid))
+    }
+
+    fn next_cell(&self, oid: &Oid) -> Option<(Oid, Cell)> {
+        match (self.stored.next_cell(oid), self.generated_after(oid)) {
+            (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn oid_count(&self) -> usize {
+        self.stored.len() + self.columns.len() * self.olt.onus as usize
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn oid(s: &str) -> Oid {
+        Oid::parse(s).expect("oid")
+    }
+
+    fn fixed(cell: Option<Cell>) -> Value {
+        match cell {
+            Some(Cell::Fixed(v)) => v,
+            other => panic!("not a fixed value: {other:?}"),
+        }
+    }
+
     #[test]
     fn standard_olt_has_every_column_for_every_onu() {
         let olt = SyntheticOlt::new(100, "olt-test").build();
         // 10 columns per ONU + sysName/sysDescr/sysObjectID/sysUpTime + ifNumber.
-        assert_eq!(olt.len(), 100 * 10 + 5);
-        let name = olt
-            .get(&Oid::parse("1.3.6.1.2.1.31.1.1.1.1.65").expect("oid"))
-            .expect("ifName.65");
-        assert!(matches!(&name.cell, Cell::Fixed(v) if *v == Value::from("gpon-onu_1/1/2:1")));
-        let alias = olt
-            .get(&Oid::parse("1.3.6.1.2.1.31.1.1.1.18.42").expect("oid"))
-            .expect("ifAlias.42");
-        assert!(matches!(&alias.cell, Cell::Fixed(v) if *v == Value::from("L-00042")));
+        assert_eq!(olt.oid_count(), 100 * 10 + 5);
+        assert_eq!(
+            fixed(olt.cell_at(&oid("1.3.6.1.2.1.31.1.1.1.1.65"))),
+            Value::from("gpon-onu_1/1/2:1")
+        );
+        assert_eq!(
+            fixed(olt.cell_at(&oid("1.3.6.1.2.1.31.1.1.1.18.42"))),
+            Value::from("L-00042")
+        );
+        assert!(olt.cell_at(&oid("1.3.6.1.2.1.31.1.1.1.18.101")).is_none());
+        assert!(olt.cell_at(&oid("1.3.6.1.2.1.31.1.1.1.18.0")).is_none());
+        assert!(olt.cell_at(&oid("1.3.6.1.2.1.31.1.1.1.18")).is_none());
+        assert!(olt.cell_at(&oid("1.3.6.1.2.1.31.1.1.1.18.1.1")).is_none());
+    }
+
+    #[test]
+    fn a_full_walk_visits_every_oid_once_in_order() {
+        for shape in [OltShape::Standard, OltShape::PeerBench] {
+            let mut spec = SyntheticOlt::new(37, "walk");
+            spec.shape = shape;
+            let olt = spec.build();
+            let mut at = oid("0.0");
+            let mut count = 0;
+            while let Some((next, cell)) = olt.next_cell(&at) {
+                assert!(next > at, "{next} after {at}");
+                let again = olt.cell_at(&next).expect("GET of a walked OID");
+                assert_eq!(format!("{again:?}"), format!("{cell:?}"));
+                at = next;
+                count += 1;
+            }
+            assert_eq!(count, olt.oid_count(), "{shape:?}");
+        }
+    }
+
+    #[test]
+    fn getnext_inside_a_column_finds_the_next_index() {
+        let olt = SyntheticOlt::new(10, "olt").build();
+        let next = |s: &str| olt.next_cell(&oid(s)).expect("next").0.to_string();
+        assert_eq!(next("1.3.6.1.2.1.2.2.1.2"), "1.3.6.1.2.1.2.2.1.2.1");
+        assert_eq!(next("1.3.6.1.2.1.2.2.1.2.0"), "1.3.6.1.2.1.2.2.1.2.1");
+        assert_eq!(next("1.3.6.1.2.1.2.2.1.2.5.3"), "1.3.6.1.2.1.2.2.1.2.6");
+        assert_eq!(next("1.3.6.1.2.1.2.2.1.2.10"), "1.3.6.1.2.1.2.2.1.5.1");
+        assert_eq!(next("1.3.6.1.2.1.2.2.1.3"), "1.3.6.1.2.1.2.2.1.5.1");
+        assert_eq!(
+            next("1.3.6.1.2.1.2.2.1.2.4294967295"),
+            "1.3.6.1.2.1.2.2.1.5.1"
+        );
+        assert_eq!(next("1.3.6.1.2.1.2.1.0"), "1.3.6.1.2.1.2.2.1.2.1");
+        assert!(olt.next_cell(&oid("1.3.6.1.2.1.31.1.1.1.18.10")).is_none());
     }
 
     #[test]
@@ -355,16 +527,33 @@ mod tests {
         let mut spec = SyntheticOlt::new(10, "olt-bordes");
         spec.base = Some("zxa10_c320");
         let olt = spec.build();
-        let descr = olt
-            .get(&Oid::from([1, 3, 6, 1, 2, 1, 1, 1, 0]))
-            .expect("sysDescr");
-        assert!(
-            matches!(&descr.cell, Cell::Fixed(Value::OctetString(s)) if s.starts_with(b"C320")),
-            "{descr:?}"
+        let Value::OctetString(descr) = fixed(olt.cell_at(&Oid::from([1, 3, 6, 1, 2, 1, 1, 1, 0])))
+        else {
+            panic!("sysDescr")
+        };
+        assert!(descr.starts_with(b"C320"));
+        assert_eq!(
+            fixed(olt.cell_at(&Oid::from([1, 3, 6, 1, 2, 1, 1, 5, 0]))),
+            Value::from("olt-bordes")
         );
-        let name = olt
-            .get(&Oid::from([1, 3, 6, 1, 2, 1, 1, 5, 0]))
-            .expect("sysName");
-        assert!(matches!(&name.cell, Cell::Fixed(v) if *v == Value::from("olt-bordes")));
+    }
+
+    #[test]
+    fn extra_generators_add_vendor_rows() {
+        struct RxPower;
+        impl OnuRows for RxPower {
+            fn rows(&self, onu: &Onu, out: &mut RowSink) {
+                let oid = Oid::from([
+                    1, 3, 6, 1, 4, 1, 3902, 1082, 500, 1, 2, 4, 2, 1, 2, onu.port, onu.onu_id,
+                ]);
+                out.push(oid, Value::Integer(-20_000 - onu.n as i32));
+            }
+        }
+        let mut spec = SyntheticOlt::new(70, "olt");
+        spec.extra.push(Arc::new(RxPower));
+        let olt = spec.build();
+        assert_eq!(olt.oid_count(), 70 * 11 + 5);
+        let rx = Oid::from([1, 3, 6, 1, 4, 1, 3902, 1082, 500, 1, 2, 4, 2, 1, 2, 2, 1]);
+        assert_eq!(fixed(olt.cell_at(&rx)), Value::Integer(-20_065));
     }
 }

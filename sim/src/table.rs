@@ -106,6 +106,30 @@ impl MibTable {
     }
 }
 
+/// Something an agent can serve: a materialised table, or columns generated on demand.
+pub trait MibView: Send + Sync {
+    /// The cell at exactly `oid`.
+    fn cell_at(&self, oid: &Oid) -> Option<Cell>;
+    /// The first OID strictly after `oid`, with its cell.
+    fn next_cell(&self, oid: &Oid) -> Option<(Oid, Cell)>;
+    /// Number of OIDs served.
+    fn oid_count(&self) -> usize;
+}
+
+impl MibView for MibTable {
+    fn cell_at(&self, oid: &Oid) -> Option<Cell> {
+        self.get(oid).map(|e| e.cell.clone())
+    }
+
+    fn next_cell(&self, oid: &Oid) -> Option<(Oid, Cell)> {
+        self.next(oid).map(|e| (e.oid.clone(), e.cell.clone()))
+    }
+
+    fn oid_count(&self) -> usize {
+        self.len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
