@@ -12,6 +12,8 @@ enum Preset {
     Demo,
     /// 8 OLTs of 1,250 ONUs and 100 radios.
     Bench,
+    /// One OLT of 10,000 ONUs in the peer benchmark's shape (`bench/peers/gen_snmprec.py`).
+    Olt10k,
 }
 
 /// Run a simulated coopnoc network (SNMP agents on 127.0.0.1) until Ctrl-C.
@@ -19,7 +21,7 @@ enum Preset {
 #[command(name = "coopnoc-sim", version)]
 struct Args {
     preset: Preset,
-    /// Delay added to every request, in milliseconds (bench default: 2, demo default: 0).
+    /// Delay added to every request, in milliseconds (bench default: 2, others: 0).
     #[arg(long)]
     latency_ms: Option<u64>,
     /// Put device i on port P+i instead of ports chosen by the system.
@@ -42,6 +44,14 @@ async fn main() -> ExitCode {
             specs
         }
         Preset::Bench => coopnoc_sim::bench(latency.unwrap_or(coopnoc_sim::BENCH_LATENCY)),
+        Preset::Olt10k => {
+            let mut spec = coopnoc_sim::DeviceSpec::synthetic_olt(
+                "olt-bench-1",
+                coopnoc_sim::SyntheticOlt::olt10k(),
+            );
+            spec.behaviour.latency = latency.unwrap_or_default();
+            vec![spec]
+        }
     };
     let started = Instant::now();
     let network = match args.base_port {

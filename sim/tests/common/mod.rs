@@ -124,7 +124,14 @@ pub fn parse_output(text: &str) -> Vec<(String, Printed)> {
         if line.starts_with('.') && line.contains(" = ") {
             let (oid, value) = line.split_once(" = ").expect("checked");
             rows.push((oid.to_owned(), value.to_owned()));
-        } else if let Some(last) = rows.last_mut() {
+        } else if let Some(last) = rows.last_mut()
+            && last.1.starts_with("Hex-STRING:")
+            && line
+                .split_whitespace()
+                .all(|t| t.len() == 2 && u8::from_str_radix(t, 16).is_ok())
+        {
+            // A long hex string continues on the next lines; anything else (an error
+            // report at the end of a v1 walk) is not part of a value.
             last.1.push(' ');
             last.1.push_str(line);
         }
