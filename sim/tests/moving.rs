@@ -101,6 +101,7 @@ async fn reboot_resets_uptime_and_counters_and_stall_freezes_counters() {
         counter_rate: 1.0e6,
         ..Behaviour::default()
     };
+    let t_start = Instant::now();
     let network = SimNetwork::start(vec![
         olt(
             "scheduled",
@@ -126,24 +127,53 @@ async fn reboot_resets_uptime_and_counters_and_stall_freezes_counters() {
 
     // Before any reboot: the recorded uptime (123456789 ticks) and counters well above 0.
     let before = get(scheduled.addr, "public", &oids);
-    assert!(before[0].number().expect("ticks") >= 123_456_789);
-    assert!(before[1].number().expect("hc") > 1_000_000_000);
+    if t_start.elapsed() < Duration::from_millis(700) {
+        assert!(before[0].number().expect("ticks") >= 123_456_789);
+        assert!(before[1].number().expect("hc") > 1_000_000_000);
+    } else {
+        eprintln!("machine too slow to read before the scheduled reboot; part skipped");
+    }
 
+    // Bounds from the time elapsed since the reboot, at most (ticks, counter units).
+    let bounds = |since: Duration| {
+        (
+            since.as_secs_f64() * 100.0 + 2.0,
+            since.as_secs_f64() * 1.5e6 + 1.0,
+        )
+    };
     tokio::time::sleep(Duration::from_millis(900)).await;
     let after = get(scheduled.addr, "public", &oids);
-    let uptime = after[0].number().expect("ticks");
-    assert!(uptime < 100, "sysUpTime {uptime} after a reboot 0.2 s ago");
-    assert!(after[1].number().expect("hc") < 1_000_000, "{:?}", after[1]);
+    let (max_ticks, max_count) = bounds(t_start.elapsed() - Duration::from_millis(700));
+    let uptime = after[0].number().expect("ticks") as f64;
     assert!(
-        after[2].number().expect("c32") < 1_000_000,
+        uptime <= max_ticks,
+        "sysUpTime {uptime} > {max_ticks} after the reboot"
+    );
+    assert!(
+        after[1].number().expect("hc") as f64 <= max_count,
+        "{:?}",
+        after[1]
+    );
+    assert!(
+        after[2].number().expect("c32") as f64 <= max_count,
         "{:?}",
         after[2]
     );
 
+    let t_reboot = Instant::now();
     manual.reboot_now();
     let after = get(manual.addr, "public", &oids);
-    assert!(after[0].number().expect("ticks") < 50, "{:?}", after[0]);
-    assert!(after[1].number().expect("hc") < 500_000, "{:?}", after[1]);
+    let (max_ticks, max_count) = bounds(t_reboot.elapsed());
+    assert!(
+        after[0].number().expect("ticks") as f64 <= max_ticks,
+        "{:?}",
+        after[0]
+    );
+    assert!(
+        after[1].number().expect("hc") as f64 <= max_count,
+        "{:?}",
+        after[1]
+    );
 
     stalled.set_stalled(true);
     let s0 = get(stalled.addr, "public", &oids);
