@@ -268,6 +268,39 @@ async fn lost_requests_get_no_answer_and_latency_delays_answers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jitter_varies_the_delay_per_request() {
+    if !have_net_snmp() {
+        return;
+    }
+    let behaviour = Behaviour {
+        latency: Duration::from_millis(20),
+        jitter: Duration::from_millis(200),
+        ..Behaviour::default()
+    };
+    let network = SimNetwork::start(vec![olt("jittery", 4, behaviour)])
+        .await
+        .expect("start");
+    let addr = network.devices()[0].addr;
+    let times: Vec<Duration> = (0..8)
+        .map(|_| {
+            let t = Instant::now();
+            get(addr, "public", &[SYS_UPTIME]);
+            t.elapsed()
+        })
+        .collect();
+    let (min, max) = (
+        times.iter().min().expect("8"),
+        times.iter().max().expect("8"),
+    );
+    assert!(*min >= Duration::from_millis(20), "{times:?}");
+    assert!(
+        *max - *min >= Duration::from_millis(40),
+        "no jitter: {times:?}"
+    );
+    network.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn v3_auth_priv_sha256_aes128() {
     if !have_net_snmp() {
         return;
