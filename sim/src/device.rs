@@ -192,13 +192,13 @@ impl SimHandler {
                 };
                 Value::TimeTicks(base.wrapping_add(ticks) as u32)
             }
-            Cell::Counter32 { base, key } => {
-                let grown = (self.rate(*key) * moment.moving_secs) as u64;
+            Cell::Counter32 { base, key, scale } => {
+                let grown = (self.rate(*key) * f64::from(*scale) * moment.moving_secs) as u64;
                 let base = if moment.rebooted { 0 } else { u64::from(*base) };
                 Value::Counter32(base.wrapping_add(grown) as u32)
             }
-            Cell::Counter64 { base, key } => {
-                let grown = (self.rate(*key) * moment.moving_secs) as u64;
+            Cell::Counter64 { base, key, scale } => {
+                let grown = (self.rate(*key) * f64::from(*scale) * moment.moving_secs) as u64;
                 let base = if moment.rebooted { 0 } else { *base };
                 Value::Counter64(base.wrapping_add(grown))
             }
@@ -311,6 +311,7 @@ mod tests {
         let cell = Cell::Counter64 {
             base: u64::MAX - 10,
             key: 7,
+            scale: 1,
         };
         let Value::Counter64(v) = h.render(&cell, moment(false, 1.0)) else {
             panic!("a Counter64")

@@ -27,6 +27,7 @@ mod rng;
 pub mod snmprec;
 pub mod synth;
 pub mod table;
+pub mod vendor;
 
 pub use device::{Behaviour, Reboot, Stall};
 pub use network::{

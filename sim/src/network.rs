@@ -219,8 +219,8 @@ impl RunningDevice {
     /// is not a counter of this device.
     pub fn counter_rate(&self, oid: &Oid) -> Option<f64> {
         match self.handler.lookup(oid)? {
-            Cell::Counter32 { key, .. } | Cell::Counter64 { key, .. } => {
-                Some(self.handler.rate(key))
+            Cell::Counter32 { key, scale, .. } | Cell::Counter64 { key, scale, .. } => {
+                Some(self.handler.rate(key) * f64::from(scale))
             }
             _ => None,
         }

@@ -1,10 +1,12 @@
 //! Ready-made networks: a small cooperative for the demo, a large one for benchmarks.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::device::Behaviour;
 use crate::network::{DeviceSpec, SimKind, V3User};
-use crate::synth::SyntheticOlt;
+use crate::synth::{OltShape, SyntheticOlt};
+use crate::vendor::{VsolV1600d, ZteC3xx};
 
 pub const SITE_CABINET: &str = "Armoire de rue des Bordes";
 pub const SITE_CHURCH: &str = "Clocher de Saint-Aubin-sur-Yonne";
@@ -24,6 +26,16 @@ fn olt(
     olt.first_line = first_line;
     olt.base = base;
     olt.seed = seed;
+    // Built on a vendor's system group, an OLT also serves that vendor's ONU tables, so
+    // the daemon's profile for it finds what it reads on the real device.
+    match base {
+        Some("zxa10_c320") => olt.extra.push(Arc::new(ZteC3xx)),
+        Some("vsolution_v1600d") => {
+            olt.shape = OltShape::VsolEpon;
+            olt.extra.push(Arc::new(VsolV1600d));
+        }
+        _ => {}
+    }
     let mut spec = DeviceSpec::synthetic_olt(name, olt);
     spec.site = site.to_owned();
     spec.behaviour.seed = seed;
@@ -45,7 +57,8 @@ fn recorded(
 }
 
 /// A plausible small cooperative of about 2,000 lines: four OLTs (two built on the system
-/// group of a real ZTE and V-SOL recording), the real radio recordings, a data-centre
+/// group of a real ZTE and V-SOL recording, with that vendor's ONU optics tables, see
+/// [`crate::vendor`]), the real radio recordings, a data-centre
 /// switch, a UPS and a Linux gateway. Community `public` everywhere; no latency or loss;
 /// `olt-chaumont` also answers SNMPv3 as [`demo_v3_user`].
 pub fn demo() -> Vec<DeviceSpec> {

@@ -26,6 +26,9 @@ pub enum OltShape {
     /// ifHCOutOctets (Counter64, consistent with the 32-bit ones), ifHighSpeed.
     /// 64 ONUs per PON port, 16 ports per card.
     Standard,
+    /// As `Standard`, but named like a V-SOL EPON OLT: `EPON0/<pon>:<onu>`, 64 ONUs per
+    /// PON port, ifHighSpeed 1000.
+    VsolEpon,
     /// Exactly the columns, names and value shapes of the peer benchmark's
     /// `bench/peers/gen_snmprec.py` (ifDescr `GPON 0/s/p ONU n`, ifOperStatus,
     /// ifName `gpon-onu_0/s/p:n`, ifHCIn/OutOctets below 2^50, ifHighSpeed, and one
@@ -72,14 +75,16 @@ impl RowSink {
     }
 
     /// A moving counter whose rate spread is chosen by `key` (rows with the same key grow
-    /// at the same rate, e.g. a 32-bit counter and its 64-bit twin).
-    pub fn push_counter(&mut self, oid: Oid, base: u64, key: u32, bits64: bool) {
+    /// at the same rate, e.g. a 32-bit counter and its 64-bit twin) and which grows
+    /// `scale` times faster than one line (e.g. a PON port carrying 64 ONUs).
+    pub fn push_counter(&mut self, oid: Oid, base: u64, key: u32, scale: u32, bits64: bool) {
         let cell = if bits64 {
-            Cell::Counter64 { base, key }
+            Cell::Counter64 { base, key, scale }
         } else {
             Cell::Counter32 {
                 base: base as u32,
                 key,
+                scale,
             }
         };
         self.rows.push(Entry { oid, cell });
@@ -157,6 +162,7 @@ impl SyntheticOlt {
                 1 + ((n - 1) / 64) % 16,
                 1 + (n - 1) % 64,
             ),
+            OltShape::VsolEpon => (0, 1 + (n - 1) / 64, 1 + (n - 1) % 64),
             OltShape::PeerBench => (
                 1 + (n - 1) / 2048,
                 1 + ((n - 1) / 128) % 16,
@@ -169,6 +175,7 @@ impl SyntheticOlt {
         let (card, port, onu_id) = self.position(n);
         match self.shape {
             OltShape::Standard => format!("gpon-onu_1/{card}/{port}:{onu_id}"),
+            OltShape::VsolEpon => format!("EPON{card}/{port}:{onu_id}"),
             OltShape::PeerBench => format!("gpon-onu_0/{card}/{port}:{onu_id}"),
         }
     }
@@ -183,7 +190,7 @@ impl SyntheticOlt {
 
     fn is_up(&self, n: u32) -> bool {
         let salt = match self.shape {
-            OltShape::Standard => 1,
+            OltShape::Standard | OltShape::VsolEpon => 1,
             OltShape::PeerBench => 11,
         };
         unit(mix2(self.onu_seed(n), salt)) < 0.95
@@ -211,7 +218,6 @@ impl SyntheticOlt {
     pub fn build(&self) -> OltTable {
         let mut sink = RowSink::default();
         self.system_group(&mut sink);
-        sink.push(Oid::from(IF_NUMBER), Value::Integer(self.onus as i32));
         if !self.extra.is_empty() {
             for n in 1..=self.onus {
                 let onu = self.onu(n);
@@ -220,6 +226,17 @@ impl SyntheticOlt {
                 }
             }
         }
+        // ifNumber counts the ONU interfaces and those generators added (PON ports).
+        let if_descr = Oid::from([1, 3, 6, 1, 2, 1, 2, 2, 1, 2]);
+        let added = sink
+            .rows
+            .iter()
+            .filter(|e| e.oid.starts_with(&if_descr))
+            .count();
+        sink.push(
+            Oid::from(IF_NUMBER),
+            Value::Integer((self.onus as usize + added) as i32),
+        );
         if self.shape == OltShape::PeerBench {
             sink.push(
                 Oid::from([1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 2, 1]),
@@ -227,7 +244,7 @@ impl SyntheticOlt {
             );
         }
         let columns = match self.shape {
-            OltShape::Standard => vec![
+            OltShape::Standard | OltShape::VsolEpon => vec![
                 (column_prefix(&IF_ENTRY, 2), Column::Descr),
                 (column_prefix(&IF_ENTRY, 5), Column::Speed),
                 (column_prefix(&IF_ENTRY, 8), Column::OperStatus),
@@ -282,22 +299,28 @@ impl SyntheticOlt {
             Column::InOctets => Cell::Counter32 {
                 base: in_base as u32,
                 key: key_in,
+                scale: 1,
             },
             Column::OutOctets => Cell::Counter32 {
                 base: out_base as u32,
                 key: key_out,
+                scale: 1,
             },
             Column::Name => Cell::Fixed(Value::from(self.if_name(n))),
             Column::HcInOctets => Cell::Counter64 {
                 base: in_base,
                 key: key_in,
+                scale: 1,
             },
             Column::HcOutOctets => Cell::Counter64 {
                 base: out_base,
                 key: key_out,
+                scale: 1,
             },
             Column::HighSpeed => Cell::Fixed(Value::Gauge32(if peer {
                 [1000, 2500, 10000][(mix2(seed, 14) % 3) as usize]
+            } else if self.shape == OltShape::VsolEpon {
+                1000
             } else {
                 2500
             })),
@@ -323,9 +346,9 @@ impl SyntheticOlt {
                     OltShape::PeerBench => {
                         format!("Synthetic OLT, 10G-GPON, {} ONU interfaces", self.onus)
                     }
-                    OltShape::Standard => {
+                    OltShape::Standard | OltShape::VsolEpon => {
                         format!(
-                            "coopnoc-sim synthetic GPON OLT, {} ONU interfaces",
+                            "coopnoc-sim synthetic PON OLT, {} ONU interfaces",
                             self.onus
                         )
                     }

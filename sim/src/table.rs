@@ -20,10 +20,10 @@ pub enum Cell {
     Fixed(Value),
     /// `sysUpTime.0`: the recorded ticks, advancing in real time.
     Uptime(u32),
-    /// A Counter32 growing from `base`; `key` selects the row's rate spread.
-    Counter32 { base: u32, key: u32 },
-    /// A Counter64 growing from `base`; `key` selects the row's rate spread.
-    Counter64 { base: u64, key: u32 },
+    /// A Counter32 growing from `base` at `scale` times the device rate, spread by `key`.
+    Counter32 { base: u32, key: u32, scale: u32 },
+    /// A Counter64 growing from `base` at `scale` times the device rate, spread by `key`.
+    Counter64 { base: u64, key: u32, scale: u32 },
 }
 
 impl Cell {
@@ -32,8 +32,16 @@ impl Cell {
     pub fn from_value(oid: &Oid, value: Value) -> Cell {
         let key = hash_arcs(oid.arcs()) as u32;
         match value {
-            Value::Counter32(base) => Cell::Counter32 { base, key },
-            Value::Counter64(base) => Cell::Counter64 { base, key },
+            Value::Counter32(base) => Cell::Counter32 {
+                base,
+                key,
+                scale: 1,
+            },
+            Value::Counter64(base) => Cell::Counter64 {
+                base,
+                key,
+                scale: 1,
+            },
             Value::TimeTicks(t) if oid.arcs() == SYS_UPTIME => Cell::Uptime(t),
             other => Cell::Fixed(other),
         }
