@@ -67,7 +67,15 @@ async fn demo_is_a_small_cooperative_that_answers() {
         let rows = common::get_with(v3.addr, &args, &["1.3.6.1.2.1.1.5.0"]).expect("v3 answer");
         assert_eq!(rows[0].1.text().as_deref(), Some(v3.name.as_str()));
     }
+    let first = devices[0].addr;
     network.shutdown().await;
+    if have_net_snmp() {
+        let once = ["-v2c", "-c", "public", "-t", "0.3", "-r", "0"];
+        assert!(
+            common::get_with(first, &once, &["1.3.6.1.2.1.1.5.0"]).is_none(),
+            "an agent still answers after shutdown"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
