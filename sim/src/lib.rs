@@ -1,1 +1,37 @@
-pub fn placeholder() {}
+//! coopnoc-sim: a simulated community-ISP network for coopnoc's demo mode, integration
+//! tests and benchmarks.
+//!
+//! Each simulated device is an SNMP agent (async-snmp's `agent`, v1/v2c, optionally v3)
+//! on its own UDP socket on 127.0.0.1. It replays a real recording (bundled, see
+//! `recordings/PROVENANCE.md`) or a synthetic OLT with thousands of ONUs, with values
+//! that move: `sysUpTime.0` advances in real time and every counter grows at a
+//! configurable rate. Latency, jitter, loss, reboots and stalls are options per device.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), coopnoc_sim::SimError> {
+//! let network = coopnoc_sim::SimNetwork::start(coopnoc_sim::demo()).await?;
+//! for device in network.devices() {
+//!     println!("{} {} {} {}", device.name, device.kind, device.addr, device.community);
+//! }
+//! network.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+mod device;
+mod front;
+mod network;
+mod presets;
+pub mod recordings;
+mod rng;
+pub mod snmprec;
+pub mod synth;
+pub mod table;
+pub mod vendor;
+
+pub use device::{Behaviour, Reboot, Stall};
+pub use network::{
+    BENCH_LATENCY, DeviceSpec, RunningDevice, SimError, SimKind, SimNetwork, Source, V3User,
+};
+pub use presets::{BENCH_RADIOS, bench, demo, demo_v3_user};
+pub use synth::{OltShape, Onu, OnuRows, RowSink, SyntheticOlt};

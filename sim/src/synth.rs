@@ -1,0 +1,582 @@
+//! Synthetic OLTs with thousands of ONUs: real recordings carry at most a few hundred.
+//!
+//! An OLT is built from a *base* (the system group of a real recording, or a generic one)
+//! plus rows generated per ONU. IF-MIB rows come from the built-in shapes; vendor tables
+//! (ZTE `zxAnPonRxOpticalPower`, UFiber `ubntOnusTable`, ...) can be added by implementing
+//! [`OnuRows`] and pushing the generator into [`SyntheticOlt::extra`].
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_snmp::{Oid, Value};
+
+use crate::rng::{mix2, unit};
+use crate::table::{Cell, Entry, MibTable, MibView};
+
+const IF_NUMBER: [u32; 9] = [1, 3, 6, 1, 2, 1, 2, 1, 0];
+const IF_ENTRY: [u32; 9] = [1, 3, 6, 1, 2, 1, 2, 2, 1];
+const IFX_ENTRY: [u32; 10] = [1, 3, 6, 1, 2, 1, 31, 1, 1, 1];
+const SYSTEM: [u32; 7] = [1, 3, 6, 1, 2, 1, 1];
+
+/// Which IF-MIB columns a synthetic OLT serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OltShape {
+    /// ifDescr, ifName (`gpon-onu_1/<card>/<port>:<onu>`), ifAlias (line label `L-00042`),
+    /// ifSpeed, ifOperStatus, ifInOctets/ifOutOctets (Counter32), ifHCInOctets/
+    /// ifHCOutOctets (Counter64, consistent with the 32-bit ones), ifHighSpeed.
+    /// 64 ONUs per PON port, 16 ports per card.
+    Standard,
+    /// As `Standard`, but named like a V-SOL EPON OLT: `EPON0/<pon>:<onu>`, 64 ONUs per
+    /// PON port, ifHighSpeed 1000.
+    VsolEpon,
+    /// Exactly the columns, names and value shapes of the peer benchmark's
+    /// `bench/peers/gen_snmprec.py` (ifDescr `GPON 0/s/p ONU n`, ifOperStatus,
+    /// ifName `gpon-onu_0/s/p:n`, ifHCIn/OutOctets below 2^50, ifHighSpeed, and one
+    /// `entPhysicalDescr.1` after ifXTable), so coopnoc's benchmark compares with the peers'.
+    PeerBench,
+}
+
+/// One ONU of a synthetic OLT, as given to [`OnuRows`] generators.
+#[derive(Debug, Clone)]
+pub struct Onu {
+    /// 1-based position on the OLT; also its IF-MIB ifIndex.
+    pub n: u32,
+    pub if_index: u32,
+    pub card: u32,
+    pub port: u32,
+    /// ONU id on its PON port (1-based).
+    pub onu_id: u32,
+    pub if_name: String,
+    /// The subscriber line label (ifAlias), unique across the network if `first_line` is.
+    pub line_label: String,
+    /// Whether the ONU is up (about 95 %, deterministic).
+    pub up: bool,
+    /// A per-ONU seed for generators that need more randomness.
+    pub seed: u64,
+}
+
+/// Adds vendor-specific per-ONU rows (e.g. optical levels) to a synthetic OLT.
+pub trait OnuRows: Send + Sync {
+    /// Push the rows of one ONU. Counter32/Counter64 values move like recorded ones.
+    fn rows(&self, onu: &Onu, out: &mut RowSink);
+}
+
+/// Collects generated rows.
+#[derive(Default)]
+pub struct RowSink {
+    rows: Vec<Entry>,
+}
+
+impl RowSink {
+    /// A row served as given (counters move, keyed on the OID).
+    pub fn push(&mut self, oid: Oid, value: Value) {
+        let cell = Cell::from_value(&oid, value);
+        self.rows.push(Entry { oid, cell });
+    }
+
+    /// A moving counter whose rate spread is chosen by `key` (rows with the same key grow
+    /// at the same rate, e.g. a 32-bit counter and its 64-bit twin) and which grows
+    /// `scale` times faster than one line (e.g. a PON port carrying 64 ONUs).
+    pub fn push_counter(&mut self, oid: Oid, base: u64, key: u32, scale: u32, bits64: bool) {
+        let cell = if bits64 {
+            Cell::Counter64 { base, key, scale }
+        } else {
+            Cell::Counter32 {
+                base: base as u32,
+                key,
+                scale,
+            }
+        };
+        self.rows.push(Entry { oid, cell });
+    }
+}
+
+/// A synthetic OLT.
+#[derive(Clone)]
+pub struct SyntheticOlt {
+    /// Number of ONU interfaces.
+    pub onus: u32,
+    /// sysName.
+    pub sys_name: String,
+    /// Line number of the first ONU's label (`L-00001` if 1).
+    pub first_line: u32,
+    /// A bundled recording whose system group (sysDescr, sysObjectID, sysUpTime...) is
+    /// reused, e.g. `"zxa10_c320"` or `"vsolution_v1600d"`; `None` for a generic one.
+    pub base: Option<&'static str>,
+    pub shape: OltShape,
+    /// Seed of every generated value.
+    pub seed: u64,
+    /// Vendor per-ONU tables added after the IF-MIB rows.
+    pub extra: Vec<Arc<dyn OnuRows>>,
+}
+
+impl fmt::Debug for SyntheticOlt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SyntheticOlt")
+            .field("onus", &self.onus)
+            .field("sys_name", &self.sys_name)
+            .field("first_line", &self.first_line)
+            .field("base", &self.base)
+            .field("shape", &self.shape)
+            .field("seed", &self.seed)
+            .field("extra", &self.extra.len())
+            .finish()
+    }
+}
+
+impl SyntheticOlt {
+    /// A standard-shape OLT with a generic system group.
+    pub fn new(onus: u32, sys_name: impl Into<String>) -> SyntheticOlt {
+        SyntheticOlt {
+            onus,
+            sys_name: sys_name.into(),
+            first_line: 1,
+            base: None,
+            shape: OltShape::Standard,
+            seed: 42,
+            extra: Vec::new(),
+        }
+    }
+
+    /// The peer benchmark's `olt10k`: 10,000 ONUs in [`OltShape::PeerBench`].
+    pub fn olt10k() -> SyntheticOlt {
+        SyntheticOlt {
+            shape: OltShape::PeerBench,
+            ..SyntheticOlt::new(10_000, "olt-bench-1")
+        }
+    }
+
+    /// A short description for listings.
+    pub fn describe(&self) -> String {
+        match self.base {
+            Some(base) => format!("synthetic OLT, {} ONUs, system group of {base}", self.onus),
+            None => format!("synthetic OLT, {} ONUs", self.onus),
+        }
+    }
+
+    /// Card (slot), PON port and ONU id of the ONU at position `n` (1-based).
+    fn position(&self, n: u32) -> (u32, u32, u32) {
+        match self.shape {
+            OltShape::Standard => (
+                1 + (n - 1) / 1024,
+                1 + ((n - 1) / 64) % 16,
+                1 + (n - 1) % 64,
+            ),
+            OltShape::VsolEpon => (0, 1 + (n - 1) / 64, 1 + (n - 1) % 64),
+            OltShape::PeerBench => (
+                1 + (n - 1) / 2048,
+                1 + ((n - 1) / 128) % 16,
+                1 + (n - 1) % 128,
+            ),
+        }
+    }
+
+    fn if_name(&self, n: u32) -> String {
+        let (card, port, onu_id) = self.position(n);
+        match self.shape {
+            OltShape::Standard => format!("gpon-onu_1/{card}/{port}:{onu_id}"),
+            OltShape::VsolEpon => format!("EPON{card}/{port}:{onu_id}"),
+            OltShape::PeerBench => format!("gpon-onu_0/{card}/{port}:{onu_id}"),
+        }
+    }
+
+    fn line_label(&self, n: u32) -> String {
+        format!("L-{:05}", self.first_line + n - 1)
+    }
+
+    fn onu_seed(&self, n: u32) -> u64 {
+        mix2(self.seed, u64::from(n))
+    }
+
+    fn is_up(&self, n: u32) -> bool {
+        let salt = match self.shape {
+            OltShape::Standard | OltShape::VsolEpon => 1,
+            OltShape::PeerBench => 11,
+        };
+        unit(mix2(self.onu_seed(n), salt)) < 0.95
+    }
+
+    /// The ONU at position `n` (1-based).
+    pub fn onu(&self, n: u32) -> Onu {
+        let (card, port, onu_id) = self.position(n);
+        Onu {
+            n,
+            if_index: n,
+            card,
+            port,
+            onu_id,
+            if_name: self.if_name(n),
+            line_label: self.line_label(n),
+            up: self.is_up(n),
+            seed: self.onu_seed(n),
+        }
+    }
+
+    /// Generate the table. The IF-MIB columns are computed on demand (a few bytes per
+    /// OLT, whatever its size); the system group and the rows of [`Self::extra`]
+    /// generators are stored.
+    pub fn build(&self) -> OltTable {
+        let mut sink = RowSink::default();
+        self.system_group(&mut sink);
+        if !self.extra.is_empty() {
+            for n in 1..=self.onus {
+                let onu = self.onu(n);
+                for generator in &self.extra {
+                    generator.rows(&onu, &mut sink);
+                }
+            }
+        }
+        // ifNumber counts the ONU interfaces and those generators added (PON ports).
+        let if_descr = Oid::from([1, 3, 6, 1, 2, 1, 2, 2, 1, 2]);
+        let added = sink
+            .rows
+            .iter()
+            .filter(|e| e.oid.starts_with(&if_descr))
+            .count();
+        sink.push(
+            Oid::from(IF_NUMBER),
+            Value::Integer((self.onus as usize + added) as i32),
+        );
+        if self.shape == OltShape::PeerBench {
+            sink.push(
+                Oid::from([1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 2, 1]),
+                Value::from("Synthetic OLT chassis"),
+            );
+        }
+        let columns = match self.shape {
+            OltShape::Standard | OltShape::VsolEpon => vec![
+                (column_prefix(&IF_ENTRY, 2), Column::Descr),
+                (column_prefix(&IF_ENTRY, 5), Column::Speed),
+                (column_prefix(&IF_ENTRY, 8), Column::OperStatus),
+                (column_prefix(&IF_ENTRY, 10), Column::InOctets),
+                (column_prefix(&IF_ENTRY, 16), Column::OutOctets),
+                (column_prefix(&IFX_ENTRY, 1), Column::Name),
+                (column_prefix(&IFX_ENTRY, 6), Column::HcInOctets),
+                (column_prefix(&IFX_ENTRY, 10), Column::HcOutOctets),
+                (column_prefix(&IFX_ENTRY, 15), Column::HighSpeed),
+                (column_prefix(&IFX_ENTRY, 18), Column::Alias),
+            ],
+            OltShape::PeerBench => vec![
+                (column_prefix(&IF_ENTRY, 2), Column::Descr),
+                (column_prefix(&IF_ENTRY, 8), Column::OperStatus),
+                (column_prefix(&IFX_ENTRY, 1), Column::Name),
+                (column_prefix(&IFX_ENTRY, 6), Column::HcInOctets),
+                (column_prefix(&IFX_ENTRY, 10), Column::HcOutOctets),
+                (column_prefix(&IFX_ENTRY, 15), Column::HighSpeed),
+            ],
+        };
+        OltTable {
+            stored: MibTable::from_rows(sink.rows),
+            olt: SyntheticOlt {
+                extra: Vec::new(),
+                ..self.clone()
+            },
+            columns,
+        }
+    }
+
+    /// The cell of IF-MIB column `column` for ONU `n`.
+    fn cell(&self, column: Column, n: u32) -> Cell {
+        let seed = self.onu_seed(n);
+        let peer = self.shape == OltShape::PeerBench;
+        // Standard: a 32-bit counter and its 64-bit twin share base and rate.
+        let (in_base, out_base) = if peer {
+            (mix2(seed, 12) >> 14, mix2(seed, 13) >> 14) // below 2^50, as the peer's file
+        } else {
+            (mix2(seed, 4) >> 24, mix2(seed, 5) >> 26) // a few hundred GB already counted
+        };
+        let (key_in, key_out) = (mix2(seed, 2) as u32, mix2(seed, 3) as u32);
+        match column {
+            Column::Descr => Cell::Fixed(Value::from(if peer {
+                let (slot, port, onu_id) = self.position(n);
+                format!("GPON 0/{slot}/{port} ONU {onu_id}")
+            } else {
+                self.if_name(n)
+            })),
+            // GPON is 2.5 Gbit/s: ifSpeed saturates at 2^32-1, as RFC 2863 says.
+            Column::Speed => Cell::Fixed(Value::Gauge32(u32::MAX)),
+            Column::OperStatus => Cell::Fixed(Value::Integer(if self.is_up(n) { 1 } else { 2 })),
+            Column::InOctets => Cell::Counter32 {
+                base: in_base as u32,
+                key: key_in,
+                scale: 1,
+            },
+            Column::OutOctets => Cell::Counter32 {
+                base: out_base as u32,
+                key: key_out,
+                scale: 1,
+            },
+            Column::Name => Cell::Fixed(Value::from(self.if_name(n))),
+            Column::HcInOctets => Cell::Counter64 {
+                base: in_base,
+                key: key_in,
+                scale: 1,
+            },
+            Column::HcOutOctets => Cell::Counter64 {
+                base: out_base,
+                key: key_out,
+                scale: 1,
+            },
+            Column::HighSpeed => Cell::Fixed(Value::Gauge32(if peer {
+                [1000, 2500, 10000][(mix2(seed, 14) % 3) as usize]
+            } else if self.shape == OltShape::VsolEpon {
+                1000
+            } else {
+                2500
+            })),
+            Column::Alias => Cell::Fixed(Value::from(self.line_label(n))),
+        }
+    }
+
+    fn system_group(&self, sink: &mut RowSink) {
+        let system = Oid::from(SYSTEM);
+        let base = self.base.and_then(crate::recordings::table);
+        match &base {
+            Some(table) => {
+                for entry in table
+                    .entries()
+                    .iter()
+                    .filter(|e| e.oid.starts_with(&system))
+                {
+                    sink.rows.push(entry.clone());
+                }
+            }
+            None => {
+                let descr = match self.shape {
+                    OltShape::PeerBench => {
+                        format!("Synthetic OLT, 10G-GPON, {} ONU interfaces", self.onus)
+                    }
+                    OltShape::Standard | OltShape::VsolEpon => {
+                        format!(
+                            "coopnoc-sim synthetic PON OLT, {} ONU interfaces",
+                            self.onus
+                        )
+                    }
+                };
+                sink.push(Oid::from([1, 3, 6, 1, 2, 1, 1, 1, 0]), Value::from(descr));
+                sink.push(
+                    Oid::from([1, 3, 6, 1, 2, 1, 1, 2, 0]),
+                    Value::ObjectIdentifier(Oid::from([1, 3, 6, 1, 4, 1, 99999, 1, 1])),
+                );
+                sink.push(
+                    Oid::from([1, 3, 6, 1, 2, 1, 1, 3, 0]),
+                    Value::TimeTicks(123_456_789),
+                );
+            }
+        }
+        // The row pushed first wins, so our sysName goes before the base's.
+        let name = Entry {
+            oid: Oid::from([1, 3, 6, 1, 2, 1, 1, 5, 0]),
+            cell: Cell::Fixed(Value::from(self.sys_name.as_str())),
+        };
+        sink.rows.insert(0, name);
+    }
+}
+
+/// The IF-MIB columns a synthetic OLT generates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Descr,
+    Speed,
+    OperStatus,
+    InOctets,
+    OutOctets,
+    Name,
+    HcInOctets,
+    HcOutOctets,
+    HighSpeed,
+    Alias,
+}
+
+fn column_prefix(entry: &[u32], col: u32) -> Vec<u32> {
+    let mut arcs = entry.to_vec();
+    arcs.push(col);
+    arcs
+}
+
+/// A built synthetic OLT: stored rows plus IF-MIB columns indexed 1..=onus, computed
+/// when read.
+pub struct OltTable {
+    stored: MibTable,
+    olt: SyntheticOlt,
+    /// Column prefixes, in OID order, none a prefix of another.
+    columns: Vec<(Vec<u32>, Column)>,
+}
+
+impl OltTable {
+    fn column_oid(prefix: &[u32], n: u32) -> Oid {
+        let mut arcs = Vec::with_capacity(prefix.len() + 1);
+        arcs.extend_from_slice(prefix);
+        arcs.push(n);
+        Oid::from(arcs)
+    }
+
+    fn generated_at(&self, oid: &Oid) -> Option<Cell> {
+        let arcs = oid.arcs();
+        let (_, column) = self
+            .columns
+            .iter()
+            .find(|(prefix, _)| arcs.len() == prefix.len() + 1 && arcs.starts_with(prefix))?;
+        let n = *arcs.last()?;
+        (1..=self.olt.onus)
+            .contains(&n)
+            .then(|| self.olt.cell(*column, n))
+    }
+
+    fn generated_after(&self, oid: &Oid) -> Option<(Oid, Cell)> {
+        if self.olt.onus == 0 {
+            return None;
+        }
+        let arcs = oid.arcs();
+        for (prefix, column) in &self.columns {
+            let n = if arcs.starts_with(prefix) {
+                // Within the column: the next index after the first index arc.
+                match arcs.get(prefix.len()) {
+                    None => 1,
+                    Some(&a) => match a.checked_add(1) {
+                        Some(n) => n,
+                        None => continue,
+                    },
+                }
+            } else if arcs < prefix.as_slice() {
+                1
+            } else {
+                continue;
+            };
+            if n <= self.olt.onus {
+                return Some((Self::column_oid(prefix, n), self.olt.cell(*column, n)));
+            }
+        }
+        None
+    }
+}
+
+impl MibView for OltTable {
+    fn cell_at(&self, oid: &Oid) -> Option<Cell> {
+        self.stored.cell_at(oid).or_else(|| self.generated_at(oid))
+    }
+
+    fn next_cell(&self, oid: &Oid) -> Option<(Oid, Cell)> {
+        match (self.stored.next_cell(oid), self.generated_after(oid)) {
+            (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn oid_count(&self) -> usize {
+        self.stored.len() + self.columns.len() * self.olt.onus as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn oid(s: &str) -> Oid {
+        Oid::parse(s).expect("oid")
+    }
+
+    fn fixed(cell: Option<Cell>) -> Value {
+        match cell {
+            Some(Cell::Fixed(v)) => v,
+            other => panic!("not a fixed value: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn standard_olt_has_every_column_for_every_onu() {
+        let olt = SyntheticOlt::new(100, "olt-test").build();
+        // 10 columns per ONU + sysName/sysDescr/sysObjectID/sysUpTime + ifNumber.
+        assert_eq!(olt.oid_count(), 100 * 10 + 5);
+        assert_eq!(
+            fixed(olt.cell_at(&oid("1.3.6.1.2.1.31.1.1.1.1.65"))),
+            Value::from("gpon-onu_1/1/2:1")
+        );
+        assert_eq!(
+            fixed(olt.cell_at(&oid("1.3.6.1.2.1.31.1.1.1.18.42"))),
+            Value::from("L-00042")
+        );
+        assert!(olt.cell_at(&oid("1.3.6.1.2.1.31.1.1.1.18.101")).is_none());
+        assert!(olt.cell_at(&oid("1.3.6.1.2.1.31.1.1.1.18.0")).is_none());
+        assert!(olt.cell_at(&oid("1.3.6.1.2.1.31.1.1.1.18")).is_none());
+        assert!(olt.cell_at(&oid("1.3.6.1.2.1.31.1.1.1.18.1.1")).is_none());
+    }
+
+    #[test]
+    fn a_full_walk_visits_every_oid_once_in_order() {
+        for shape in [OltShape::Standard, OltShape::PeerBench] {
+            let mut spec = SyntheticOlt::new(37, "walk");
+            spec.shape = shape;
+            let olt = spec.build();
+            let mut at = oid("0.0");
+            let mut count = 0;
+            while let Some((next, cell)) = olt.next_cell(&at) {
+                assert!(next > at, "{next} after {at}");
+                let again = olt.cell_at(&next).expect("GET of a walked OID");
+                assert_eq!(format!("{again:?}"), format!("{cell:?}"));
+                at = next;
+                count += 1;
+            }
+            assert_eq!(count, olt.oid_count(), "{shape:?}");
+        }
+    }
+
+    #[test]
+    fn getnext_inside_a_column_finds_the_next_index() {
+        let olt = SyntheticOlt::new(10, "olt").build();
+        let next = |s: &str| olt.next_cell(&oid(s)).expect("next").0.to_string();
+        assert_eq!(next("1.3.6.1.2.1.2.2.1.2"), "1.3.6.1.2.1.2.2.1.2.1");
+        assert_eq!(next("1.3.6.1.2.1.2.2.1.2.0"), "1.3.6.1.2.1.2.2.1.2.1");
+        assert_eq!(next("1.3.6.1.2.1.2.2.1.2.5.3"), "1.3.6.1.2.1.2.2.1.2.6");
+        assert_eq!(next("1.3.6.1.2.1.2.2.1.2.10"), "1.3.6.1.2.1.2.2.1.5.1");
+        assert_eq!(next("1.3.6.1.2.1.2.2.1.3"), "1.3.6.1.2.1.2.2.1.5.1");
+        assert_eq!(
+            next("1.3.6.1.2.1.2.2.1.2.4294967295"),
+            "1.3.6.1.2.1.2.2.1.5.1"
+        );
+        assert_eq!(next("1.3.6.1.2.1.2.1.0"), "1.3.6.1.2.1.2.2.1.2.1");
+        assert!(olt.next_cell(&oid("1.3.6.1.2.1.31.1.1.1.18.10")).is_none());
+    }
+
+    #[test]
+    fn about_95_percent_of_onus_are_up() {
+        let olt = SyntheticOlt::new(2000, "olt");
+        let up = (1..=2000).filter(|&n| olt.onu(n).up).count();
+        assert!((1850..=1950).contains(&up), "{up} up");
+    }
+
+    #[test]
+    fn base_recording_provides_the_system_group_and_sysname_is_ours() {
+        let mut spec = SyntheticOlt::new(10, "olt-bordes");
+        spec.base = Some("zxa10_c320");
+        let olt = spec.build();
+        let Value::OctetString(descr) = fixed(olt.cell_at(&Oid::from([1, 3, 6, 1, 2, 1, 1, 1, 0])))
+        else {
+            panic!("sysDescr")
+        };
+        assert!(descr.starts_with(b"C320"));
+        assert_eq!(
+            fixed(olt.cell_at(&Oid::from([1, 3, 6, 1, 2, 1, 1, 5, 0]))),
+            Value::from("olt-bordes")
+        );
+    }
+
+    #[test]
+    fn extra_generators_add_vendor_rows() {
+        struct RxPower;
+        impl OnuRows for RxPower {
+            fn rows(&self, onu: &Onu, out: &mut RowSink) {
+                let oid = Oid::from([
+                    1, 3, 6, 1, 4, 1, 3902, 1082, 500, 1, 2, 4, 2, 1, 2, onu.port, onu.onu_id,
+                ]);
+                out.push(oid, Value::Integer(-20_000 - onu.n as i32));
+            }
+        }
+        let mut spec = SyntheticOlt::new(70, "olt");
+        spec.extra.push(Arc::new(RxPower));
+        let olt = spec.build();
+        assert_eq!(olt.oid_count(), 70 * 11 + 5);
+        let rx = Oid::from([1, 3, 6, 1, 4, 1, 3902, 1082, 500, 1, 2, 4, 2, 1, 2, 2, 1]);
+        assert_eq!(fixed(olt.cell_at(&rx)), Value::Integer(-20_065));
+    }
+}
