@@ -7,8 +7,11 @@
 pub mod config;
 pub mod ctl;
 pub mod daemon;
+pub mod health;
 pub mod inventory;
 pub mod ipc;
+pub mod link_events;
+pub mod local;
 pub mod observe;
 pub mod state;
 pub mod store;
