@@ -154,6 +154,9 @@ impl Watched {
     /// Records `reading`; returns a `LinkChange` when its up/down state changed.
     fn update(&mut self, reading: &LinkReading) -> Option<Observation> {
         let before = self.known.insert(reading.index, (reading.name.clone(), reading.up));
+        if before.is_none() {
+            tracing::info!("local device {}: watching {} (index {}), {}", self.device, reading.name, reading.index, updown(reading.up));
+        }
         match before {
             Some((_, was_up)) if was_up != reading.up => {
                 Some(Observation::LinkChange { subject: reading.subject(), up: reading.up })
@@ -232,7 +235,7 @@ pub async fn run_local_device(
                     };
                     if let Some(change) = changes {
                         if let Observation::LinkChange { subject: Subject::Interface { name, .. }, up } = &change {
-                            tracing::info!("local device {}: {name} is {}", device.name, if *up { "up" } else { "down" });
+                            tracing::info!("local device {}: {name} is {}", device.name, updown(*up));
                         }
                         send(&tx, watched.batch(vec![change])).await;
                     }
@@ -268,7 +271,11 @@ async fn dump(handle: &Handle, watched: &mut Watched, warned_missing: &mut bool)
         .collect();
     let mut items = vec![Observation::Reachability { reachable: true, error: None, duration }];
     for r in &readings {
-        items.extend(watched.update(r));
+        if let Some(change) = watched.update(r) {
+            // The multicast message was lost (socket overrun): the periodic read caught it.
+            tracing::info!("local device {}: {} is {} (seen by the periodic read)", watched.device, r.name, updown(r.up));
+            items.push(change);
+        }
         items.extend(r.observations());
     }
     let gone: Vec<u32> = watched.known.keys().filter(|i| !readings.iter().any(|r| r.index == **i)).copied().collect();
@@ -282,6 +289,10 @@ async fn dump(handle: &Handle, watched: &mut Watched, warned_missing: &mut bool)
         *warned_missing = false;
     }
     watched.batch(items)
+}
+
+fn updown(up: bool) -> &'static str {
+    if up { "up" } else { "down" }
 }
 
 fn failed(watched: &Watched, error: LocalError, duration: Duration) -> ObservationBatch {
