@@ -65,10 +65,10 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
         config.ctl.socket.display()
     );
     let status = format!("watching {} devices and {} lines", counts.devices, counts.lines);
-    if let Some(interval) = systemd::watchdog_interval() {
-        spawn_watchdog(&mut set, &store, &health, interval, status.clone(), &tasks);
-    }
     systemd::notify(&format!("READY=1\nSTATUS={status}"));
+    if let Some(interval) = systemd::watchdog_interval() {
+        spawn_watchdog(&mut set, &store, &health, interval, status, &tasks);
+    }
 
     shutdown.cancelled().await;
     systemd::notify("STOPPING=1\nSTATUS=shutting down");

@@ -50,7 +50,7 @@ pub struct Stale {
 
 impl std::fmt::Display for Stale {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} silent for {}s", self.name, self.silent_for.as_secs())
+        write!(f, "{} silent for {:.1}s", self.name, self.silent_for.as_secs_f64())
     }
 }
 
@@ -139,7 +139,9 @@ pub async fn watchdog(health: Arc<Health>, interval: Duration, status: impl Fn()
             }
             Err(stale) => {
                 let list = stale.iter().map(Stale::to_string).collect::<Vec<_>>().join(", ");
-                tracing::error!("watchdog: not pinging systemd, a critical task is stuck: {list}");
+                if was_healthy {
+                    tracing::error!("watchdog: not pinging systemd, a critical task is stuck: {list}");
+                }
                 systemd::notify(&format!("STATUS=stuck: {list}; watchdog pings withheld"));
                 was_healthy = false;
             }
