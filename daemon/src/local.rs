@@ -5,7 +5,7 @@
 //! moment the kernel knows, so it is seen within a second instead of at the next dump.
 //! Everything leaves as `ObservationBatch`es on the same channel as the SNMP devices'.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -144,6 +144,9 @@ struct Watched {
     patterns: Vec<String>,
     /// ifindex -> (name, up)
     known: HashMap<u32, (String, bool)>,
+    /// Names of watched links that went away (a PPP session ended): absent counts as down, so
+    /// their coming back up is a change too, even under a new index.
+    vanished: HashSet<String>,
 }
 
 impl Watched {
@@ -154,20 +157,21 @@ impl Watched {
     /// Records `reading`; returns a `LinkChange` when its up/down state changed.
     fn update(&mut self, reading: &LinkReading) -> Option<Observation> {
         let before = self.known.insert(reading.index, (reading.name.clone(), reading.up));
-        if before.is_none() {
-            tracing::info!("local device {}: watching {} (index {}), {}", self.device, reading.name, reading.index, updown(reading.up));
-        }
-        match before {
-            Some((_, was_up)) if was_up != reading.up => {
-                Some(Observation::LinkChange { subject: reading.subject(), up: reading.up })
+        let was_up = match before {
+            Some((_, up)) => up,
+            None if self.vanished.remove(&reading.name) => false,
+            None => {
+                tracing::info!("local device {}: watching {} (index {}), {}", self.device, reading.name, reading.index, updown(reading.up));
+                return None;
             }
-            _ => None,
-        }
+        };
+        (was_up != reading.up).then(|| Observation::LinkChange { subject: reading.subject(), up: reading.up })
     }
 
     /// A watched link disappeared (a PPP session or a USB modem went away): it is down.
     fn remove(&mut self, index: u32) -> Option<Observation> {
         let (name, was_up) = self.known.remove(&index)?;
+        self.vanished.insert(name.clone());
         was_up.then(|| Observation::LinkChange { subject: Subject::Interface { index, name: Arc::from(name) }, up: false })
     }
 
@@ -185,7 +189,7 @@ pub async fn run_local_device(
     heartbeat: Heartbeat,
     shutdown: CancellationToken,
 ) {
-    let mut watched = Watched { device: Arc::from(device.name.as_str()), patterns: device.interfaces.clone(), known: HashMap::new() };
+    let mut watched = Watched { device: Arc::from(device.name.as_str()), patterns: device.interfaces.clone(), known: HashMap::new(), vanished: HashSet::new() };
     let interval = device.poll.status_interval;
     tracing::info!(
         "local device {}: watching interfaces {} over netlink every {interval:?}, link changes live",
@@ -307,7 +311,32 @@ async fn send(tx: &mpsc::Sender<ObservationBatch>, batch: ObservationBatch) {
 
 #[cfg(test)]
 mod tests {
-    use super::glob_match;
+    use super::*;
+
+    fn reading(index: u32, name: &str, up: bool) -> LinkReading {
+        LinkReading { index, name: name.to_string(), up, carrier: Some(up), stats: None }
+    }
+
+    fn change(o: Option<Observation>) -> Option<(String, bool)> {
+        match o? {
+            Observation::LinkChange { subject: Subject::Interface { name, .. }, up } => Some((name.to_string(), up)),
+            other => panic!("not a link change: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_changes_are_link_changes_and_a_vanished_link_is_down() {
+        let mut w = Watched { device: Arc::from("gw"), patterns: vec!["ppp*".into()], known: HashMap::new(), vanished: HashSet::new() };
+        assert!(w.wants("ppp0") && !w.wants("eth0"));
+        assert_eq!(change(w.update(&reading(7, "ppp0", true))), None, "first sight is a state, not a change");
+        assert_eq!(change(w.update(&reading(7, "ppp0", true))), None);
+        assert_eq!(change(w.update(&reading(7, "ppp0", false))), Some(("ppp0".into(), false)));
+        assert_eq!(change(w.update(&reading(7, "ppp0", true))), Some(("ppp0".into(), true)));
+        // The PPP session ends: the interface goes away, then comes back under a new index.
+        assert_eq!(change(w.remove(7)), Some(("ppp0".into(), false)));
+        assert_eq!(change(w.remove(7)), None);
+        assert_eq!(change(w.update(&reading(9, "ppp0", true))), Some(("ppp0".into(), true)));
+    }
 
     #[test]
     fn glob_matches_names_and_patterns() {
