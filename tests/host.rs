@@ -10,6 +10,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use coopnocd::ctl::client::Client;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use coopnocd::ipc::{NewMember, ReportPreference, Request, Response, StatusInfo};
 
 fn config_text(dir: &Path, sites: &[&str]) -> String {
@@ -124,9 +126,8 @@ impl Daemon {
         }
     }
 
-    fn signal(&self, sig: &str) {
-        let ok = Command::new("kill").args([sig, &self.child.id().to_string()]).status().expect("kill").success();
-        assert!(ok, "kill {sig} failed");
+    fn signal(&self, sig: Signal) {
+        kill(Pid::from_raw(self.child.id() as i32), sig).unwrap_or_else(|e| panic!("kill {sig}: {e}"));
     }
 
     fn call(&self, request: Request) -> Response {
@@ -147,7 +148,7 @@ impl Daemon {
 
     /// SIGTERM, then a clean exit within 10 s.
     fn stop(mut self) {
-        self.signal("-TERM");
+        self.signal(Signal::SIGTERM);
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(10) {
             if let Some(status) = self.child.try_wait().expect("wait") {
@@ -250,7 +251,7 @@ fn sighup_reloads_a_good_config_and_refuses_a_bad_one() {
     // A good config: one more site.
     std::fs::write(daemon.config_path(), config_text(daemon.dir.path(), &["joigny-nord", "les-bordes"])).expect("write");
     let sent_at = monotonic_usec();
-    daemon.signal("-HUP");
+    daemon.signal(Signal::SIGHUP);
     let messages = daemon.notify_until(Duration::from_secs(5), |m| m.lines().any(|l| l == "READY=1"));
     let reloading = messages.iter().find(|m| m.lines().any(|l| l == "RELOADING=1")).expect("RELOADING=1 before READY=1");
     let usec: u64 = reloading
@@ -266,7 +267,7 @@ fn sighup_reloads_a_good_config_and_refuses_a_bad_one() {
     // A bad config: a misspelt key. It is refused, with the reason, and the daemon goes on.
     let bad = config_text(daemon.dir.path(), &["joigny-nord"]).replace("name = \"joigny-nord\"", "nmae = \"joigny-nord\"");
     std::fs::write(daemon.config_path(), bad).expect("write");
-    daemon.signal("-HUP");
+    daemon.signal(Signal::SIGHUP);
     let messages = daemon.notify_until(Duration::from_secs(5), |m| m.lines().any(|l| l == "READY=1"));
     assert!(
         messages.last().expect("READY").contains("STATUS=new configuration refused, running on the previous one"),
