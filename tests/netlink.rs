@@ -32,6 +32,14 @@ fn ip(args: &[&str]) {
     assert!(out.status.success(), "ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
 }
 
+/// The tests of this file run one at a time: iproute2 sets up /run/netns on first use and
+/// `ip netns exec` remounts /sys, which concurrent namespace changes can trip on.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Two namespaces joined by a veth pair `<a>` (in the first, 10.231.N.1) and `<b>` (in the
 /// second, 10.231.N.2); both deleted on drop, even when the test fails.
 struct Pair {
@@ -188,6 +196,7 @@ async fn daemon_records_link_down_and_up_within_a_second() {
     if !can_run() {
         return;
     }
+    let _serial = one_at_a_time();
     let pair = Pair::new('d', 41);
     let dir = tempfile::tempdir().expect("temp dir");
     // A pattern, not the name: the tiny glob is part of what is tested.
@@ -213,15 +222,25 @@ async fn daemon_records_link_down_and_up_within_a_second() {
         }
     });
     let deadline = Instant::now() + Duration::from_secs(15);
+    let mut said = Vec::new();
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match lines_rx.recv_timeout(left) {
+        match lines_rx.recv_timeout(Duration::from_millis(200)) {
             Ok(line) if line.contains(&format!("watching {} ", pair.a)) => {
                 assert!(line.contains(", up"), "the veth should start up: {line}");
                 break;
             }
-            Ok(_) => {}
-            Err(_) => panic!("coopnocd did not report watching {} within 15s", pair.a),
+            Ok(line) => said.push(line),
+            Err(_) => {
+                if let Some(status) = daemon.0.try_wait().expect("wait") {
+                    panic!("coopnocd (under ip netns exec) exited with {status}:\n{}", said.join("\n"));
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "coopnocd did not report watching {} within 15s; it said:\n{}",
+                    pair.a,
+                    said.join("\n")
+                );
+            }
         }
     }
 
@@ -273,6 +292,7 @@ fn collector_counters_move_with_traffic() {
     if !can_run() {
         return;
     }
+    let _serial = one_at_a_time();
     let pair = Pair::new('c', 42);
     let dir = tempfile::tempdir().expect("temp dir");
     let config = write_config(dir.path(), &format!("\"{}\"", pair.a));
@@ -302,8 +322,13 @@ fn collector_counters_move_with_traffic() {
             assert_eq!(&*batch.device, "gw");
             let mut octets = None;
             let mut packets = None;
+            let mut reachable = false;
             for item in &batch.items {
                 match item {
+                    Observation::Reachability { reachable: r, error, .. } => {
+                        assert!(*r, "the kernel always answers: {error:?}");
+                        reachable = true;
+                    }
                     Observation::Interface { subject: Subject::Interface { name, .. }, in_octets, oper_up, .. } => {
                         assert_eq!(&**name, pair.a.as_str(), "only the configured interface is read");
                         assert_eq!(*oper_up, Some(true));
@@ -320,6 +345,7 @@ fn collector_counters_move_with_traffic() {
                 }
             }
             if let (Some(o), Some(p)) = (octets, packets) {
+                assert!(reachable, "a reading carries the device's reachability");
                 return (o, p, batch.at.as_millisecond() as u64);
             }
         }
