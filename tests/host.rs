@@ -260,7 +260,8 @@ fn sighup_reloads_a_good_config_and_refuses_a_bad_one() {
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("RELOADING=1 carries MONOTONIC_USEC: {reloading:?}"));
     assert!(usec >= sent_at && usec < sent_at + 5_000_000, "MONOTONIC_USEC is CLOCK_MONOTONIC at the reload");
-    assert!(messages.last().expect("READY").contains("STATUS=configuration reloaded"));
+    let ready = messages.last().expect("READY");
+    assert!(ready.contains("STATUS=watching 0 devices and 0 lines; configuration reloaded"), "{ready:?}");
     daemon.stderr_until("configuration reloaded from", Duration::from_secs(5));
     assert_eq!(daemon.status().sites, 2, "the new config is in force");
 
@@ -270,7 +271,7 @@ fn sighup_reloads_a_good_config_and_refuses_a_bad_one() {
     daemon.signal(Signal::SIGHUP);
     let messages = daemon.notify_until(Duration::from_secs(5), |m| m.lines().any(|l| l == "READY=1"));
     assert!(
-        messages.last().expect("READY").contains("STATUS=new configuration refused, running on the previous one"),
+        messages.last().expect("READY").contains("; new configuration refused, running on the previous one"),
         "{messages:?}"
     );
     let said = daemon.stderr_until("nmae", Duration::from_secs(5)).join("\n");

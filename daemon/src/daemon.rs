@@ -170,6 +170,11 @@ async fn reload_on_sighup(shared: Arc<Shared>, shutdown: CancellationToken) {
                 }
             }
         }
-        systemd::notify(&format!("READY=1\nSTATUS={status}"));
+        // STATUS= stays on what the daemon does, with the outcome of the reload.
+        let watching = match shared.store.counts().await {
+            Ok(c) => format!("watching {} devices and {} lines; ", c.devices, c.lines),
+            Err(_) => String::new(),
+        };
+        systemd::notify(&format!("READY=1\nSTATUS={watching}{status}"));
     }
 }
