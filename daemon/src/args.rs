@@ -48,4 +48,15 @@ mod tests {
     fn the_command_line_is_consistent() {
         super::command().debug_assert();
     }
+
+    #[test]
+    fn the_man_page_tells_signals_and_files() {
+        let mut page = Vec::new();
+        clap_mangen::Man::new(super::command()).section("8").render(&mut page).expect("render");
+        let page = String::from_utf8(page).expect("utf-8");
+        assert!(page.contains(".TH coopnocd 8"), "{page}");
+        for needle in ["SIGHUP", "/etc/coopnoc/coopnoc.toml", "/run/coopnoc/ctl.sock", "78"] {
+            assert!(page.contains(needle), "{needle} missing from coopnocd.8");
+        }
+    }
 }
