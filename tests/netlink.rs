@@ -34,11 +34,7 @@ fn ip(args: &[&str]) {
 
 /// The tests of this file run one at a time: iproute2 sets up /run/netns on first use and
 /// `ip netns exec` remounts /sys, which concurrent namespace changes can trip on.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Two namespaces joined by a veth pair `<a>` (in the first, 10.231.N.1) and `<b>` (in the
 /// second, 10.231.N.2); both deleted on drop, even when the test fails.
@@ -196,7 +192,7 @@ async fn daemon_records_link_down_and_up_within_a_second() {
     if !can_run() {
         return;
     }
-    let _serial = one_at_a_time();
+    let _serial = ONE_AT_A_TIME.lock().await;
     let pair = Pair::new('d', 41);
     let dir = tempfile::tempdir().expect("temp dir");
     // A pattern, not the name: the tiny glob is part of what is tested.
@@ -292,7 +288,7 @@ fn collector_counters_move_with_traffic() {
     if !can_run() {
         return;
     }
-    let _serial = one_at_a_time();
+    let _serial = ONE_AT_A_TIME.blocking_lock();
     let pair = Pair::new('c', 42);
     let dir = tempfile::tempdir().expect("temp dir");
     let config = write_config(dir.path(), &format!("\"{}\"", pair.a));
