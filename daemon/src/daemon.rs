@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{self, Config};
+use crate::config::{self, Config, DeviceKind};
 use crate::ctl;
+use crate::health::{self, Health};
+use crate::{link_events, local};
 use crate::state::Shared;
 use crate::store::{Store, StoreError, WriteOp};
 use crate::systemd;
@@ -46,6 +48,13 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
     set.spawn(ctl::serve(listener, shared.clone(), tasks.clone()));
     set.spawn(reload_on_sighup(shared.clone(), tasks.clone()));
 
+    // Collectors -> observations -> consumers; the watchdog pings only while they are alive.
+    let health = Arc::new(Health::new());
+    let (observations, observed) = tokio::sync::mpsc::channel(OBSERVATION_QUEUE);
+    spawn_local_collectors(&mut set, &config, &observations, &health, &tasks);
+    drop(observations);
+    set.spawn(link_events::record_link_changes(observed, store.clone()));
+
     let counts = store.counts().await?;
     tracing::info!(
         "coopnocd {} ready: {} devices, {} lines, {} members; control socket {}",
@@ -55,10 +64,11 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
         counts.members,
         config.ctl.socket.display()
     );
-    systemd::notify(&format!(
-        "READY=1\nSTATUS=watching {} devices and {} lines",
-        counts.devices, counts.lines
-    ));
+    let status = format!("watching {} devices and {} lines", counts.devices, counts.lines);
+    systemd::notify(&format!("READY=1\nSTATUS={status}"));
+    if let Some(interval) = systemd::watchdog_interval() {
+        spawn_watchdog(&mut set, &store, &health, interval, status, &tasks);
+    }
 
     shutdown.cancelled().await;
     systemd::notify("STOPPING=1\nSTATUS=shutting down");
@@ -83,6 +93,38 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
     Ok(())
 }
 
+/// Observation batches waiting beyond this make collectors wait.
+const OBSERVATION_QUEUE: usize = 256;
+
+/// One netlink collector per enabled `local` device, each with its heartbeat.
+fn spawn_local_collectors(
+    set: &mut tokio::task::JoinSet<()>,
+    config: &Config,
+    observations: &tokio::sync::mpsc::Sender<crate::observe::ObservationBatch>,
+    health: &Health,
+    shutdown: &CancellationToken,
+) {
+    for device in config.devices.iter().filter(|d| d.kind == DeviceKind::Local && d.enabled) {
+        let beat = health.register(format!("netlink collector {}", device.name), local::stale_after(device));
+        set.spawn(local::run_local_device(device.clone(), observations.clone(), beat, shutdown.clone()));
+    }
+}
+
+/// systemd's watchdog: a probe through the store writer, and the pings themselves.
+fn spawn_watchdog(
+    set: &mut tokio::task::JoinSet<()>,
+    store: &Store,
+    health: &Arc<Health>,
+    interval: std::time::Duration,
+    status: String,
+    shutdown: &CancellationToken,
+) {
+    let (period, stale_after) = health::store_probe_timing(interval);
+    let beat = health.register("store writer", stale_after);
+    set.spawn(health::probe_store(store.clone(), beat, period, shutdown.clone()));
+    set.spawn(health::watchdog(health.clone(), interval, move || status.clone(), shutdown.clone()));
+}
+
 /// SIGHUP re-reads the config file. A bad file is refused and the daemon keeps the one it has.
 async fn reload_on_sighup(shared: Arc<Shared>, shutdown: CancellationToken) {
     use tokio::signal::unix::{SignalKind, signal};
@@ -100,29 +142,39 @@ async fn reload_on_sighup(shared: Arc<Shared>, shutdown: CancellationToken) {
             tracing::warn!("SIGHUP: the config was not read from a file; nothing to reload");
             continue;
         };
-        systemd::notify("RELOADING=1");
+        systemd::notify_reloading();
+        let mut status = "configuration reloaded".to_string();
         match config::load(&path) {
             Err(e) => {
                 tracing::error!("SIGHUP: keeping the running configuration, the new one is refused:\n{e}");
+                status = "new configuration refused, running on the previous one (see the log)".to_string();
             }
             Ok(new) => {
+                let locals = |c: &Config| c.devices.iter().filter(|d| d.kind == DeviceKind::Local).cloned().collect::<Vec<_>>();
                 let restart_needed = new.daemon.state_directory != current.daemon.state_directory
-                    || new.ctl.socket != current.ctl.socket;
+                    || new.ctl.socket != current.ctl.socket
+                    || locals(&new) != locals(&current);
                 if let Err(e) = shared
                     .store
                     .write(WriteOp::SyncInventory { sites: new.sites.clone(), devices: new.devices.clone() })
                     .await
                 {
                     tracing::error!("SIGHUP: could not store the new inventory, keeping the old config: {e}");
+                    status = "reload failed, running on the previous configuration (see the log)".to_string();
                 } else {
                     shared.replace_config(Arc::new(new));
                     tracing::info!("configuration reloaded from {}", path.display());
                     if restart_needed {
-                        tracing::warn!("state-directory and ctl.socket changes take effect at the next restart");
+                        tracing::warn!("state-directory, ctl.socket and local device changes take effect at the next restart");
                     }
                 }
             }
         }
-        systemd::notify("READY=1");
+        // STATUS= stays on what the daemon does, with the outcome of the reload.
+        let watching = match shared.store.counts().await {
+            Ok(c) => format!("watching {} devices and {} lines; ", c.devices, c.lines),
+            Err(_) => String::new(),
+        };
+        systemd::notify(&format!("READY=1\nSTATUS={watching}{status}"));
     }
 }

@@ -4,12 +4,16 @@
 //! store take them in; outputs (CLI socket, metrics, MQTT, status page, reports) read state
 //! and the store. See `DESIGN.md` in the repository for the whole picture.
 
+pub mod args;
 pub mod config;
 pub mod ctl;
 pub mod daemon;
+pub mod health;
 pub mod inventory;
 pub mod ipc;
 pub mod linestate;
+pub mod link_events;
+pub mod local;
 pub mod observe;
 pub mod state;
 pub mod store;

@@ -1,35 +1,11 @@
 //! coopnocd's entry point: arguments, logging, runtime, signals, exit codes. The daemon
 //! itself is `coopnocd::run`.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use coopnocd::args::Args;
 use tokio_util::sync::CancellationToken;
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "coopnocd",
-    version,
-    about = "The operations daemon of a community ISP",
-    long_about = "coopnocd polls the cooperative's OLTs, radio links and data-centre devices, \
-tracks every subscriber line and its usage in SQLite, and serves the control socket that the \
-`coopnoc` CLI talks to.\n\nExit codes: 0 after a clean stop, 78 for a bad configuration (the \
-problems are printed on stderr), 1 for any other failure."
-)]
-struct Args {
-    /// The configuration file (TOML). See config/example.toml for every key.
-    #[arg(short, long, value_name = "FILE", env = "COOPNOC_CONFIG", default_value = "/etc/coopnoc/coopnoc.toml")]
-    config: PathBuf,
-
-    /// Check the configuration, print what is wrong, and exit (0 good, 78 bad).
-    #[arg(long)]
-    check: bool,
-
-    /// Log level or filter, overriding the config's daemon.log-level (e.g. "debug").
-    #[arg(long, value_name = "FILTER", env = "COOPNOC_LOG")]
-    log_level: Option<String>,
-}
 
 fn main() -> ExitCode {
     let args = Args::parse();

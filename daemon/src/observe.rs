@@ -75,6 +75,18 @@ pub enum Observation {
         /// ifCounterDiscontinuityTime, when the device gives it.
         discontinuity: Option<u32>,
     },
+    /// Packet, error and discard counters of an interface (netlink's 64-bit link stats; the
+    /// IF-MIB packet and error columns), with the carrier where the source knows it.
+    InterfaceStats {
+        subject: Subject,
+        carrier: Option<bool>,
+        in_packets: Counter,
+        out_packets: Counter,
+        in_errors: Counter,
+        out_errors: Counter,
+        in_discards: Counter,
+        out_discards: Counter,
+    },
     /// A link went up or down right now (netlink multicast), outside any poll.
     LinkChange { subject: Subject, up: bool },
     /// Optical levels in dBm; `None` = the device has no reading (placeholders mapped away).

@@ -37,3 +37,17 @@ pub fn watchdog_interval() -> Option<std::time::Duration> {
     }
     (usec > 0).then(|| std::time::Duration::from_micros(usec))
 }
+
+/// Tells systemd a reload has begun (`RELOADING=1` with the `MONOTONIC_USEC=` that
+/// Type=notify-reload asks for); the reload ends with `READY=1`.
+pub fn notify_reloading() {
+    notify(&format!("RELOADING=1\nSTATUS=reloading the configuration\nMONOTONIC_USEC={}", monotonic_usec()));
+}
+
+/// CLOCK_MONOTONIC in microseconds, the clock systemd compares `MONOTONIC_USEC=` with.
+fn monotonic_usec() -> u64 {
+    match nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC) {
+        Ok(t) => (t.tv_sec() as u64).saturating_mul(1_000_000) + (t.tv_nsec() as u64) / 1_000,
+        Err(_) => 0,
+    }
+}

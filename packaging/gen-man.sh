@@ -1,0 +1,12 @@
+#!/bin/sh
+# Writes the man pages, generated from the clap definitions, into packaging/man/ (gzipped, as
+# Debian installs them): coopnocd.8, coopnoc.1 and one coopnoc-SUBCOMMAND.1 per subcommand.
+set -eu
+cd "$(dirname "$0")/.."
+out=packaging/man
+rm -rf "$out"
+mkdir -p "$out"
+cargo run --quiet --locked -p coopnocd --example gen_man -- "$out" >/dev/null
+cargo run --quiet --locked -p coopnoc --example gen_man -- "$out" >/dev/null
+gzip -9n "$out"/*.1 "$out"/*.8
+ls "$out"
