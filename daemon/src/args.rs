@@ -29,8 +29,17 @@ pub struct Args {
     pub config: PathBuf,
 
     /// Check the configuration, print what is wrong, and exit (0 good, 78 bad).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "demo")]
     pub check: bool,
+
+    /// Run on a simulated cooperative network (SNMP agents on 127.0.0.1 replaying real device
+    /// recordings), with no configuration file: a demo, and a playground for the CLI.
+    #[arg(long)]
+    pub demo: bool,
+
+    /// With --demo: where the demo keeps its database, socket and generated configuration.
+    #[arg(long, value_name = "DIR", default_value = "demo-state", requires = "demo")]
+    pub state_dir: PathBuf,
 
     /// Log level or filter, overriding the config's daemon.log-level (e.g. "debug").
     #[arg(long, value_name = "FILTER", env = "COOPNOC_LOG")]

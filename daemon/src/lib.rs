@@ -8,6 +8,7 @@ pub mod args;
 pub mod config;
 pub mod ctl;
 pub mod daemon;
+pub mod demo;
 pub mod health;
 pub mod inventory;
 pub mod ipc;

@@ -9,6 +9,9 @@ use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if args.demo {
+        return demo(&args);
+    }
     let config = match coopnocd::config::load(&args.config) {
         Ok(c) => c,
         Err(e) => {
@@ -21,24 +24,31 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     init_logging(args.log_level.as_deref().unwrap_or(&config.daemon.log_level));
-
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("coopnocd")
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("coopnocd: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let Some(runtime) = runtime() else { return ExitCode::FAILURE };
     let result = runtime.block_on(async {
         let shutdown = CancellationToken::new();
         tokio::spawn(cancel_on_signals(shutdown.clone()));
         coopnocd::run(config, shutdown).await
     });
+    exit_code(result)
+}
+
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("coopnocd")
+        .enable_all()
+        .build()
+    {
+        Ok(r) => Some(r),
+        Err(e) => {
+            eprintln!("coopnocd: cannot start the runtime: {e}");
+            None
+        }
+    }
+}
+
+fn exit_code(result: Result<(), coopnocd::RunError>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -47,6 +57,27 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `--demo`: the simulated network and the daemon polling it, in one process.
+fn demo(args: &Args) -> ExitCode {
+    init_logging(args.log_level.as_deref().unwrap_or("info"));
+    let Some(runtime) = runtime() else { return ExitCode::FAILURE };
+    runtime.block_on(async {
+        let (demo, config) = match coopnocd::demo::start(&args.state_dir).await {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("coopnocd: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        println!("{}", coopnocd::demo::banner(&demo));
+        let shutdown = CancellationToken::new();
+        tokio::spawn(cancel_on_signals(shutdown.clone()));
+        let result = coopnocd::run(config, shutdown).await;
+        demo.network.shutdown().await;
+        exit_code(result)
+    })
 }
 
 fn init_logging(filter: &str) {
