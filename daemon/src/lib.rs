@@ -10,6 +10,8 @@ pub mod daemon;
 pub mod inventory;
 pub mod ipc;
 pub mod observe;
+pub mod poller;
+pub mod snmp;
 pub mod state;
 pub mod store;
 pub mod systemd;
