@@ -17,7 +17,7 @@ use std::time::Duration;
 use async_snmp as lib;
 use tokio::sync::Semaphore;
 
-use crate::config::{AuthProtocol, PollConfig, PrivProtocol, SnmpCredentials, Target};
+use crate::config::{AuthProtocol, PollConfig, PrivProtocol, SnmpCredentials, Target, UsmUser};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnmpError {
@@ -124,23 +124,30 @@ pub struct EngineCounters {
     pub malformed: u64,
 }
 
-/// One UDP socket shared by every device, and the v3 engine-id cache.
+/// One UDP socket shared by every device, the v3 engine-id cache, and the DES salt epoch.
 pub struct Engine {
     transport: lib::UdpTransport,
     engines: Arc<lib::EngineCache>,
+    des: lib::DesSaltState,
 }
 
 impl Engine {
-    /// Binds the shared socket on an ephemeral port of every IPv4 address.
-    pub async fn bind() -> Result<Engine, SnmpError> {
-        Engine::bind_on("0.0.0.0:0").await
+    /// Binds the shared socket on an ephemeral port of every IPv4 address; the DES salt
+    /// epoch is kept in `state_directory` when given.
+    pub async fn bind(state_directory: Option<&std::path::Path>) -> Result<Engine, SnmpError> {
+        Engine::bind_with("0.0.0.0:0", state_directory).await
     }
 
+    /// For tests and benchmarks: bind where asked, no state kept on disk.
     pub async fn bind_on(addr: &str) -> Result<Engine, SnmpError> {
+        Engine::bind_with(addr, None).await
+    }
+
+    pub async fn bind_with(addr: &str, state_directory: Option<&std::path::Path>) -> Result<Engine, SnmpError> {
         let transport = lib::UdpTransport::bind(addr)
             .await
             .map_err(|e| SnmpError::Network { target: addr.to_string(), message: e.to_string() })?;
-        Ok(Engine { transport, engines: Arc::new(lib::EngineCache::new()) })
+        Ok(Engine { transport, engines: Arc::new(lib::EngineCache::new()), des: des_salt_state(state_directory)? })
     }
 
     pub fn counters(&self) -> EngineCounters {
@@ -160,10 +167,14 @@ impl Engine {
         options: SessionOptions,
     ) -> Result<Session, SnmpError> {
         let (auth, version) = auth_of(credentials)?;
-        let client = lib::Client::builder((target.host.clone(), target.port), auth)
+        let mut builder = lib::Client::builder((target.host.clone(), target.port), auth)
             .request_timeout(options.timeout)
             .retry(lib::Retry::none())
-            .engine_cache(self.engines.clone())
+            .engine_cache(self.engines.clone());
+        if let SnmpCredentials::V3(UsmUser { privacy: Some((PrivProtocol::Des, _)), .. }) = credentials {
+            builder = builder.des_salt_state(self.des.clone());
+        }
+        let client = builder
             .build_with(&self.transport)
             .await
             .map_err(|e| map_error(&target.to_string(), &e))?;
@@ -177,6 +188,30 @@ impl Engine {
             stats: Arc::new(SessionStats::default()),
         })
     }
+}
+
+/// DES privacy needs salts that never repeat, across restarts too: an epoch that only grows.
+/// It is the Unix time in seconds, or one more than the last one used when that is larger
+/// (kept in the state directory), so a clock set back cannot reuse an epoch.
+fn des_salt_state(state_directory: Option<&std::path::Path>) -> Result<lib::DesSaltState, SnmpError> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(1);
+    let file = state_directory.map(|d| d.join("snmp-des-epoch"));
+    let last = file
+        .as_ref()
+        .and_then(|f| std::fs::read_to_string(f).ok())
+        .and_then(|t| t.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    let epoch = u32::try_from(now.max(last + 1).min(2_147_483_646)).unwrap_or(1);
+    let previous = lib::PersistedDesSaltState::new(epoch.max(2) - 1)
+        .map_err(|e| SnmpError::Config(format!("DES salt epoch: {e}")))?;
+    lib::DesSaltState::restart(previous, |next: &lib::PersistedDesSaltState| match &file {
+        Some(f) => std::fs::write(f, format!("{}\n", next.engine_boots())),
+        None => Ok(()),
+    })
+    .map_err(|e| SnmpError::Config(format!("DES salt epoch: {e}")))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -390,10 +425,14 @@ impl Session {
             };
             let is_bulk = matches!(request, Request::Bulk(_));
             match e.exchange_source() {
-                lib::Error::Snmp { status: lib::ErrorStatus::TooBig, .. } if is_bulk && max_reps > 1 => {
+                // Some agents (net-snmp with v3 among them) answer genErr rather than tooBig
+                // when a GETBULK reply would not fit: both mean "ask for less".
+                lib::Error::Snmp { status: lib::ErrorStatus::TooBig | lib::ErrorStatus::GenErr, .. }
+                    if is_bulk && max_reps > 1 =>
+                {
                     SessionStats::add(&self.stats.too_big, 1);
                     self.adapt(AdaptiveBulk::shrink);
-                    tracing::debug!("{}: tooBig at max-repetitions {max_reps}, shrinking", self.target);
+                    tracing::debug!("{}: reply too big at max-repetitions {max_reps}, shrinking", self.target);
                     continue;
                 }
                 lib::Error::Timeout { .. } => {

@@ -1,0 +1,2 @@
+//! Faults: placeholder, filled below.
+mod snmp_support;
