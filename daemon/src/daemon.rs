@@ -7,6 +7,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{self, Config};
 use crate::ctl;
+use crate::poller;
+use crate::snmp::{Engine, SnmpError};
 use crate::state::Shared;
 use crate::store::{Store, StoreError, WriteOp};
 use crate::systemd;
@@ -19,6 +21,8 @@ pub enum RunError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Ctl(#[from] ctl::CtlError),
+    #[error("SNMP engine: {0}")]
+    Snmp(#[from] SnmpError),
 }
 
 /// Runs the daemon until `shutdown` is cancelled, then stops cleanly within the configured
@@ -45,6 +49,14 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
     let mut set = tokio::task::JoinSet::new();
     set.spawn(ctl::serve(listener, shared.clone(), tasks.clone()));
     set.spawn(reload_on_sighup(shared.clone(), tasks.clone()));
+
+    // Collectors → observations → state and store. The consumer ends when every poller task
+    // has dropped its sender, so it takes in what they sent before stopping.
+    let (observations, observed) = tokio::sync::mpsc::channel(poller::CHANNEL_CAPACITY);
+    let engine = Arc::new(Engine::bind(Some(state_dir)).await?);
+    let handle = poller::start(&config, engine, observations, &mut set, tasks.clone());
+    shared.set_poller(handle);
+    set.spawn(poller::consume(observed, shared.devices.clone(), store.clone(), tasks.clone()));
 
     let counts = store.counts().await?;
     tracing::info!(

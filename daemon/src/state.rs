@@ -1,14 +1,18 @@
 //! What the daemon's tasks share: the store, the current config, and when it started.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Instant;
 
 use crate::config::Config;
 use crate::ipc::{PROTOCOL_VERSION, StatusInfo};
+use crate::poller::{DeviceStates, PollerHandle};
 use crate::store::{Store, StoreError, format_time};
 
 pub struct Shared {
     pub store: Store,
+    /// What the collectors saw of each device, now.
+    pub devices: Arc<DeviceStates>,
+    poller: OnceLock<PollerHandle>,
     config: RwLock<Arc<Config>>,
     started: Instant,
     started_at: i64,
@@ -18,10 +22,22 @@ impl Shared {
     pub fn new(store: Store, config: Arc<Config>) -> Shared {
         Shared {
             store,
+            devices: Arc::new(DeviceStates::new(&config.devices)),
+            poller: OnceLock::new(),
             config: RwLock::new(config),
             started: Instant::now(),
             started_at: crate::store::now(),
         }
+    }
+
+    /// Set once, when the poller has started.
+    pub fn set_poller(&self, handle: PollerHandle) {
+        let _ = self.poller.set(handle);
+    }
+
+    /// The poller, for polls on demand (none in a daemon without SNMP devices yet started).
+    pub fn poller(&self) -> Option<&PollerHandle> {
+        self.poller.get()
     }
 
     /// The config in force now (a reload swaps it).
