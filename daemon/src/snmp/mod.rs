@@ -144,10 +144,12 @@ impl Engine {
     }
 
     pub async fn bind_with(addr: &str, state_directory: Option<&std::path::Path>) -> Result<Engine, SnmpError> {
-        let transport = lib::UdpTransport::bind(addr)
+        let des = des_salt_state(state_directory)?;
+        let addr = addr.to_string();
+        let transport = lib::UdpTransport::bind(&addr)
             .await
-            .map_err(|e| SnmpError::Network { target: addr.to_string(), message: e.to_string() })?;
-        Ok(Engine { transport, engines: Arc::new(lib::EngineCache::new()), des: des_salt_state(state_directory)? })
+            .map_err(|e| SnmpError::Network { target: addr.clone(), message: e.to_string() })?;
+        Ok(Engine { transport, engines: Arc::new(lib::EngineCache::new()), des })
     }
 
     pub fn counters(&self) -> EngineCounters {
