@@ -103,8 +103,8 @@ fn main() -> anyhow::Result<()> {
             let (wall, cpu) = (t0.elapsed().as_secs_f64(), cpu_seconds() - c0);
             let c = session.counters();
             println!(
-                "{{\"values\":{values},\"wall_s\":{wall:.4},\"cpu_s\":{cpu:.3},\"requests\":{},\"anomalies\":{anomalies},\"timeouts\":{}}}",
-                c.requests, c.timeouts
+                "{{\"values\":{values},\"wall_s\":{wall:.4},\"cpu_s\":{cpu:.3},\"requests\":{},\"anomalies\":{anomalies},\"timeouts\":{},\"too_big\":{},\"max_repetitions\":{}}}",
+                c.requests, c.timeouts, c.too_big, c.max_repetitions
             );
         }
         Ok::<_, anyhow::Error>(())

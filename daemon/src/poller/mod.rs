@@ -214,7 +214,13 @@ impl DeviceTask {
                 if self.failures >= self.poll.unreachable_after.max(1) {
                     self.reachable = Some(false);
                 }
-                tracing::debug!("device {}: poll failed: {e}", self.name);
+                // Say it once when a device starts failing; the state and `device show`
+                // keep the rest.
+                if self.failures == 1 {
+                    tracing::warn!("device {}: poll failed: {e}", self.name);
+                } else {
+                    tracing::debug!("device {}: poll failed again ({} in a row): {e}", self.name, self.failures);
+                }
                 Some(e.to_string())
             }
         };
