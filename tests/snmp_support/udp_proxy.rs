@@ -60,7 +60,7 @@ impl UdpProxy {
                             let f = *fault.lock().expect("proxy lock");
                             let drop = match f {
                                 Fault::DropAll => true,
-                                Fault::DropEvery(k) => seq % k == 0,
+                                Fault::DropEvery(k) => seq.is_multiple_of(k),
                                 _ => false,
                             };
                             if !drop {
@@ -85,7 +85,7 @@ impl UdpProxy {
                                 Fault::Duplicate => {
                                     let _ = front.send_to(&reply, to).await;
                                 }
-                                Fault::CorruptEvery(k) if seq % k == 0 => {
+                                Fault::CorruptEvery(k) if seq.is_multiple_of(k) => {
                                     reply.truncate(reply.len() * 2 / 3);
                                     for (i, b) in reply.iter_mut().enumerate().skip(7) {
                                         if i % 5 == 0 {
@@ -93,11 +93,8 @@ impl UdpProxy {
                                         }
                                     }
                                 }
-                                Fault::WrongRequestIdEvery(k) if seq % k == 0 => {
-                                    if !rewrite_request_id(&mut reply) {
-                                        continue;
-                                    }
-                                }
+                                // A reply whose id cannot be found is dropped instead.
+                                Fault::WrongRequestIdEvery(k) if seq.is_multiple_of(k) && !rewrite_request_id(&mut reply) => continue,
                                 _ => {}
                             }
                             let _ = front.send_to(&reply, to).await;

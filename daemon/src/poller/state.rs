@@ -138,23 +138,21 @@ impl DeviceStates {
                             d.note_error(at, e.clone());
                         }
                     }
-                    Observation::Reachability { reachable, error, .. } => {
-                        if d.reachable != Some(*reachable) {
-                            let old = d.reachable;
-                            d.reachable = Some(*reachable);
-                            d.state_since = Some(at);
-                            // "unknown → reachable" happens at every start: not an event.
-                            if old.is_some() || !*reachable {
-                                event = Some(NewEvent {
-                                    at,
-                                    subject_kind: "device",
-                                    subject: batch.device.to_string(),
-                                    old_state: old.map(|r| if r { "reachable" } else { "unreachable" }.to_string()),
-                                    new_state: if *reachable { "reachable" } else { "unreachable" }.to_string(),
-                                    reason: if *reachable { None } else { error.clone() },
-                                    detail: None,
-                                });
-                            }
+                    Observation::Reachability { reachable, error, .. } if d.reachable != Some(*reachable) => {
+                        let old = d.reachable;
+                        d.reachable = Some(*reachable);
+                        d.state_since = Some(at);
+                        // "unknown → reachable" happens at every start: not an event.
+                        if old.is_some() || !*reachable {
+                            event = Some(NewEvent {
+                                at,
+                                subject_kind: "device",
+                                subject: batch.device.to_string(),
+                                old_state: old.map(|r| if r { "reachable" } else { "unreachable" }.to_string()),
+                                new_state: if *reachable { "reachable" } else { "unreachable" }.to_string(),
+                                reason: if *reachable { None } else { error.clone() },
+                                detail: None,
+                            });
                         }
                     }
                     Observation::Uptime { ticks } => {
