@@ -392,25 +392,25 @@ mod tests {
     async fn frames_round_trip_and_limits_hold() {
         let (mut a, mut b) = tokio::io::duplex(1 << 16);
         let t = Duration::from_secs(1);
-        write_frame(&mut a, &Request::Status, 1024, t).await.unwrap();
-        let r: Request = read_frame(&mut b, 1024, t).await.unwrap();
+        write_frame(&mut a, &Request::Status, 1024, t).await.expect("test setup");
+        let r: Request = read_frame(&mut b, 1024, t).await.expect("test setup");
         assert_eq!(r, Request::Status);
 
         // A frame announcing more than the limit is refused before allocation.
-        a.write_all(&(1u32 << 30).to_be_bytes()).await.unwrap();
-        let e = read_frame::<_, Request>(&mut b, 1024, t).await.unwrap_err();
+        a.write_all(&(1u32 << 30).to_be_bytes()).await.expect("test setup");
+        let e = read_frame::<_, Request>(&mut b, 1024, t).await.expect_err("must fail");
         assert!(matches!(e, FrameError::TooLarge { .. }), "{e}");
 
         // Garbage is a clear error, not a panic.
         let (mut a, mut b) = tokio::io::duplex(1 << 16);
-        a.write_all(&3u32.to_be_bytes()).await.unwrap();
-        a.write_all(b"{x}").await.unwrap();
-        let e = read_frame::<_, Request>(&mut b, 1024, t).await.unwrap_err();
+        a.write_all(&3u32.to_be_bytes()).await.expect("test setup");
+        a.write_all(b"{x}").await.expect("test setup");
+        let e = read_frame::<_, Request>(&mut b, 1024, t).await.expect_err("must fail");
         assert!(matches!(e, FrameError::Malformed(_)), "{e}");
 
         // A silent peer times out.
         let (_a, mut b) = tokio::io::duplex(16);
-        let e = read_frame::<_, Request>(&mut b, 1024, Duration::from_millis(50)).await.unwrap_err();
+        let e = read_frame::<_, Request>(&mut b, 1024, Duration::from_millis(50)).await.expect_err("must fail");
         assert!(matches!(e, FrameError::Timeout(_)), "{e}");
     }
 }
