@@ -145,3 +145,65 @@ async fn bulk_size_shrinks_on_timeouts_and_grows_back() {
     }
     assert!(session.max_repetitions() > shrunk, "max-repetitions grows back after good replies");
 }
+
+/// Replies from a real snmpd, damaged at random (bytes flipped, cut short, lengthened), fed
+/// back to the engine: whatever the decoder makes of them, the engine answers or fails within
+/// its timeout, and never panics.
+#[test]
+fn damaged_replies_never_panic_or_hang_the_engine() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    let agent = snmp_support::start_snmpd();
+    let upstream: SocketAddr = agent.address().parse().expect("address");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let engine = rt.block_on(Engine::bind_on("127.0.0.1:0")).expect("engine");
+    let creds = SnmpCredentials::V2c { community: Secret::new("public") };
+    let o = SessionOptions { timeout: Duration::from_millis(150), retries: 0, max_repetitions: 5, window: 1, max_walk_values: 1000 };
+
+    let edits = prop::collection::vec((any::<u16>(), 1u8..=255), 1..6);
+    let strategy = (edits, prop_oneof![Just(None), (0usize..200).prop_map(Some)], prop::collection::vec(any::<u8>(), 0..4));
+    let mut runner = TestRunner::new(Config { cases: 24, failure_persistence: None, ..Config::default() });
+    let result = runner.run(&strategy, |(edits, cut, tail)| {
+        rt.block_on(async {
+            // A one-shot responder: forwards the engine's request to snmpd, damages the reply.
+            let front = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+            let back = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+            back.connect(upstream).await.expect("connect");
+            let port = front.local_addr().expect("address").port();
+            let responder = tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                loop {
+                    let Ok((n, from)) = front.recv_from(&mut buf).await else { return };
+                    let _ = back.send(&buf[..n]).await;
+                    let Ok(Ok(m)) = tokio::time::timeout(Duration::from_secs(1), back.recv(&mut buf)).await else { continue };
+                    let mut reply = buf[..m].to_vec();
+                    for (pos, x) in &edits {
+                        let len = reply.len();
+                        if len > 0 {
+                            reply[*pos as usize % len] ^= x;
+                        }
+                    }
+                    if let Some(c) = cut {
+                        reply.truncate(c.min(reply.len()));
+                    }
+                    reply.extend_from_slice(&tail);
+                    let _ = front.send_to(&reply, from).await;
+                }
+            });
+            let target = Target { host: "127.0.0.1".into(), port };
+            let session = engine.session(&target, &creds, o).await.expect("session");
+            let started = Instant::now();
+            let _ = session.get(&[Oid::parse("1.3.6.1.2.1.1.1.0").expect("OID")]).await;
+            let _ = session.walk(&columns()).await;
+            responder.abort();
+            let took = started.elapsed();
+            // Each request: at most one timeout; a walk of damaged replies ends early or in error.
+            prop_assert!(took < Duration::from_secs(3), "took {:?}", took);
+            Ok(())
+        })
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
