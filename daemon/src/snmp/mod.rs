@@ -132,10 +132,17 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Binds the shared socket on an ephemeral port of every IPv4 address; the DES salt
-    /// epoch is kept in `state_directory` when given.
+    /// Binds the shared socket on an ephemeral port: dual-stack (IPv6 and IPv4 devices on one
+    /// socket) where the host has IPv6, IPv4 only otherwise. The DES salt epoch is kept in
+    /// `state_directory` when given.
     pub async fn bind(state_directory: Option<&std::path::Path>) -> Result<Engine, SnmpError> {
-        Engine::bind_with("0.0.0.0:0", state_directory).await
+        match Engine::bind_with("[::]:0", state_directory).await {
+            Ok(e) => Ok(e),
+            Err(e) => {
+                tracing::info!("no IPv6 socket ({e}): polling IPv4 devices only");
+                Engine::bind_with("0.0.0.0:0", state_directory).await
+            }
+        }
     }
 
     /// For tests and benchmarks: bind where asked, no state kept on disk.
