@@ -144,3 +144,112 @@ async fn devices_are_polled_shown_and_judged_unreachable() {
     daemon.join().expect("the daemon thread ends").expect("the daemon stops cleanly");
     drop(silent);
 }
+
+/// The daemon as a process, killed if the test fails half way.
+struct Daemon(std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn signal(pid: u32, name: &str) {
+    let ok = std::process::Command::new("kill").args([&format!("-{name}"), &pid.to_string()]).status().expect("kill");
+    assert!(ok.success());
+}
+
+async fn device_names(socket: &std::path::Path) -> Vec<String> {
+    let mut client = Client::connect(socket, Duration::from_secs(5)).await.expect("connect");
+    let Response::Devices { devices } = call(&mut client, Request::DeviceList).await else {
+        panic!("device list answers with devices");
+    };
+    devices.into_iter().map(|d| d.name).collect()
+}
+
+#[tokio::test]
+async fn sighup_adds_and_removes_polled_devices() {
+    let agent = snmp_support::start_snmpd();
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("silent socket");
+    let silent_port = silent.local_addr().expect("address").port();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = dir.path().join("state");
+    let socket = state.join("ctl.sock");
+    let file = dir.path().join("coopnoc.toml");
+    let head = format!(
+        "[daemon]\nstate-directory = \"{}\"\n[ctl]\nsocket = \"{}\"\n[reports]\nenabled = false\n",
+        state.display(),
+        socket.display()
+    );
+    let silent_device = format!(
+        "[[device]]\nname = \"olt-silent\"\nkind = \"olt\"\naddress = \"127.0.0.1:{silent_port}\"\nsnmp = {{ version = \"2c\", community = \"x\" }}\npoll = {{ timeout = \"100ms\", retries = 0 }}\n"
+    );
+    let snmpd_device = format!(
+        "[[device]]\nname = \"switch-dc\"\nkind = \"switch\"\naddress = \"127.0.0.1:{}\"\nsnmp = {{ version = \"2c\", community = \"public\" }}\n",
+        agent.port
+    );
+    std::fs::write(&file, format!("{head}{silent_device}")).expect("write config");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_coopnocd"))
+        .arg("--config")
+        .arg(&file)
+        .stderr(std::fs::File::create(dir.path().join("stderr")).expect("stderr file"))
+        .spawn()
+        .expect("start coopnocd");
+    let mut daemon = Daemon(child);
+    let pid = daemon.0.id();
+    let started = Instant::now();
+    while !socket.exists() {
+        assert!(started.elapsed() < Duration::from_secs(10), "no control socket");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(device_names(&socket).await, vec!["olt-silent"]);
+
+    // Add a device: it is polled after SIGHUP.
+    std::fs::write(&file, format!("{head}{silent_device}{snmpd_device}")).expect("write config");
+    signal(pid, "HUP");
+    let t = Instant::now();
+    while device_names(&socket).await.len() != 2 {
+        assert!(t.elapsed() < Duration::from_secs(5), "the new device did not appear");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut client = Client::connect(&socket, Duration::from_secs(10)).await.expect("connect");
+    let t = Instant::now();
+    let d = loop {
+        // The poller restarts after the state shows the device: retry until it answers.
+        match call(&mut client, Request::Poll { device: "switch-dc".into() }).await {
+            Response::Device(d) => break d,
+            other => {
+                assert!(t.elapsed() < Duration::from_secs(5), "{other:?}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    assert_eq!(d.summary.state, "reachable");
+
+    // Remove one: it is no longer listed or polled.
+    std::fs::write(&file, format!("{head}{snmpd_device}")).expect("write config");
+    signal(pid, "HUP");
+    let t = Instant::now();
+    while device_names(&socket).await != vec!["switch-dc"] {
+        assert!(t.elapsed() < Duration::from_secs(5), "the removed device is still listed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let r = call(&mut client, Request::Poll { device: "olt-silent".into() }).await;
+    assert!(matches!(r, Response::Error(_)), "{r:?}");
+
+    drop(client);
+    signal(pid, "TERM");
+    let t = Instant::now();
+    let status = loop {
+        if let Some(s) = daemon.0.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "coopnocd did not stop on SIGTERM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let stderr = std::fs::read_to_string(dir.path().join("stderr")).unwrap_or_default();
+    assert!(status.success(), "{status:?}\n{stderr}");
+    assert!(stderr.contains("SNMP poller restarted"), "{stderr}");
+    drop(silent);
+}

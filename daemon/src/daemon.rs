@@ -54,8 +54,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
     // has dropped its sender, so it takes in what they sent before stopping.
     let (observations, observed) = tokio::sync::mpsc::channel(poller::CHANNEL_CAPACITY);
     let engine = Arc::new(Engine::bind(Some(state_dir)).await?);
-    let handle = poller::start(&config, engine, observations, &mut set, tasks.clone());
-    shared.set_poller(handle);
+    set.spawn(poller::supervise(shared.clone(), engine, observations, tasks.clone()));
     set.spawn(poller::consume(observed, shared.devices.clone(), store.clone(), tasks.clone()));
 
     let counts = store.counts().await?;

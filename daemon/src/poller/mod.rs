@@ -68,6 +68,59 @@ impl PollerHandle {
     }
 }
 
+/// Runs the poller until `shutdown`: one task per SNMP device, all restarted when a new
+/// config (SIGHUP) changes the polled devices or how they are polled. A restart starts every
+/// device afresh (sessions, learned max-repetitions); the state keeps what it knew of the
+/// devices that stay.
+pub async fn supervise(
+    shared: Arc<crate::state::Shared>,
+    engine: Arc<Engine>,
+    tx: mpsc::Sender<ObservationBatch>,
+    shutdown: CancellationToken,
+) {
+    let mut changes = shared.watch_config();
+    let mut current = changes.borrow_and_update().clone();
+    loop {
+        let generation = shutdown.child_token();
+        let mut set = tokio::task::JoinSet::new();
+        shared.set_poller(start(&current, engine.clone(), tx.clone(), &mut set, generation.clone()));
+        let restart = loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break false,
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        // No more config changes can come: poll on until shutdown.
+                        shutdown.cancelled().await;
+                        break false;
+                    }
+                    let new = changes.borrow_and_update().clone();
+                    let differs = polled(&new) != polled(&current);
+                    current = new;
+                    if differs {
+                        break true;
+                    }
+                }
+                Some(ended) = set.join_next(), if !set.is_empty() => {
+                    if let Err(e) = ended {
+                        tracing::error!("a device poller task ended badly: {e}");
+                    }
+                }
+            }
+        };
+        generation.cancel();
+        while set.join_next().await.is_some() {}
+        if !restart {
+            return;
+        }
+        shared.devices.sync(&current.devices);
+        tracing::info!("devices changed in the new configuration: SNMP poller restarted");
+    }
+}
+
+fn polled(config: &Config) -> Vec<&Device> {
+    config.devices.iter().filter(|d| polled_by_snmp(d)).collect()
+}
+
 /// Starts one task per SNMP device on `set`. The tasks stop on `shutdown`; the channel closes
 /// when the last of them ends.
 pub fn start(

@@ -106,6 +106,25 @@ impl DeviceStates {
         DeviceStates { devices: RwLock::new(map) }
     }
 
+    /// Follows a new config: devices that left are forgotten, new ones appear, the others
+    /// keep their state with their new settings.
+    pub fn sync(&self, devices: &[Device]) {
+        let fresh = DeviceStates::new(devices);
+        let fresh = fresh.devices.into_inner().unwrap_or_else(|p| p.into_inner());
+        self.write(|map| {
+            map.retain(|name, _| fresh.contains_key(name));
+            for (name, f) in fresh {
+                let d = map.entry(name).or_default();
+                d.kind = f.kind;
+                d.site = f.site;
+                d.address = f.address;
+                d.polled = f.polled;
+                d.profile = f.profile;
+                d.snmp_version = f.snmp_version;
+            }
+        });
+    }
+
     fn read<T>(&self, f: impl FnOnce(&BTreeMap<String, DeviceState>) -> T) -> T {
         match self.devices.read() {
             Ok(g) => f(&g),
