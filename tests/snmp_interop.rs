@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use coopnocd::config::{AuthProtocol, PrivProtocol, Secret, SnmpCredentials, Target, UsmUser};
 use coopnocd::snmp::{Anomaly, Engine, Oid, Session, SessionOptions, SnmpError, Table, Value};
-use snmp_support::{V3_SHA1_DES, V3_SHA256_AES128, V3_SHA512_AUTH, net_snmp_text, snmpbulkwalk};
+use snmp_support::{V3_SHA1_DES, V3_SHA256_AES128, V3_SHA512_AES256, V3_SHA512_AUTH, net_snmp_text, snmpbulkwalk};
 
 fn options() -> SessionOptions {
     SessionOptions {
@@ -102,7 +102,8 @@ async fn snmpd_v2c_v1_and_v3_read_what_snmpbulkwalk_reads() {
     assert!(matches!(got[0].1, Value::Oid(_)));
     assert!(got[1].1.is_exception());
 
-    // v3: SHA-256 + AES-128 authPriv, SHA-1 + DES authPriv, SHA-512 authNoPriv.
+    // v3: SHA-256 + AES-128 authPriv, SHA-1 + DES authPriv, SHA-512 authNoPriv, SHA-512 +
+    // AES-256 authPriv.
     let (u, a, p) = V3_SHA256_AES128;
     let creds = SnmpCredentials::V3(UsmUser {
         user: u.into(),
@@ -132,6 +133,16 @@ async fn snmpd_v2c_v1_and_v3_read_what_snmpbulkwalk_reads() {
     });
     let s3 = engine.session(&target(agent.port), &creds, options()).await.expect("v3 session");
     assert_same_as_net_snmp(&s3, &["-v3", "-l", "authNoPriv", "-u", u, "-a", "SHA-512", "-A", a], &address, &IF_STABLE[..2]).await;
+
+    let (u, a, p) = V3_SHA512_AES256;
+    let creds = SnmpCredentials::V3(UsmUser {
+        user: u.into(),
+        auth: Some((AuthProtocol::Sha512, Secret::new(a))),
+        privacy: Some((PrivProtocol::Aes256, Secret::new(p))),
+        context: None,
+    });
+    let s3 = engine.session(&target(agent.port), &creds, options()).await.expect("v3 session");
+    assert_same_as_net_snmp(&s3, &["-v3", "-l", "authPriv", "-u", u, "-a", "SHA-512", "-A", a, "-x", "AES-256", "-X", p], &address, &IF_STABLE[..2]).await;
 
     // A wrong password is a clear error within the time budget, and never shows the secret.
     let (u, _, p) = V3_SHA256_AES128;

@@ -95,9 +95,10 @@ impl Drop for Agent {
 pub const V3_SHA256_AES128: (&str, &str, &str) = ("sha256aes", "auth-pass-256", "priv-pass-128");
 pub const V3_SHA1_DES: (&str, &str, &str) = ("sha1des", "auth-pass-1", "priv-pass-des");
 pub const V3_SHA512_AUTH: (&str, &str) = ("sha512auth", "auth-pass-512");
+pub const V3_SHA512_AES256: (&str, &str, &str) = ("sha512aes256", "auth-pass-512b", "priv-pass-256");
 
-/// net-snmp's snmpd on a free port: community `public`, and three v3 users (SHA-256/AES-128
-/// authPriv, SHA-1/DES authPriv, SHA-512 authNoPriv).
+/// net-snmp's snmpd on a free port: community `public`, and four v3 users (SHA-256/AES-128
+/// authPriv, SHA-1/DES authPriv, SHA-512 authNoPriv, SHA-512/AES-256 authPriv).
 pub fn start_snmpd() -> Agent {
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_udp_port();
@@ -107,6 +108,7 @@ pub fn start_snmpd() -> Agent {
     let (u1, a1, p1) = V3_SHA256_AES128;
     let (u2, a2, p2) = V3_SHA1_DES;
     let (u3, a3) = V3_SHA512_AUTH;
+    let (u4, a4, p4) = V3_SHA512_AES256;
     std::fs::write(
         &conf,
         format!(
@@ -115,9 +117,11 @@ pub fn start_snmpd() -> Agent {
              createUser {u1} SHA-256 \"{a1}\" AES \"{p1}\"\n\
              createUser {u2} SHA \"{a2}\" DES \"{p2}\"\n\
              createUser {u3} SHA-512 \"{a3}\"\n\
+             createUser {u4} SHA-512 \"{a4}\" AES-256 \"{p4}\"\n\
              rouser {u1} priv\n\
              rouser {u2} priv\n\
-             rouser {u3} auth\n"
+             rouser {u3} auth\n\
+             rouser {u4} priv\n"
         ),
     )
     .expect("write snmpd.conf");
