@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 out=packaging/man
 rm -rf "$out"
 mkdir -p "$out"
-cargo run --quiet --locked -p coopnocd --example gen_man -- "$out" >/dev/null
-cargo run --quiet --locked -p coopnoc --example gen_man -- "$out" >/dev/null
+cargo run --quiet --locked -p coopnocd --example gen_man_coopnocd -- "$out" >/dev/null
+cargo run --quiet --locked -p coopnoc -- generate-man "$out"
 gzip -9n "$out"/*.1 "$out"/*.8
 ls "$out"

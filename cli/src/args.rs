@@ -71,6 +71,13 @@ pub enum Command {
         /// The device's name, as in the configuration.
         device: String,
     },
+    /// Write coopnoc's man pages (coopnoc.1 and one page per subcommand) into DIR; for
+    /// packaging.
+    #[command(hide = true)]
+    GenerateMan {
+        /// Where to write the pages.
+        dir: PathBuf,
+    },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -165,7 +172,6 @@ pub struct LineAddArgs {
 }
 
 /// The whole command line, for man pages and completions.
-#[allow(dead_code)] // used by the man page generator
 pub fn command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
 }

@@ -102,14 +102,20 @@ fn socket_path(given: Option<PathBuf>) -> PathBuf {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<u8> {
-    if let Command::Validate { file } = &cli.command {
-        return Ok(validate(file, cli.json));
+    match &cli.command {
+        Command::Validate { file } => return Ok(validate(file, cli.json)),
+        Command::GenerateMan { dir } => {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            clap_mangen::generate_to(args::command(), dir).with_context(|| format!("writing man pages into {}", dir.display()))?;
+            return Ok(0);
+        }
+        _ => {}
     }
     let path = socket_path(cli.socket.clone());
     let client = Client::connect(&path, Duration::from_secs(cli.timeout.max(1))).await?;
     let mut s = Session { client, json: cli.json };
     match cli.command {
-        Command::Validate { .. } => unreachable!("handled above"),
+        Command::Validate { .. } | Command::GenerateMan { .. } => unreachable!("handled above"),
         Command::Status => status(&mut s).await,
         Command::Member(cmd) => member(&mut s, cmd).await,
         Command::Line(cmd) => line(&mut s, cmd).await,

@@ -135,6 +135,12 @@ async fn handle(req: Request, shared: &Shared) -> Response {
                 store.write(WriteOp::AssignLine { line: reference.clone(), member }).await?;
                 Response::Line(store.find_line(&reference).await?)
             }
+            Request::DeviceList => Response::Devices { devices: shared.devices.summaries() },
+            Request::DeviceShow { device } => match shared.devices.detail(&device) {
+                Some(d) => Response::Device(Box::new(d)),
+                None => Response::error(ErrorKind::NotFound, format!("no device named \"{device}\" in the configuration")),
+            },
+            Request::Poll { device } => poll_now(shared, &device).await,
             Request::Import { kind, csv, file_name } => {
                 let default_language = shared.config().reports.default_language.clone();
                 let parsed = match kind {
@@ -159,6 +165,32 @@ async fn handle(req: Request, shared: &Shared) -> Response {
     .await;
     result.unwrap_or_else(store_error)
 }
+
+/// Polls a device now and answers with its state once the state has taken the poll in.
+async fn poll_now(shared: &Shared, device: &str) -> Response {
+    let Some(poller) = shared.poller() else {
+        return Response::error(ErrorKind::Unsupported, "the SNMP poller is not running");
+    };
+    // A poll waits for the one in progress and may retry a silent device: give it the time
+    // that takes, within the client's patience.
+    let within = POLL_NOW_TIMEOUT;
+    let seq = match poller.poll_now(device, within).await {
+        Ok(seq) => seq,
+        Err(e @ crate::poller::PollError::UnknownDevice(_)) => return Response::error(ErrorKind::NotFound, e.to_string()),
+        Err(e) => return Response::error(ErrorKind::Internal, e.to_string()),
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    while shared.devices.polls(device).unwrap_or(0) < seq && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    match shared.devices.detail(device) {
+        Some(d) => Response::Device(Box::new(d)),
+        None => Response::error(ErrorKind::NotFound, format!("no device named \"{device}\"")),
+    }
+}
+
+/// The longest `coopnoc poll` waits for a poll (the CLI's own timeout is 30 s by default).
+const POLL_NOW_TIMEOUT: Duration = Duration::from_secs(25);
 
 /// The client side, used by `coopnoc` and the tests.
 pub mod client {

@@ -8,7 +8,9 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{self, Config, DeviceKind};
 use crate::ctl;
 use crate::health::{self, Health};
-use crate::{link_events, local};
+use crate::local;
+use crate::poller;
+use crate::snmp::{Engine, SnmpError};
 use crate::state::Shared;
 use crate::store::{Store, StoreError, WriteOp};
 use crate::systemd;
@@ -21,6 +23,8 @@ pub enum RunError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Ctl(#[from] ctl::CtlError),
+    #[error("SNMP engine: {0}")]
+    Snmp(#[from] SnmpError),
 }
 
 /// Runs the daemon until `shutdown` is cancelled, then stops cleanly within the configured
@@ -48,12 +52,15 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
     set.spawn(ctl::serve(listener, shared.clone(), tasks.clone()));
     set.spawn(reload_on_sighup(shared.clone(), tasks.clone()));
 
-    // Collectors -> observations -> consumers; the watchdog pings only while they are alive.
+    // Collectors (SNMP poller, netlink) -> observations -> one consumer (state, events). The
+    // consumer ends once every collector has dropped its sender, taking in what they sent.
+    // The watchdog pings only while the collectors and the store writer are alive.
     let health = Arc::new(Health::new());
-    let (observations, observed) = tokio::sync::mpsc::channel(OBSERVATION_QUEUE);
+    let (observations, observed) = tokio::sync::mpsc::channel(poller::CHANNEL_CAPACITY);
     spawn_local_collectors(&mut set, &config, &observations, &health, &tasks);
-    drop(observations);
-    set.spawn(link_events::record_link_changes(observed, store.clone()));
+    let engine = Arc::new(Engine::bind(Some(state_dir)).await?);
+    set.spawn(poller::supervise(shared.clone(), engine, observations, tasks.clone()));
+    set.spawn(poller::consume(observed, shared.devices.clone(), store.clone(), tasks.clone()));
 
     let counts = store.counts().await?;
     tracing::info!(
@@ -92,9 +99,6 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
     tracing::info!("stopped");
     Ok(())
 }
-
-/// Observation batches waiting beyond this make collectors wait.
-const OBSERVATION_QUEUE: usize = 256;
 
 /// One netlink collector per enabled `local` device, each with its heartbeat.
 fn spawn_local_collectors(

@@ -297,7 +297,7 @@ mod tests {
     #[test]
     fn every_bad_row_is_named_by_its_line() {
         let csv = "ref,name,email,language\nM-1,Alice,alice@example.org,fr\nM 2,Bob,bob@example.org,fr\nM-3,,c@example.org,en\nM-4,Dan,dan@example.org,de\nM-1,Alice again,a@example.org,fr\n";
-        let p = parse_members(csv, "members.csv", "fr").unwrap_err();
+        let p = parse_members(csv, "members.csv", "fr").expect_err("must fail");
         assert_eq!(p.problems.len(), 4, "{p:?}");
         assert!(p.problems[0].starts_with("line 3:"), "{p:?}");
         assert!(p.problems[1].starts_with("line 4:"), "{p:?}");
@@ -308,24 +308,24 @@ mod tests {
     #[test]
     fn lines_are_normalised_and_checked() {
         let csv = "ref,kind,match,key,device,member\nL-1,fibre,serial,zteg1234abcd,olt-1,M-1\nL-2,radio,mac,AA-BB-CC-00-11-22,,\nL-3,port,ifname,ge-0/0/1,,\n";
-        let p = parse_lines(csv, "lines.csv").unwrap_err();
+        let p = parse_lines(csv, "lines.csv").expect_err("must fail");
         assert_eq!(p.problems.len(), 1, "{p:?}");
         assert!(p.problems[0].starts_with("line 4:") && p.problems[0].contains("needs its device"), "{p:?}");
-        let ok = parse_lines("ref,kind,match,key\nL-1,fibre,serial,zteg1234abcd\nL-2,radio,mac,AA-BB-CC-00-11-22\n", "x").unwrap();
+        let ok = parse_lines("ref,kind,match,key\nL-1,fibre,serial,zteg1234abcd\nL-2,radio,mac,AA-BB-CC-00-11-22\n", "x").expect("test setup");
         assert_eq!(ok[0].line.match_key, "ZTEG1234ABCD");
         assert_eq!(ok[1].line.match_key, "aa:bb:cc:00:11:22");
     }
 
     #[test]
     fn unknown_column_and_missing_column() {
-        let p = parse_members("ref,nom\nM-1,Alice\n", "m.csv", "fr").unwrap_err();
+        let p = parse_members("ref,nom\nM-1,Alice\n", "m.csv", "fr").expect_err("must fail");
         assert!(p.problems.iter().any(|m| m.contains("no \"name\" column")), "{p:?}");
         assert!(p.problems.iter().any(|m| m.contains("unknown column \"nom\"")), "{p:?}");
     }
 
     #[test]
     fn ragged_row_is_named() {
-        let p = parse_members("ref,name\nM-1,Alice\nM-2,Bob,extra\n", "m.csv", "fr").unwrap_err();
+        let p = parse_members("ref,name\nM-1,Alice\nM-2,Bob,extra\n", "m.csv", "fr").expect_err("must fail");
         assert!(p.problems[0].starts_with("line 3:"), "{p:?}");
     }
 

@@ -27,6 +27,10 @@ pub enum Request {
     LineShow { line: String },
     LineAssign { line: String, member: Option<String> },
     Import { kind: ImportKind, csv: String, file_name: String },
+    DeviceList,
+    DeviceShow { device: String },
+    /// Polls a device now (after the poll in progress, if any) and answers with what it saw.
+    Poll { device: String },
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -45,6 +49,8 @@ pub enum Response {
     Line(LineDetail),
     Lines { lines: Vec<Line> },
     Imported(ImportSummary),
+    Devices { devices: Vec<DeviceSummary> },
+    Device(Box<DeviceDetail>),
     Error(ErrorReply),
 }
 
@@ -250,6 +256,69 @@ pub struct ImportSummary {
     pub updated: u64,
 }
 
+/// A polled device as `coopnoc device list` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DeviceSummary {
+    pub name: String,
+    pub kind: String,
+    pub site: Option<String>,
+    /// host:port, for SNMP devices.
+    pub address: Option<String>,
+    /// "reachable", "unreachable", "unknown" (not judged yet), or "not-polled" (disabled, or
+    /// not an SNMP device).
+    pub state: String,
+    /// RFC 3339, UTC.
+    pub last_poll: Option<String>,
+    pub last_poll_ms: Option<u64>,
+    pub polls: u64,
+    /// Failed polls since the daemon started.
+    pub failed_polls: u64,
+    /// Failed polls in a row now.
+    pub consecutive_failures: u32,
+    /// Timeouts, malformed replies and anomalies since the daemon started.
+    pub errors: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DeviceDetail {
+    pub summary: DeviceSummary,
+    pub profile: Option<String>,
+    pub snmp_version: Option<String>,
+    pub sys_descr: Option<String>,
+    pub sys_object_id: Option<String>,
+    pub sys_name: Option<String>,
+    pub uptime_seconds: Option<u64>,
+    /// RFC 3339, UTC: since when the device is in its current state.
+    pub state_since: Option<String>,
+    pub health: crate::observe::CollectorHealth,
+    pub interfaces: Vec<InterfaceInfo>,
+    /// Most recent first.
+    pub last_errors: Vec<DeviceError>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct InterfaceInfo {
+    pub index: u32,
+    pub name: Option<String>,
+    pub descr: Option<String>,
+    pub alias: Option<String>,
+    pub if_type: Option<i32>,
+    /// "up", "down", or none when the device did not say.
+    pub oper: Option<String>,
+    pub in_octets: Option<u64>,
+    pub out_octets: Option<u64>,
+    /// 64 or 32: the width of the counters above.
+    pub counter_bits: Option<u8>,
+    pub speed_bps: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DeviceError {
+    /// RFC 3339, UTC.
+    pub at: String,
+    pub message: String,
+}
+
 // ---------------------------------------------------------------------------------------------
 // Framing.
 
@@ -323,25 +392,25 @@ mod tests {
     async fn frames_round_trip_and_limits_hold() {
         let (mut a, mut b) = tokio::io::duplex(1 << 16);
         let t = Duration::from_secs(1);
-        write_frame(&mut a, &Request::Status, 1024, t).await.unwrap();
-        let r: Request = read_frame(&mut b, 1024, t).await.unwrap();
+        write_frame(&mut a, &Request::Status, 1024, t).await.expect("test setup");
+        let r: Request = read_frame(&mut b, 1024, t).await.expect("test setup");
         assert_eq!(r, Request::Status);
 
         // A frame announcing more than the limit is refused before allocation.
-        a.write_all(&(1u32 << 30).to_be_bytes()).await.unwrap();
-        let e = read_frame::<_, Request>(&mut b, 1024, t).await.unwrap_err();
+        a.write_all(&(1u32 << 30).to_be_bytes()).await.expect("test setup");
+        let e = read_frame::<_, Request>(&mut b, 1024, t).await.expect_err("must fail");
         assert!(matches!(e, FrameError::TooLarge { .. }), "{e}");
 
         // Garbage is a clear error, not a panic.
         let (mut a, mut b) = tokio::io::duplex(1 << 16);
-        a.write_all(&3u32.to_be_bytes()).await.unwrap();
-        a.write_all(b"{x}").await.unwrap();
-        let e = read_frame::<_, Request>(&mut b, 1024, t).await.unwrap_err();
+        a.write_all(&3u32.to_be_bytes()).await.expect("test setup");
+        a.write_all(b"{x}").await.expect("test setup");
+        let e = read_frame::<_, Request>(&mut b, 1024, t).await.expect_err("must fail");
         assert!(matches!(e, FrameError::Malformed(_)), "{e}");
 
         // A silent peer times out.
         let (_a, mut b) = tokio::io::duplex(16);
-        let e = read_frame::<_, Request>(&mut b, 1024, Duration::from_millis(50)).await.unwrap_err();
+        let e = read_frame::<_, Request>(&mut b, 1024, Duration::from_millis(50)).await.expect_err("must fail");
         assert!(matches!(e, FrameError::Timeout(_)), "{e}");
     }
 }

@@ -16,6 +16,8 @@ pub mod linestate;
 pub mod link_events;
 pub mod local;
 pub mod observe;
+pub mod poller;
+pub mod snmp;
 pub mod state;
 pub mod store;
 pub mod systemd;

@@ -82,7 +82,10 @@ fn demo(args: &Args) -> ExitCode {
 
 fn init_logging(filter: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    // async-snmp logs every failed request at ERROR (a silent device, every poll); our SNMP
+    // engine counts and reports those itself, so the crate stays quiet unless asked by name.
+    let filter = if filter.contains("async_snmp") { filter.to_string() } else { format!("{filter},async_snmp=off") };
+    let filter = EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info,async_snmp=off"));
     // Under journald the journal stamps each line itself.
     let journald = std::env::var_os("JOURNAL_STREAM").is_some();
     let builder = tracing_subscriber::fmt()

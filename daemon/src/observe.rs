@@ -109,4 +109,43 @@ pub enum Observation {
         up: bool,
         reason: Option<DownReason>,
     },
+    /// How one poll went, whatever it found: emitted by every poll, before the collector has
+    /// judged reachability (which waits for several failures in a row).
+    Poll {
+        duration: Duration,
+        error: Option<String>,
+        /// Failed polls in a row, this one included (0 when it succeeded).
+        consecutive_failures: u32,
+    },
+    /// An interface's names, read with the labels (not every poll).
+    InterfaceLabels {
+        index: u32,
+        name: Option<Arc<str>>,
+        descr: Option<String>,
+        alias: Option<String>,
+        if_type: Option<i32>,
+    },
+    /// Something odd in what the device answered (an OID going backwards, an implausible
+    /// counter): counted and shown to technicians, never fatal.
+    Anomaly { message: String },
+    /// The collector's own counters for this device, since the daemon started.
+    CollectorHealth(CollectorHealth),
+}
+
+/// Counters a collector keeps about its work with one device (cumulative).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CollectorHealth {
+    pub requests: u64,
+    pub timeouts: u64,
+    pub retries: u64,
+    /// Replies that could not be decoded or did not fit the request.
+    pub malformed: u64,
+    /// Replies that were decoded but made no sense (see `Observation::Anomaly`).
+    pub anomalies: u64,
+    /// Polls that could not start on time because the previous one was still running.
+    pub overruns: u64,
+    /// Replies too big for the agent, which made the collector ask for less.
+    pub too_big: u64,
+    /// The GETBULK max-repetitions in use now (SNMP only).
+    pub max_repetitions: u32,
 }

@@ -5,10 +5,16 @@ use std::time::Instant;
 
 use crate::config::Config;
 use crate::ipc::{PROTOCOL_VERSION, StatusInfo};
+use crate::poller::{DeviceStates, PollerHandle};
 use crate::store::{Store, StoreError, format_time};
 
 pub struct Shared {
     pub store: Store,
+    /// What the collectors saw of each device, now.
+    pub devices: Arc<DeviceStates>,
+    poller: RwLock<Option<PollerHandle>>,
+    /// Tells collectors that the config was replaced (SIGHUP).
+    config_changes: tokio::sync::watch::Sender<Arc<Config>>,
     config: RwLock<Arc<Config>>,
     started: Instant,
     started_at: i64,
@@ -18,10 +24,34 @@ impl Shared {
     pub fn new(store: Store, config: Arc<Config>) -> Shared {
         Shared {
             store,
+            devices: Arc::new(DeviceStates::new(&config.devices)),
+            poller: RwLock::new(None),
+            config_changes: tokio::sync::watch::Sender::new(config.clone()),
             config: RwLock::new(config),
             started: Instant::now(),
             started_at: crate::store::now(),
         }
+    }
+
+    /// Set when the poller has started, and again when it restarts on a new config.
+    pub fn set_poller(&self, handle: PollerHandle) {
+        match self.poller.write() {
+            Ok(mut p) => *p = Some(handle),
+            Err(poisoned) => *poisoned.into_inner() = Some(handle),
+        }
+    }
+
+    /// The poller, for polls on demand (`None` until it has started).
+    pub fn poller(&self) -> Option<PollerHandle> {
+        match self.poller.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Follows config replacements (the current one first).
+    pub fn watch_config(&self) -> tokio::sync::watch::Receiver<Arc<Config>> {
+        self.config_changes.subscribe()
     }
 
     /// The config in force now (a reload swaps it).
@@ -34,9 +64,10 @@ impl Shared {
 
     pub fn replace_config(&self, config: Arc<Config>) {
         match self.config.write() {
-            Ok(mut c) => *c = config,
-            Err(poisoned) => *poisoned.into_inner() = config,
+            Ok(mut c) => *c = config.clone(),
+            Err(poisoned) => *poisoned.into_inner() = config.clone(),
         }
+        self.config_changes.send_replace(config);
     }
 
     pub async fn status(&self) -> Result<StatusInfo, StoreError> {

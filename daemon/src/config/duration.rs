@@ -57,9 +57,9 @@ mod tests {
         assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
         assert_eq!(parse_duration("6h"), Ok(Duration::from_secs(6 * 3600)));
         assert_eq!(parse_duration("35d"), Ok(Duration::from_secs(35 * 86400)));
-        assert!(parse_duration("30").unwrap_err().contains("no unit"));
-        assert!(parse_duration("s").unwrap_err().contains("number"));
-        assert!(parse_duration("3 fortnights").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("30").expect_err("must fail").contains("no unit"));
+        assert!(parse_duration("s").expect_err("must fail").contains("number"));
+        assert!(parse_duration("3 fortnights").expect_err("must fail").contains("unknown unit"));
         assert!(parse_duration("99999999999999999999s").is_err());
     }
 

@@ -1243,8 +1243,8 @@ kind = "toaster"
 
     #[test]
     fn secrets_come_from_files_and_never_show_in_debug() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("community"), "s3cret-comm\n").unwrap();
+        let dir = tempfile::tempdir().expect("test setup");
+        std::fs::write(dir.path().join("community"), "s3cret-comm\n").expect("test setup");
         let text = r#"
 [reports]
 enabled = false
@@ -1254,9 +1254,9 @@ kind = "switch"
 address = "[2001:db8::1]:1161"
 snmp = { community-file = "community" }
 "#;
-        let c = parse(text, dir.path()).unwrap();
+        let c = parse(text, dir.path()).expect("test setup");
         let d = &c.devices[0];
-        assert_eq!(d.target.as_ref().unwrap().port, 1161);
+        assert_eq!(d.target.as_ref().expect("test setup").port, 1161);
         match &d.snmp {
             Some(SnmpCredentials::V2c { community }) => assert_eq!(community.expose(), "s3cret-comm"),
             other => panic!("{other:?}"),

@@ -1,0 +1,614 @@
+//! The SNMP engine: get, get-many and walks of table columns, politely.
+//!
+//! This module is the only one that knows the `async-snmp` crate: a change of crate touches
+//! this file alone. What the crate leaves to us lives here too: one request window per device
+//! (a semaphore), adaptive GETBULK max-repetitions (shrink on tooBig or timeout, remember what
+//! worked, grow back slowly), our own retries with backoff, counters of every kind of failure,
+//! and walks that terminate whatever the agent answers (see `walk.rs`).
+
+mod walk;
+
+pub use walk::{Anomaly, Column, Oid, Table, TableWalk, Value};
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_snmp as lib;
+use tokio::sync::Semaphore;
+
+use crate::config::{AuthProtocol, PollConfig, PrivProtocol, SnmpCredentials, Target, UsmUser};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SnmpError {
+    #[error("no answer from {target} after {attempts} attempts of {timeout:?}")]
+    Timeout { target: String, attempts: u32, timeout: Duration },
+    #[error("network error with {target}: {message}")]
+    Network { target: String, message: String },
+    #[error("{target} refused the request: {status} (varbind {index})")]
+    Agent { target: String, status: String, index: u32 },
+    #[error("{target}: SNMPv3 authentication failed (check the user, its passwords and protocols)")]
+    Auth { target: String },
+    #[error("{target}: malformed reply: {message}")]
+    Malformed { target: String, message: String },
+    #[error("SNMP settings: {0}")]
+    Config(String),
+    #[error("the SNMP engine is shut down")]
+    Closed,
+}
+
+impl SnmpError {
+    /// A short stable word for counting errors by kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SnmpError::Timeout { .. } => "timeout",
+            SnmpError::Network { .. } => "network",
+            SnmpError::Agent { .. } => "agent",
+            SnmpError::Auth { .. } => "auth",
+            SnmpError::Malformed { .. } => "malformed",
+            SnmpError::Config(_) => "config",
+            SnmpError::Closed => "closed",
+        }
+    }
+}
+
+/// How to talk to one device, from its `[device.poll]` settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionOptions {
+    /// Per request attempt.
+    pub timeout: Duration,
+    /// Attempts after the first.
+    pub retries: u32,
+    /// GETBULK max-repetitions to start from (and never exceed).
+    pub max_repetitions: u32,
+    /// Requests in flight to this device at once.
+    pub window: u32,
+    /// A walk keeps at most this many values (a broken agent cannot make us loop).
+    pub max_walk_values: usize,
+}
+
+impl SessionOptions {
+    pub fn from_poll(p: &PollConfig) -> SessionOptions {
+        SessionOptions {
+            timeout: p.timeout,
+            retries: p.retries,
+            max_repetitions: p.max_repetitions.max(1),
+            window: p.window.max(1),
+            max_walk_values: 1_000_000,
+        }
+    }
+}
+
+/// Counters of one device's SNMP traffic, kept for its whole life in the daemon.
+#[derive(Debug, Default)]
+pub struct SessionStats {
+    pub requests: AtomicU64,
+    pub timeouts: AtomicU64,
+    pub retries: AtomicU64,
+    pub too_big: AtomicU64,
+    pub agent_errors: AtomicU64,
+    pub malformed: AtomicU64,
+    pub anomalies: AtomicU64,
+    pub values: AtomicU64,
+}
+
+/// A copy of [`SessionStats`] at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SessionCounters {
+    pub requests: u64,
+    pub timeouts: u64,
+    pub retries: u64,
+    pub too_big: u64,
+    pub agent_errors: u64,
+    pub malformed: u64,
+    pub anomalies: u64,
+    pub values: u64,
+    /// The GETBULK max-repetitions that works for this device now.
+    pub max_repetitions: u32,
+}
+
+impl SessionStats {
+    fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// Counters of the shared socket, across all devices.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineCounters {
+    /// Replies matched to a request.
+    pub correlated: u64,
+    /// Replies nobody waited for: wrong request id, late, duplicated.
+    pub discarded: u64,
+    /// Datagrams that could not be decoded at all.
+    pub malformed: u64,
+}
+
+/// One UDP socket shared by every device, the v3 engine-id cache, and the DES salt epoch.
+pub struct Engine {
+    transport: lib::UdpTransport,
+    engines: Arc<lib::EngineCache>,
+    des: lib::DesSaltState,
+}
+
+impl Engine {
+    /// Binds the shared socket on an ephemeral port: dual-stack (IPv6 and IPv4 devices on one
+    /// socket) where the host has IPv6, IPv4 only otherwise. The DES salt epoch is kept in
+    /// `state_directory` when given.
+    pub async fn bind(state_directory: Option<&std::path::Path>) -> Result<Engine, SnmpError> {
+        match Engine::bind_with("[::]:0", state_directory).await {
+            Ok(e) => Ok(e),
+            Err(e) => {
+                tracing::info!("no IPv6 socket ({e}): polling IPv4 devices only");
+                Engine::bind_with("0.0.0.0:0", state_directory).await
+            }
+        }
+    }
+
+    /// For tests and benchmarks: bind where asked, no state kept on disk.
+    pub async fn bind_on(addr: &str) -> Result<Engine, SnmpError> {
+        Engine::bind_with(addr, None).await
+    }
+
+    pub async fn bind_with(addr: &str, state_directory: Option<&std::path::Path>) -> Result<Engine, SnmpError> {
+        let des = des_salt_state(state_directory)?;
+        let addr = addr.to_string();
+        let transport = lib::UdpTransport::bind(&addr)
+            .await
+            .map_err(|e| SnmpError::Network { target: addr.clone(), message: e.to_string() })?;
+        Ok(Engine { transport, engines: Arc::new(lib::EngineCache::new()), des })
+    }
+
+    pub fn counters(&self) -> EngineCounters {
+        let s = self.transport.stats();
+        EngineCounters {
+            correlated: s.correlated_datagrams,
+            discarded: s.discarded_datagrams,
+            malformed: s.malformed_datagrams,
+        }
+    }
+
+    /// A session with one device. v3 keys are derived here, once (it is deliberately slow).
+    pub async fn session(
+        &self,
+        target: &Target,
+        credentials: &SnmpCredentials,
+        options: SessionOptions,
+    ) -> Result<Session, SnmpError> {
+        let (auth, version) = auth_of(credentials)?;
+        let mut builder = lib::Client::builder((target.host.clone(), target.port), auth)
+            .request_timeout(options.timeout)
+            .retry(lib::Retry::none())
+            .engine_cache(self.engines.clone());
+        if let SnmpCredentials::V3(UsmUser { privacy: Some((PrivProtocol::Des, _)), .. }) = credentials {
+            builder = builder.des_salt_state(self.des.clone());
+        }
+        let client = builder
+            .build_with(&self.transport)
+            .await
+            .map_err(|e| map_error(&target.to_string(), &e))?;
+        Ok(Session {
+            target: target.to_string(),
+            client,
+            version,
+            options,
+            window: Semaphore::new(options.window as usize),
+            bulk: Mutex::new(AdaptiveBulk::new(options.max_repetitions)),
+            stats: Arc::new(SessionStats::default()),
+        })
+    }
+}
+
+/// DES privacy needs salts that never repeat, across restarts too: an epoch that only grows.
+/// It is the Unix time in seconds, or one more than the last one used when that is larger
+/// (kept in the state directory), so a clock set back cannot reuse an epoch.
+fn des_salt_state(state_directory: Option<&std::path::Path>) -> Result<lib::DesSaltState, SnmpError> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(1);
+    let file = state_directory.map(|d| d.join("snmp-des-epoch"));
+    let last = file
+        .as_ref()
+        .and_then(|f| std::fs::read_to_string(f).ok())
+        .and_then(|t| t.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    let epoch = u32::try_from(now.max(last + 1).min(2_147_483_646)).unwrap_or(1);
+    let previous = lib::PersistedDesSaltState::new(epoch.max(2) - 1)
+        .map_err(|e| SnmpError::Config(format!("DES salt epoch: {e}")))?;
+    lib::DesSaltState::restart(previous, |next: &lib::PersistedDesSaltState| match &file {
+        Some(f) => std::fs::write(f, format!("{}\n", next.engine_boots())),
+        None => Ok(()),
+    })
+    .map_err(|e| SnmpError::Config(format!("DES salt epoch: {e}")))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Version {
+    V1,
+    V2c,
+    V3,
+}
+
+fn auth_of(credentials: &SnmpCredentials) -> Result<(lib::Auth, Version), SnmpError> {
+    Ok(match credentials {
+        SnmpCredentials::V1 { community } => (lib::Auth::v1(community.expose()), Version::V1),
+        SnmpCredentials::V2c { community } => (lib::Auth::v2c(community.expose()), Version::V2c),
+        SnmpCredentials::V3(user) => {
+            let config = lib::UsmConfig::new(user.user.clone().into_bytes());
+            let config = match (&user.auth, &user.privacy) {
+                (None, None) => Ok(config),
+                (Some((a, pass)), None) => config.auth(auth_protocol(*a), pass.expose()),
+                (Some((a, apass)), Some((p, ppass))) => {
+                    config.auth_priv(auth_protocol(*a), apass.expose(), priv_protocol(*p), ppass.expose())
+                }
+                (None, Some(_)) => return Err(SnmpError::Config("privacy without authentication".into())),
+            }
+            // The crate's message names the protocol or the password length, never the secret.
+            .map_err(|e| SnmpError::Config(format!("USM user {}: {e}", user.user)))?;
+            let config = match &user.context {
+                Some(c) => config.context_name(c.clone().into_bytes()),
+                None => config,
+            };
+            (lib::Auth::from(config), Version::V3)
+        }
+    })
+}
+
+fn auth_protocol(p: AuthProtocol) -> lib::AuthProtocol {
+    match p {
+        AuthProtocol::Md5 => lib::AuthProtocol::Md5,
+        AuthProtocol::Sha1 => lib::AuthProtocol::Sha1,
+        AuthProtocol::Sha224 => lib::AuthProtocol::Sha224,
+        AuthProtocol::Sha256 => lib::AuthProtocol::Sha256,
+        AuthProtocol::Sha384 => lib::AuthProtocol::Sha384,
+        AuthProtocol::Sha512 => lib::AuthProtocol::Sha512,
+    }
+}
+
+/// AES-192/256 key extension: net-snmp's "AES192"/"AES256" are Blumenthal's.
+fn priv_protocol(p: PrivProtocol) -> lib::PrivProtocol {
+    match p {
+        PrivProtocol::Des => lib::PrivProtocol::Des,
+        PrivProtocol::Aes128 => lib::PrivProtocol::Aes128,
+        PrivProtocol::Aes192 => lib::PrivProtocol::Aes192Blumenthal,
+        PrivProtocol::Aes256 => lib::PrivProtocol::Aes256Blumenthal,
+    }
+}
+
+fn map_error(target: &str, e: &lib::Error) -> SnmpError {
+    let target = target.to_string();
+    match e.exchange_source() {
+        lib::Error::Timeout { retries, .. } => {
+            SnmpError::Timeout { target, attempts: retries + 1, timeout: Duration::ZERO }
+        }
+        lib::Error::Network { source, .. } => SnmpError::Network { target, message: source.to_string() },
+        lib::Error::Snmp { status, index, .. } => {
+            SnmpError::Agent { target, status: status.to_string(), index: *index }
+        }
+        lib::Error::Auth { .. } => SnmpError::Auth { target },
+        lib::Error::Report { status, .. } => {
+            let message = status.to_string();
+            if message.contains("unknownUserName") || message.contains("wrongDigest") || message.contains("unknownSecurityLevel") {
+                SnmpError::Auth { target }
+            } else {
+                SnmpError::Agent { target, status: message, index: 0 }
+            }
+        }
+        lib::Error::Closed { .. } => SnmpError::Closed,
+        lib::Error::Config(m) => SnmpError::Config(m.to_string()),
+        lib::Error::ConstructionTimeout { .. } => {
+            SnmpError::Network { target, message: "could not resolve or set up in time".into() }
+        }
+        other => SnmpError::Malformed { target, message: other.to_string() },
+    }
+}
+
+fn value_of(v: lib::Value) -> Value {
+    match v {
+        lib::Value::Integer(i) => Value::Integer(i),
+        lib::Value::OctetString(b) => Value::Bytes(b.to_vec()),
+        lib::Value::Null => Value::Null,
+        lib::Value::ObjectIdentifier(o) => Value::Oid(Oid::new(o.arcs())),
+        lib::Value::IpAddress(a) => Value::IpAddress(a),
+        lib::Value::Counter32(c) => Value::Counter32(c),
+        lib::Value::Gauge32(g) | lib::Value::UInteger32(g) => Value::Gauge32(g),
+        lib::Value::TimeTicks(t) => Value::TimeTicks(t),
+        lib::Value::Counter64(c) => Value::Counter64(c),
+        lib::Value::NoSuchObject => Value::NoSuchObject,
+        lib::Value::NoSuchInstance => Value::NoSuchInstance,
+        lib::Value::EndOfMibView => Value::EndOfMibView,
+        other => Value::Other(format!("{:?}", other.kind())),
+    }
+}
+
+fn lib_oid(o: &Oid) -> lib::Oid {
+    lib::Oid::from_slice(o.arcs())
+}
+
+/// GETBULK max-repetitions for one device: shrink fast on trouble, grow back slowly.
+#[derive(Debug, Clone, Copy)]
+struct AdaptiveBulk {
+    ceiling: u32,
+    current: u32,
+    /// Successful replies since the last change.
+    good: u32,
+}
+
+/// Replies in a row at one size before trying a larger one.
+const GROW_AFTER: u32 = 20;
+
+impl AdaptiveBulk {
+    fn new(ceiling: u32) -> AdaptiveBulk {
+        AdaptiveBulk { ceiling, current: ceiling, good: 0 }
+    }
+
+    fn shrink(&mut self) {
+        self.current = (self.current / 2).max(1);
+        self.good = 0;
+    }
+
+    fn success(&mut self) {
+        self.good += 1;
+        if self.current < self.ceiling && self.good >= GROW_AFTER {
+            self.current = (self.current + (self.current / 4).max(1)).min(self.ceiling);
+            self.good = 0;
+        }
+    }
+}
+
+/// One device, as the engine talks to it. Cheap to share (`Arc`) between the tasks of a poll.
+pub struct Session {
+    target: String,
+    client: lib::UdpClient,
+    version: Version,
+    options: SessionOptions,
+    window: Semaphore,
+    bulk: Mutex<AdaptiveBulk>,
+    stats: Arc<SessionStats>,
+}
+
+enum Request<'a> {
+    Get(&'a [lib::Oid]),
+    GetNext(&'a [lib::Oid]),
+    Bulk(&'a [lib::Oid]),
+}
+
+impl Session {
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    pub fn options(&self) -> SessionOptions {
+        self.options
+    }
+
+    pub fn counters(&self) -> SessionCounters {
+        let s = &self.stats;
+        let r = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        SessionCounters {
+            requests: r(&s.requests),
+            timeouts: r(&s.timeouts),
+            retries: r(&s.retries),
+            too_big: r(&s.too_big),
+            agent_errors: r(&s.agent_errors),
+            malformed: r(&s.malformed),
+            anomalies: r(&s.anomalies),
+            values: r(&s.values),
+            max_repetitions: self.max_repetitions(),
+        }
+    }
+
+    /// The GETBULK max-repetitions in use now.
+    pub fn max_repetitions(&self) -> u32 {
+        self.bulk.lock().map(|b| b.current).unwrap_or(1)
+    }
+
+    fn adapt(&self, f: impl FnOnce(&mut AdaptiveBulk)) {
+        if let Ok(mut b) = self.bulk.lock() {
+            f(&mut b);
+        }
+    }
+
+    /// One request, within the device's window, with our retries and backoff; a GETBULK
+    /// shrinks on tooBig (at once) or on a timeout (before the next attempt).
+    async fn exchange(&self, request: Request<'_>) -> Result<Vec<lib::VarBind>, SnmpError> {
+        let _permit = self.window.acquire().await.map_err(|_| SnmpError::Closed)?;
+        let mut attempt = 0u32;
+        loop {
+            let max_reps = self.max_repetitions();
+            SessionStats::add(&self.stats.requests, 1);
+            let result = match request {
+                Request::Get(oids) => self.client.get_many(oids).await.map(|r| r.varbinds),
+                Request::GetNext(oids) => self.client.get_next_many(oids).await.map(|r| r.varbinds),
+                Request::Bulk(oids) => self.client.get_bulk(oids, 0, max_reps).await,
+            };
+            let e = match result {
+                Ok(varbinds) => {
+                    if matches!(request, Request::Bulk(_)) {
+                        self.adapt(AdaptiveBulk::success);
+                    }
+                    return Ok(varbinds);
+                }
+                Err(e) => e,
+            };
+            let is_bulk = matches!(request, Request::Bulk(_));
+            match e.exchange_source() {
+                // Some agents (net-snmp with v3 among them) answer genErr rather than tooBig
+                // when a GETBULK reply would not fit: both mean "ask for less".
+                lib::Error::Snmp { status: lib::ErrorStatus::TooBig | lib::ErrorStatus::GenErr, .. }
+                    if is_bulk && max_reps > 1 =>
+                {
+                    SessionStats::add(&self.stats.too_big, 1);
+                    self.adapt(AdaptiveBulk::shrink);
+                    tracing::debug!("{}: reply too big at max-repetitions {max_reps}, shrinking", self.target);
+                    continue;
+                }
+                lib::Error::Timeout { .. } => {
+                    SessionStats::add(&self.stats.timeouts, 1);
+                    if is_bulk {
+                        self.adapt(AdaptiveBulk::shrink);
+                    }
+                    if attempt >= self.options.retries {
+                        return Err(SnmpError::Timeout {
+                            target: self.target.clone(),
+                            attempts: attempt + 1,
+                            timeout: self.options.timeout,
+                        });
+                    }
+                    attempt += 1;
+                    SessionStats::add(&self.stats.retries, 1);
+                    tokio::time::sleep(backoff(attempt, self.options.timeout)).await;
+                }
+                lib::Error::Decode(_) | lib::Error::MalformedResponse { .. } | lib::Error::ResponseShape { .. } => {
+                    SessionStats::add(&self.stats.malformed, 1);
+                    let err = map_error(&self.target, &e);
+                    if attempt >= self.options.retries {
+                        return Err(err);
+                    }
+                    tracing::debug!("{err}; retrying");
+                    attempt += 1;
+                    SessionStats::add(&self.stats.retries, 1);
+                    tokio::time::sleep(backoff(attempt, self.options.timeout)).await;
+                }
+                lib::Error::Snmp { .. } => {
+                    SessionStats::add(&self.stats.agent_errors, 1);
+                    return Err(map_error(&self.target, &e));
+                }
+                _ => return Err(map_error(&self.target, &e)),
+            }
+        }
+    }
+
+    /// GET of several scalars or instances; each answer pairs with the OID asked, in order.
+    /// A missing object comes back as `Value::NoSuchObject`/`NoSuchInstance`, not an error.
+    pub async fn get(&self, oids: &[Oid]) -> Result<Vec<(Oid, Value)>, SnmpError> {
+        let asked: Vec<lib::Oid> = oids.iter().map(lib_oid).collect();
+        let mut out = Vec::with_capacity(oids.len());
+        if self.version == Version::V1 {
+            // v1 answers a whole request with noSuchName when one object is missing: ask one
+            // by one after such a refusal, so that the others still come back.
+            match self.exchange(Request::Get(&asked)).await {
+                Ok(vbs) => out.extend(vbs.into_iter().map(|vb| (Oid::new(vb.oid.arcs()), value_of(vb.value)))),
+                Err(SnmpError::Agent { .. }) => {
+                    for (o, lo) in oids.iter().zip(&asked) {
+                        match self.exchange(Request::Get(std::slice::from_ref(lo))).await {
+                            Ok(vbs) => out.extend(vbs.into_iter().map(|vb| (Oid::new(vb.oid.arcs()), value_of(vb.value)))),
+                            Err(SnmpError::Agent { .. }) => out.push((o.clone(), Value::NoSuchObject)),
+                            Err(e) => return Err(e),
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        } else {
+            let vbs = self.exchange(Request::Get(&asked)).await?;
+            out.extend(vbs.into_iter().map(|vb| (Oid::new(vb.oid.arcs()), value_of(vb.value))));
+        }
+        if out.len() != oids.len() {
+            SessionStats::add(&self.stats.malformed, 1);
+            return Err(SnmpError::Malformed {
+                target: self.target.clone(),
+                message: format!("asked for {} objects, got {}", oids.len(), out.len()),
+            });
+        }
+        SessionStats::add(&self.stats.values, out.len() as u64);
+        Ok(out)
+    }
+
+    /// Walks `columns` (of one table, usually) together: one GETBULK asks for every column
+    /// still running (GETNEXT with v1). Returns what was read and any anomalies; an error
+    /// only when the device stopped answering or refused.
+    pub async fn walk(&self, columns: &[Oid]) -> Result<Table, SnmpError> {
+        let mut walk = TableWalk::new(columns, self.options.max_walk_values);
+        while !walk.is_done() {
+            let (positions, next) = walk.pending();
+            let asked: Vec<lib::Oid> = next.iter().map(lib_oid).collect();
+            let reply = if self.version == Version::V1 {
+                self.exchange(Request::GetNext(&asked)).await
+            } else {
+                self.exchange(Request::Bulk(&asked)).await
+            };
+            match reply {
+                Ok(vbs) => walk.absorb(
+                    &positions,
+                    vbs.into_iter().map(|vb| (Oid::new(vb.oid.arcs()), value_of(vb.value))),
+                ),
+                // v1's way of saying endOfMibView: the column at `index` is finished.
+                Err(SnmpError::Agent { index, .. }) if self.version == Version::V1 => {
+                    let i = (index as usize).saturating_sub(1);
+                    match positions.get(i) {
+                        Some(p) => walk.end_column(*p),
+                        None => walk.abort(),
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let table = walk.finish();
+        SessionStats::add(&self.stats.values, table.values() as u64);
+        if !table.anomalies.is_empty() {
+            SessionStats::add(&self.stats.anomalies, table.anomalies.len() as u64);
+            for a in &table.anomalies {
+                tracing::warn!("{}: {a}", self.target);
+            }
+        }
+        Ok(table)
+    }
+}
+
+/// Waits before a retry: doubling from a tenth of the timeout, never more than the timeout,
+/// with jitter so that retries of many devices spread out.
+fn backoff(attempt: u32, timeout: Duration) -> Duration {
+    let base = timeout / 10;
+    let d = base.saturating_mul(1 << attempt.min(6)).min(timeout);
+    d.mul_f64(0.75 + 0.5 * jitter_fraction())
+}
+
+/// A pseudo-random fraction in [0, 1), good enough to spread polls and retries.
+pub fn jitter_fraction() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0),
+    );
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bulk_shrinks_fast_and_grows_back_slowly() {
+        let mut b = AdaptiveBulk::new(50);
+        b.shrink();
+        b.shrink();
+        assert_eq!(b.current, 12);
+        for _ in 0..GROW_AFTER - 1 {
+            b.success();
+        }
+        assert_eq!(b.current, 12);
+        b.success();
+        assert_eq!(b.current, 15);
+        for _ in 0..1000 {
+            b.success();
+        }
+        assert_eq!(b.current, 50);
+        for _ in 0..10 {
+            b.shrink();
+        }
+        assert_eq!(b.current, 1);
+    }
+
+    #[test]
+    fn backoff_is_bounded_by_the_timeout() {
+        let t = Duration::from_secs(2);
+        for a in 1..20 {
+            assert!(backoff(a, t) <= t.mul_f64(1.25));
+        }
+    }
+}

@@ -1,0 +1,435 @@
+//! Our own OID type, values, and the multi-column table walk: the part of the engine that does
+//! not depend on the SNMP crate, so it can be tested (and property-tested) without a network.
+//!
+//! A walk of several columns of one table asks for all of them in one GETBULK (or GETNEXT for
+//! v1), like snmp_exporter and LibreNMS do, and drops each column from the request once it has
+//! left its subtree. Agents are not trusted: every reply either moves a column strictly forward
+//! or ends it, and a walk has a ceiling on the values it keeps, so it always terminates.
+
+use std::fmt;
+
+/// An object identifier, compared arc by arc (which is SNMP's lexicographic order).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Oid(Vec<u32>);
+
+impl Oid {
+    pub fn new(arcs: impl Into<Vec<u32>>) -> Oid {
+        Oid(arcs.into())
+    }
+
+    /// Parses "1.3.6.1.2.1.1.3.0" (a leading dot is accepted).
+    pub fn parse(text: &str) -> Result<Oid, String> {
+        let t = text.strip_prefix('.').unwrap_or(text);
+        if t.is_empty() {
+            return Err(format!("\"{text}\" is not an OID"));
+        }
+        t.split('.')
+            .map(|a| a.parse::<u32>().map_err(|_| format!("\"{text}\" is not an OID")))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Oid)
+    }
+
+    pub fn arcs(&self) -> &[u32] {
+        &self.0
+    }
+
+    pub fn starts_with(&self, prefix: &Oid) -> bool {
+        self.0.starts_with(&prefix.0)
+    }
+
+    /// The arcs after `prefix` (a table row's index), if `self` is under it.
+    pub fn suffix_after(&self, prefix: &Oid) -> Option<&[u32]> {
+        self.0.strip_prefix(prefix.0.as_slice())
+    }
+
+    pub fn child(&self, arcs: &[u32]) -> Oid {
+        let mut v = Vec::with_capacity(self.0.len() + arcs.len());
+        v.extend_from_slice(&self.0);
+        v.extend_from_slice(arcs);
+        Oid(v)
+    }
+}
+
+impl fmt::Display for Oid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, a) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            write!(f, "{a}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Oid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Oid({self})")
+    }
+}
+
+/// A value as the agent sent it, in our own terms.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Integer(i32),
+    Bytes(Vec<u8>),
+    Oid(Oid),
+    IpAddress([u8; 4]),
+    Counter32(u32),
+    Gauge32(u32),
+    TimeTicks(u32),
+    Counter64(u64),
+    Null,
+    /// Opaque, NSAP or a type this engine does not know: kept as a description.
+    Other(String),
+    NoSuchObject,
+    NoSuchInstance,
+    EndOfMibView,
+}
+
+impl Value {
+    /// Whether this is one of the v2 exceptions rather than a value.
+    pub fn is_exception(&self) -> bool {
+        matches!(self, Value::NoSuchObject | Value::NoSuchInstance | Value::EndOfMibView)
+    }
+
+    /// An unsigned reading of integer-like values.
+    pub fn as_u64(&self) -> Option<u64> {
+        match *self {
+            Value::Integer(v) => u64::try_from(v).ok(),
+            Value::Counter32(v) | Value::Gauge32(v) | Value::TimeTicks(v) => Some(v as u64),
+            Value::Counter64(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match *self {
+            Value::Integer(v) => Some(v as i64),
+            Value::Counter32(v) | Value::Gauge32(v) | Value::TimeTicks(v) => Some(v as i64),
+            Value::Counter64(v) => i64::try_from(v).ok(),
+            _ => None,
+        }
+    }
+
+    /// Text of an OCTET STRING, invalid UTF-8 replaced (labels are for people).
+    pub fn as_text(&self) -> Option<String> {
+        match self {
+            Value::Bytes(b) => Some(String::from_utf8_lossy(b).into_owned()),
+            Value::Oid(o) => Some(o.to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// Something wrong with what an agent answered during a walk. The walk goes on (or ends
+/// cleanly) and reports these; the poller counts and logs them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Anomaly {
+    /// The agent answered an OID that is not after the one asked for: the column is ended
+    /// there, or the walk would loop.
+    NotIncreasing { column: Oid, asked: Oid, got: Oid },
+    /// A column ended with endOfMibView while other columns of the same walk went on.
+    EndOfMibViewMidTable { column: Oid, after: Oid },
+    /// noSuchObject/noSuchInstance where a walk expects a value or the end of the subtree.
+    Exception { column: Oid, oid: Oid, value: String },
+    /// A reply with no variable bindings at all.
+    EmptyReply,
+    /// The walk hit its ceiling of values and stopped.
+    TooManyValues { limit: usize },
+}
+
+impl fmt::Display for Anomaly {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Anomaly::NotIncreasing { column, asked, got } => {
+                write!(f, "OID not increasing in column {column}: asked after {asked}, got {got}")
+            }
+            Anomaly::EndOfMibViewMidTable { column, after } => {
+                write!(f, "endOfMibView in the middle of a table: column {column} after {after}")
+            }
+            Anomaly::Exception { column, oid, value } => write!(f, "{value} at {oid} in a walk of {column}"),
+            Anomaly::EmptyReply => f.write_str("a reply with no variable bindings"),
+            Anomaly::TooManyValues { limit } => write!(f, "walk stopped at its limit of {limit} values"),
+        }
+    }
+}
+
+/// One column's rows: (index after the column OID, value), in increasing index order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub oid: Oid,
+    pub rows: Vec<(Vec<u32>, Value)>,
+}
+
+/// The outcome of a walk: every column asked, in the order asked, plus what went wrong.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Table {
+    pub columns: Vec<Column>,
+    pub anomalies: Vec<Anomaly>,
+}
+
+impl Table {
+    pub fn values(&self) -> usize {
+        self.columns.iter().map(|c| c.rows.len()).sum()
+    }
+
+    pub fn column(&self, oid: &Oid) -> Option<&Column> {
+        self.columns.iter().find(|c| &c.oid == oid)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Running,
+    /// Left its subtree: the normal end.
+    Left,
+    EndOfMibView,
+    Aborted,
+}
+
+struct ColumnState {
+    column: Column,
+    /// The OID to ask after next (the last one received, or the column itself).
+    next: Oid,
+    ending: Ending,
+}
+
+/// The state of a walk of several columns. Feed it replies with [`TableWalk::absorb`] until
+/// [`TableWalk::is_done`].
+pub struct TableWalk {
+    columns: Vec<ColumnState>,
+    anomalies: Vec<Anomaly>,
+    values: usize,
+    limit: usize,
+}
+
+impl TableWalk {
+    /// A walk of `columns`, keeping at most `limit` values in all.
+    pub fn new(columns: &[Oid], limit: usize) -> TableWalk {
+        TableWalk {
+            columns: columns
+                .iter()
+                .map(|c| ColumnState {
+                    column: Column { oid: c.clone(), rows: Vec::new() },
+                    next: c.clone(),
+                    ending: Ending::Running,
+                })
+                .collect(),
+            anomalies: Vec::new(),
+            values: 0,
+            limit,
+        }
+    }
+
+    /// The columns still running (their positions), and the OIDs to ask after, in order.
+    pub fn pending(&self) -> (Vec<usize>, Vec<Oid>) {
+        self.columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.ending == Ending::Running)
+            .map(|(i, c)| (i, c.next.clone()))
+            .unzip()
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.columns.iter().all(|c| c.ending != Ending::Running)
+    }
+
+    /// Ends one column without an anomaly (v1's noSuchName at the end of the MIB).
+    pub fn end_column(&mut self, position: usize) {
+        if let Some(c) = self.columns.get_mut(position) {
+            c.ending = Ending::Left;
+        }
+    }
+
+    /// Ends every column: the caller gave up (an error); what was read so far is kept.
+    pub fn abort(&mut self) {
+        for c in &mut self.columns {
+            if c.ending == Ending::Running {
+                c.ending = Ending::Aborted;
+            }
+        }
+    }
+
+    /// Takes in one GETBULK (or GETNEXT) reply to a request for `asked` (positions as given by
+    /// `pending`): bindings come row by row, one per asked column. Every binding moves its
+    /// column strictly forward or ends it, so repeated calls always terminate.
+    pub fn absorb(&mut self, asked: &[usize], bindings: impl IntoIterator<Item = (Oid, Value)>) {
+        let mut any = false;
+        if !asked.is_empty() {
+            for (i, (oid, value)) in bindings.into_iter().enumerate() {
+                any = true;
+                let Some(col) = self.columns.get_mut(asked[i % asked.len()]) else { continue };
+                if col.ending != Ending::Running {
+                    continue;
+                }
+                if value == Value::EndOfMibView {
+                    col.ending = Ending::EndOfMibView;
+                    continue;
+                }
+                let Some(index) = oid.suffix_after(&col.column.oid) else {
+                    col.ending = Ending::Left;
+                    continue;
+                };
+                if oid <= col.next {
+                    self.anomalies.push(Anomaly::NotIncreasing {
+                        column: col.column.oid.clone(),
+                        asked: col.next.clone(),
+                        got: oid,
+                    });
+                    col.ending = Ending::Aborted;
+                    continue;
+                }
+                if matches!(value, Value::NoSuchObject | Value::NoSuchInstance) {
+                    self.anomalies.push(Anomaly::Exception {
+                        column: col.column.oid.clone(),
+                        oid: oid.clone(),
+                        value: format!("{value:?}"),
+                    });
+                    col.ending = Ending::Aborted;
+                    continue;
+                }
+                if self.values >= self.limit {
+                    self.anomalies.push(Anomaly::TooManyValues { limit: self.limit });
+                    for c in &mut self.columns {
+                        if c.ending == Ending::Running {
+                            c.ending = Ending::Aborted;
+                        }
+                    }
+                    break;
+                }
+                let index = index.to_vec();
+                col.column.rows.push((index, value));
+                col.next = oid;
+                self.values += 1;
+            }
+        }
+        if !any {
+            self.anomalies.push(Anomaly::EmptyReply);
+            self.abort();
+        }
+    }
+
+    pub fn finish(self) -> Table {
+        let mut anomalies = self.anomalies;
+        let some_left_normally = self.columns.iter().any(|c| c.ending == Ending::Left);
+        for c in &self.columns {
+            if c.ending == Ending::EndOfMibView && some_left_normally {
+                anomalies.push(Anomaly::EndOfMibViewMidTable {
+                    column: c.column.oid.clone(),
+                    after: c.next.clone(),
+                });
+            }
+        }
+        Table { columns: self.columns.into_iter().map(|c| c.column).collect(), anomalies }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn oid(s: &str) -> Oid {
+        Oid::parse(s).expect("test OID")
+    }
+
+    #[test]
+    fn oids_parse_print_and_order() {
+        assert_eq!(oid(".1.3.6.1").to_string(), "1.3.6.1");
+        assert!(Oid::parse("1..3").is_err());
+        assert!(Oid::parse("").is_err());
+        assert!(Oid::parse("1.x").is_err());
+        assert!(oid("1.3.6.1.2") < oid("1.3.6.1.10"));
+        assert!(oid("1.3.6") < oid("1.3.6.0"));
+        assert_eq!(oid("1.3.6.1.5").suffix_after(&oid("1.3.6")), Some(&[1, 5][..]));
+    }
+
+    #[test]
+    fn two_columns_of_different_lengths_in_one_walk() {
+        let (a, b) = (oid("1.1"), oid("1.2"));
+        let mut w = TableWalk::new(&[a.clone(), b.clone()], 100);
+        let (pos, _) = w.pending();
+        // Row by row: a.1 b.1, a.2 b.2, then a has ended (1.2.1 is in b) while b goes on.
+        w.absorb(
+            &pos,
+            vec![
+                (oid("1.1.1"), Value::Integer(1)),
+                (oid("1.2.1"), Value::Integer(10)),
+                (oid("1.1.2"), Value::Integer(2)),
+                (oid("1.2.2"), Value::Integer(20)),
+                (oid("1.2.1"), Value::Integer(10)),
+                (oid("1.2.3"), Value::Integer(30)),
+            ],
+        );
+        let (pos, next) = w.pending();
+        assert_eq!(pos, vec![1]);
+        assert_eq!(next, vec![oid("1.2.3")]);
+        w.absorb(&pos, vec![(oid("1.3.1"), Value::Integer(0))]);
+        assert!(w.is_done());
+        let t = w.finish();
+        assert!(t.anomalies.is_empty(), "{:?}", t.anomalies);
+        assert_eq!(t.columns[0].rows.len(), 2);
+        assert_eq!(t.columns[1].rows.len(), 3);
+    }
+
+    #[test]
+    fn an_oid_going_backwards_ends_the_column_with_an_anomaly() {
+        let c = oid("1.1");
+        let mut w = TableWalk::new(std::slice::from_ref(&c), 100);
+        w.absorb(&[0], vec![(oid("1.1.60"), Value::Integer(1)), (oid("1.1.59"), Value::Integer(2))]);
+        assert!(w.is_done());
+        let t = w.finish();
+        assert_eq!(t.columns[0].rows.len(), 1);
+        assert!(matches!(t.anomalies[0], Anomaly::NotIncreasing { .. }));
+    }
+
+    #[test]
+    fn end_of_mib_view_mid_table_is_reported() {
+        let mut w = TableWalk::new(&[oid("1.1"), oid("1.2")], 100);
+        w.absorb(&[0, 1], vec![(oid("1.1.1"), Value::Integer(1)), (oid("1.2.1"), Value::EndOfMibView)]);
+        w.absorb(&[0], vec![(oid("1.2.1"), Value::Integer(1))]);
+        let t = w.finish();
+        assert!(matches!(t.anomalies[0], Anomaly::EndOfMibViewMidTable { .. }), "{:?}", t.anomalies);
+    }
+
+    fn arb_reply() -> impl Strategy<Value = Vec<(Vec<u32>, u8)>> {
+        prop::collection::vec((prop::collection::vec(0u32..4, 0..5), 0u8..6), 0..12)
+    }
+
+    proptest! {
+        /// Whatever an agent answers, a walk ends within a bounded number of replies, and what
+        /// it keeps is in its column and strictly increasing.
+        #[test]
+        fn any_replies_end_the_walk_with_sane_rows(replies in prop::collection::vec(arb_reply(), 1..200)) {
+            let columns = [oid("1.1"), oid("1.2"), oid("1.3")];
+            let limit = 50;
+            let mut w = TableWalk::new(&columns, limit);
+            let mut steps = 0;
+            for reply in replies.iter().cycle() {
+                if w.is_done() { break; }
+                steps += 1;
+                // Each reply moves a column or ends one; with the limit that bounds the steps.
+                prop_assert!(steps <= limit + columns.len() + 1, "walk did not terminate");
+                let (pos, _) = w.pending();
+                let bindings = reply.iter().map(|(arcs, kind)| {
+                    let value = match kind {
+                        0 => Value::EndOfMibView,
+                        1 => Value::NoSuchObject,
+                        _ => Value::Integer(*kind as i32),
+                    };
+                    (Oid::new([vec![1], arcs.clone()].concat()), value)
+                });
+                w.absorb(&pos, bindings);
+            }
+            let t = w.finish();
+            prop_assert!(t.values() <= limit);
+            for c in &t.columns {
+                for pair in c.rows.windows(2) {
+                    prop_assert!(pair[0].0 < pair[1].0);
+                }
+            }
+        }
+    }
+}

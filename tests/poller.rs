@@ -1,0 +1,255 @@
+//! The poller inside the daemon: devices polled against a real snmpd and a silent address,
+//! state shown over the control socket (`device list`, `device show`, `poll`), and a device
+//! that stops answering becomes unreachable, with an event in the store.
+
+mod snmp_support;
+
+use std::time::{Duration, Instant};
+
+use coopnocd::ctl::client::Client;
+use coopnocd::ipc::{Request, Response};
+use tokio_util::sync::CancellationToken;
+
+fn config(dir: &std::path::Path, snmpd_port: u16, silent_port: u16) -> coopnocd::config::Config {
+    let text = format!(
+        r#"
+[daemon]
+state-directory = "{state}"
+shutdown-timeout = "5s"
+
+[ctl]
+socket = "{state}/ctl.sock"
+
+[reports]
+enabled = false
+
+[[device]]
+name = "switch-dc"
+kind = "switch"
+address = "127.0.0.1:{snmpd_port}"
+snmp = {{ version = "2c", community = "public" }}
+poll = {{ status-interval = "5s", max-repetitions = 25 }}
+
+[[device]]
+name = "olt-silent"
+kind = "olt"
+address = "127.0.0.1:{silent_port}"
+snmp = {{ version = "2c", community = "public" }}
+poll = {{ timeout = "150ms", retries = 0, unreachable-after = 2, status-interval = "5s", unreachable-interval = "10s" }}
+"#,
+        state = dir.join("state").display()
+    );
+    coopnocd::config::parse(&text, dir).unwrap_or_else(|p| panic!("test config: {p:?}"))
+}
+
+async fn call(client: &mut Client, request: Request) -> Response {
+    client.call(&request).await.expect("the daemon answers")
+}
+
+#[tokio::test]
+async fn devices_are_polled_shown_and_judged_unreachable() {
+    let agent = snmp_support::start_snmpd();
+    // An address where a socket exists but nobody answers.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("silent socket");
+    let silent_port = silent.local_addr().expect("address").port();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = config(dir.path(), agent.port, silent_port);
+    let socket = config.ctl.socket.clone();
+    let db = config.database_path();
+
+    let shutdown = CancellationToken::new();
+    // The daemon on its own thread and runtime, as in its process (`run` need not be Send).
+    let daemon = {
+        let shutdown = shutdown.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+            rt.block_on(coopnocd::run(config, shutdown))
+        })
+    };
+    let started = Instant::now();
+    let mut client = loop {
+        if let Ok(c) = Client::connect(&socket, Duration::from_secs(10)).await {
+            break c;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "the daemon did not open its socket");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+
+    // Poll now: the result comes back with the device's state.
+    let Response::Device(d) = call(&mut client, Request::Poll { device: "switch-dc".into() }).await else {
+        panic!("poll answers with the device");
+    };
+    assert_eq!(d.summary.state, "reachable");
+    assert!(d.summary.polls >= 1);
+    assert!(d.sys_descr.is_some() && d.uptime_seconds.is_some(), "{d:?}");
+    let lo = d.interfaces.iter().find(|i| i.name.as_deref() == Some("lo")).expect("snmpd shows lo");
+    assert_eq!(lo.oper.as_deref(), Some("up"));
+    assert_eq!(lo.counter_bits, Some(64));
+    assert!(lo.in_octets.is_some());
+    assert!(d.health.requests >= 2 && d.health.timeouts == 0, "{:?}", d.health);
+
+    // The silent device: unknown after one failure, unreachable after two; each poll within
+    // its budget.
+    let t = Instant::now();
+    let Response::Device(d) = call(&mut client, Request::Poll { device: "olt-silent".into() }).await else {
+        panic!("poll answers with the device");
+    };
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    assert!(d.summary.consecutive_failures >= 1);
+    assert!(d.last_errors[0].message.contains("no answer"), "{:?}", d.last_errors);
+    let Response::Device(d) = call(&mut client, Request::Poll { device: "olt-silent".into() }).await else {
+        panic!("poll answers with the device");
+    };
+    assert_eq!(d.summary.state, "unreachable", "{:?}", d.summary);
+
+    let Response::Devices { devices } = call(&mut client, Request::DeviceList).await else {
+        panic!("device list answers with devices");
+    };
+    let states: Vec<(&str, &str)> = devices.iter().map(|d| (d.name.as_str(), d.state.as_str())).collect();
+    assert!(states.contains(&("switch-dc", "reachable")), "{states:?}");
+    assert!(states.contains(&("olt-silent", "unreachable")), "{states:?}");
+
+    // Unknown names are a clear refusal.
+    let r = call(&mut client, Request::DeviceShow { device: "nope".into() }).await;
+    assert!(matches!(r, Response::Error(ref e) if e.message.contains("nope")), "{r:?}");
+    let r = call(&mut client, Request::Poll { device: "nope".into() }).await;
+    assert!(matches!(r, Response::Error(_)), "{r:?}");
+
+    // The change is an event in the store.
+    let url = format!("sqlite://{}?mode=ro", db.display());
+    let mut found = false;
+    for _ in 0..50 {
+        let pool = sqlx::SqlitePool::connect(&url).await.expect("open the store read-only");
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT subject, new_state FROM event WHERE subject_kind = 'device'")
+                .fetch_all(&pool)
+                .await
+                .expect("query events");
+        pool.close().await;
+        if rows.contains(&("olt-silent".to_string(), "unreachable".to_string())) {
+            found = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(found, "an event says olt-silent became unreachable");
+
+    drop(client);
+    shutdown.cancel();
+    let stopping = Instant::now();
+    while !daemon.is_finished() {
+        assert!(stopping.elapsed() < Duration::from_secs(8), "the daemon did not stop in time");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    daemon.join().expect("the daemon thread ends").expect("the daemon stops cleanly");
+    drop(silent);
+}
+
+/// The daemon as a process, killed if the test fails half way.
+struct Daemon(std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn signal(pid: u32, name: &str) {
+    let ok = std::process::Command::new("kill").args([&format!("-{name}"), &pid.to_string()]).status().expect("kill");
+    assert!(ok.success());
+}
+
+async fn device_names(socket: &std::path::Path) -> Vec<String> {
+    let mut client = Client::connect(socket, Duration::from_secs(5)).await.expect("connect");
+    let Response::Devices { devices } = call(&mut client, Request::DeviceList).await else {
+        panic!("device list answers with devices");
+    };
+    devices.into_iter().map(|d| d.name).collect()
+}
+
+#[tokio::test]
+async fn sighup_adds_and_removes_polled_devices() {
+    let agent = snmp_support::start_snmpd();
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("silent socket");
+    let silent_port = silent.local_addr().expect("address").port();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = dir.path().join("state");
+    let socket = state.join("ctl.sock");
+    let file = dir.path().join("coopnoc.toml");
+    let head = format!(
+        "[daemon]\nstate-directory = \"{}\"\n[ctl]\nsocket = \"{}\"\n[reports]\nenabled = false\n",
+        state.display(),
+        socket.display()
+    );
+    let silent_device = format!(
+        "[[device]]\nname = \"olt-silent\"\nkind = \"olt\"\naddress = \"127.0.0.1:{silent_port}\"\nsnmp = {{ version = \"2c\", community = \"x\" }}\npoll = {{ timeout = \"100ms\", retries = 0 }}\n"
+    );
+    let snmpd_device = format!(
+        "[[device]]\nname = \"switch-dc\"\nkind = \"switch\"\naddress = \"127.0.0.1:{}\"\nsnmp = {{ version = \"2c\", community = \"public\" }}\n",
+        agent.port
+    );
+    std::fs::write(&file, format!("{head}{silent_device}")).expect("write config");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_coopnocd"))
+        .arg("--config")
+        .arg(&file)
+        .stderr(std::fs::File::create(dir.path().join("stderr")).expect("stderr file"))
+        .spawn()
+        .expect("start coopnocd");
+    let mut daemon = Daemon(child);
+    let pid = daemon.0.id();
+    let started = Instant::now();
+    while !socket.exists() {
+        assert!(started.elapsed() < Duration::from_secs(10), "no control socket");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(device_names(&socket).await, vec!["olt-silent"]);
+
+    // Add a device: it is polled after SIGHUP.
+    std::fs::write(&file, format!("{head}{silent_device}{snmpd_device}")).expect("write config");
+    signal(pid, "HUP");
+    let t = Instant::now();
+    while device_names(&socket).await.len() != 2 {
+        assert!(t.elapsed() < Duration::from_secs(5), "the new device did not appear");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut client = Client::connect(&socket, Duration::from_secs(10)).await.expect("connect");
+    let t = Instant::now();
+    let d = loop {
+        // The poller restarts after the state shows the device: retry until it answers.
+        match call(&mut client, Request::Poll { device: "switch-dc".into() }).await {
+            Response::Device(d) => break d,
+            other => {
+                assert!(t.elapsed() < Duration::from_secs(5), "{other:?}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    assert_eq!(d.summary.state, "reachable");
+
+    // Remove one: it is no longer listed or polled.
+    std::fs::write(&file, format!("{head}{snmpd_device}")).expect("write config");
+    signal(pid, "HUP");
+    let t = Instant::now();
+    while device_names(&socket).await != vec!["switch-dc"] {
+        assert!(t.elapsed() < Duration::from_secs(5), "the removed device is still listed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let r = call(&mut client, Request::Poll { device: "olt-silent".into() }).await;
+    assert!(matches!(r, Response::Error(_)), "{r:?}");
+
+    drop(client);
+    signal(pid, "TERM");
+    let t = Instant::now();
+    let status = loop {
+        if let Some(s) = daemon.0.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "coopnocd did not stop on SIGTERM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let stderr = std::fs::read_to_string(dir.path().join("stderr")).unwrap_or_default();
+    assert!(status.success(), "{status:?}\n{stderr}");
+    assert!(stderr.contains("SNMP poller restarted"), "{stderr}");
+    drop(silent);
+}
