@@ -9,6 +9,7 @@ pub mod ctl;
 pub mod daemon;
 pub mod inventory;
 pub mod ipc;
+pub mod linestate;
 pub mod observe;
 pub mod poller;
 pub mod snmp;

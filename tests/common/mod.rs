@@ -1,0 +1,126 @@
+//! Helpers shared by the integration tests: temporary daemons, configs and sockets.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A temporary folder with a config whose state and socket live inside it.
+pub struct TempSetup {
+    pub dir: tempfile::TempDir,
+}
+
+impl TempSetup {
+    pub fn new(extra: &str) -> TempSetup {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let state = dir.path().join("state");
+        let socket = dir.path().join("ctl.sock");
+        let text = format!(
+            "[daemon]\nstate-directory = \"{}\"\nshutdown-timeout = \"5s\"\n\n[ctl]\nsocket = \"{}\"\n\n[reports]\nenabled = false\n\n{extra}",
+            state.display(),
+            socket.display()
+        );
+        std::fs::write(dir.path().join("coopnoc.toml"), text).expect("write config");
+        TempSetup { dir }
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.dir.path().join("coopnoc.toml")
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.dir.path().join("ctl.sock")
+    }
+
+    pub fn database(&self) -> PathBuf {
+        self.dir.path().join("state").join("coopnoc.db")
+    }
+}
+
+/// Waits until `f` is true or the deadline passes.
+pub fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("timed out after {timeout:?} waiting for {what}");
+}
+
+/// A daemon process that is killed if the test ends without stopping it.
+pub struct DaemonProcess {
+    pub child: Option<Child>,
+}
+
+impl DaemonProcess {
+    pub fn spawn(bin: &str, config: &Path, envs: &[(&str, &str)]) -> DaemonProcess {
+        let mut cmd = Command::new(bin);
+        cmd.arg("--config").arg(config).stdout(Stdio::null()).stderr(Stdio::piped());
+        cmd.env_remove("NOTIFY_SOCKET").env_remove("WATCHDOG_USEC");
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        DaemonProcess { child: Some(cmd.spawn().expect("spawn coopnocd")) }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().map(|c| c.id() as i32).unwrap_or(0)
+    }
+
+    #[allow(unsafe_code)]
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) on the pid of a child this guard still owns.
+        let r = unsafe { libc::kill(self.pid(), sig) };
+        assert_eq!(r, 0, "kill({sig}) failed");
+    }
+
+    /// Waits for the process to end; returns its exit status and stderr.
+    pub fn wait(mut self, timeout: Duration) -> (std::process::ExitStatus, String) {
+        let mut child = self.child.take().expect("running");
+        let start = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                let mut err = String::new();
+                if let Some(mut e) = child.stderr.take() {
+                    use std::io::Read;
+                    let _ = e.read_to_string(&mut err);
+                }
+                return (status, err);
+            }
+            if start.elapsed() > timeout {
+                let _ = child.kill();
+                panic!("coopnocd did not exit within {timeout:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for DaemonProcess {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Opens the SQLite file directly (not through the daemon), read-only.
+pub fn sqlite_count(db: &Path, sql: &str) -> i64 {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        use sqlx::ConnectOptions;
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(db)
+            .read_only(true)
+            .connect()
+            .await
+            .expect("open db");
+        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_string()))
+            .fetch_one(&mut conn)
+            .await
+            .expect("query")
+    })
+}
