@@ -12,6 +12,7 @@ pub mod ipc;
 pub mod linestate;
 pub mod observe;
 pub mod poller;
+pub mod profile;
 pub mod snmp;
 pub mod state;
 pub mod store;
