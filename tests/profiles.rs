@@ -339,6 +339,78 @@ fn vsol_onu_optics_from_strings_and_traffic_from_onu_interfaces() {
     }
 }
 
+#[test]
+fn huawei_smartax_onts_from_the_synthetic_recording() {
+    // tests/data/snmprec/smartax_synthetic-ont.snmprec: written by us from HUAWEI-XPON-MIB.
+    let rec = Recording::load("smartax_synthetic-ont");
+    let d = rec.decode(&profile("huawei-smartax"));
+    let durand = onu("0/0/0", 0, Some("HWTC1A2B3C4D"));
+    let o = optical(&d.observations);
+    let row = o.iter().find(|x| *x.0 == durand).expect("ONT 0/0/0 0");
+    // rx -1850 and tx 231 in 0.01 dBm; OLT rx (7712 - 10000) / 100.
+    assert_eq!((row.1, row.2), (Some(-18.5), Some(2.31)));
+    assert!(close(row.3.unwrap(), -22.88));
+    // The other online ONTs, against their raw numbers.
+    let atelier = o.iter().find(|x| *x.0 == onu("0/1/3", 5, Some("ZTEGC0FFEE01"))).expect("0/1/3 5");
+    assert_eq!((atelier.1, atelier.2), (Some(-19.99), Some(2.5)));
+    assert!(close(atelier.3.unwrap(), -19.0));
+    // Offline ONTs: 2147483647 everywhere, no reading.
+    assert_eq!(o.iter().filter(|x| matches!(x.0, Subject::Onu { .. }) && x.1.is_none() && x.2.is_none() && x.3.is_none()).count(), 3);
+
+    let states: BTreeMap<String, (bool, Option<DownReason>)> = d
+        .observations
+        .iter()
+        .filter_map(|x| match x {
+            Observation::LineState { subject: Subject::Onu { serial: Some(s), .. }, up, reason } => Some((s.to_string(), (*up, *reason))),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(states["HWTC1A2B3C4D"], (true, None));
+    // Offline, then why: last down cause 13 = dying gasp, 1 = LOS.
+    assert_eq!(states["HWTCDEADBEEF"], (false, Some(DownReason::DyingGasp)));
+    assert_eq!(states["HWTC000A0B0C"], (false, Some(DownReason::LossOfSignal)));
+    // An online ONT's old down cause does not matter.
+    assert_eq!(states["ALCLF00DCAFE"], (true, None));
+    // Run status -1 (invalid): no state at all.
+    assert!(!states.contains_key("HWTC0102FFEE"));
+    assert_eq!(states.len(), 5);
+
+    let usage = d.observations.iter().find_map(|x| match x {
+        Observation::Usage { subject, download, upload } if *subject == durand => Some((*download, *upload)),
+        _ => None,
+    });
+    assert_eq!(usage, Some((Some(Counter::C64(98765432101)), Some(Counter::C64(1234567890)))));
+    let disc = d.discovered.iter().find(|x| x.subject == durand).unwrap();
+    assert_eq!(disc.key, Some((KeyKind::Serial, "HWTC1A2B3C4D".into())));
+    assert_eq!(disc.labels.get("name").map(String::as_str), Some("Durand 12 rue Haute"));
+    assert_eq!(disc.index, vec![4194304000, 0]);
+    let distances: Vec<Option<f64>> = d.observations.iter().filter_map(|x| match x {
+        Observation::Sensor { subject: Subject::Onu { .. }, sensor: Sensor::DistanceMetres, value } => Some(*value),
+        _ => None,
+    }).collect();
+    assert_eq!(distances.iter().filter(|v| v.is_none()).count(), 3, "-1 = not ranged");
+    assert!(distances.contains(&Some(1834.0)));
+
+    // PON ports named frame/slot/port; tx 711 = 7.11 dBm; rx 2147483647 = invalid.
+    let ports: Vec<_> = o.iter().filter(|x| matches!(x.0, Subject::Interface { .. })).collect();
+    assert_eq!(ports.len(), 3);
+    assert!(ports.iter().any(|x| matches!(x.0, Subject::Interface { name, .. } if &**name == "0/0/0") && x.2 == Some(7.11) && x.1.is_none()));
+    assert!(ports.iter().any(|x| matches!(x.0, Subject::Interface { name, .. } if &**name == "0/1/3") && x.2.is_none()));
+}
+
+#[test]
+fn huawei_smartax_real_recording_pon_port_optics() {
+    // The real MA5603T: no ONT rows, 32 GPON ports with OLT-side optics.
+    let rec = Recording::load("smartax");
+    let d = rec.decode(&profile("huawei-smartax"));
+    let o = optical(&d.observations);
+    let ports: Vec<_> = o.iter().filter(|x| matches!(x.0, Subject::Interface { .. })).collect();
+    assert_eq!(ports.len(), 32);
+    assert!(ports.iter().all(|p| p.1.is_none()), "rx is 2147483647 on every port");
+    assert!(ports.iter().any(|x| matches!(x.0, Subject::Interface { index: 4194304000, name } if &**name == "0/0/0") && x.2 == Some(7.11)));
+    assert!(o.iter().all(|x| !matches!(x.0, Subject::Onu { .. })));
+}
+
 // ---------------------------------------------------------------------------------------
 // Radios.
 
@@ -511,6 +583,8 @@ fn detection_picks_the_profile_of_each_recording() {
         ("vsolution_v1600d", "vsol-v1600d"),
         ("edgeosolt", "ubiquiti-ufiber"),
         ("axos_e7-2", "calix-axos"),
+        ("smartax", "huawei-smartax"),
+        ("smartax_synthetic-ont", "huawei-smartax"),
         ("epmp_epmp-ap-connected-sta", "cambium-epmp"),
         ("airos-af-ltu", "ubiquiti-ltu"),
         ("airos-af60_airos-af60", "ubiquiti-af60"),

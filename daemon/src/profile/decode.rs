@@ -102,6 +102,19 @@ pub fn mac_of(v: &Value) -> Option<String> {
     bytes.map(|b| format_mac(&b))
 }
 
+/// A GPON serial: 4 vendor letters then 4 binary octets ("HWTC" 1A 2B 3C 4D), shown as
+/// OLT CLIs show it, "HWTC1A2B3C4D"; anything else as text.
+pub fn gpon_serial_of(v: &Value) -> Option<String> {
+    if let Value::Bytes(b) = v {
+        if b.len() == 8 && b[..4].iter().all(u8::is_ascii_alphanumeric) {
+            let vendor: String = b[..4].iter().map(|c| *c as char).collect();
+            let tail: String = b[4..].iter().map(|x| format!("{x:02X}")).collect();
+            return Some(format!("{vendor}{tail}"));
+        }
+    }
+    text_of(v)
+}
+
 /// A label's text: printable, trimmed; empty means none.
 fn text_of(v: &Value) -> Option<String> {
     let t = match v {
@@ -272,7 +285,9 @@ impl Profile {
 
 fn needs_if_names(t: &TableSpec) -> bool {
     (t.subject == SubjectKind::Onu && t.port_names == PortNames::IfName)
-        || (t.subject == SubjectKind::Interface && !t.columns.iter().any(|c| c.role == Role::IfName))
+        || (t.subject == SubjectKind::Interface
+            && matches!(t.port_names, PortNames::Number | PortNames::IfName)
+            && !t.columns.iter().any(|c| c.role == Role::IfName))
 }
 
 /// Builds a `Table` from GET answers (for `line watch`), splitting each answer into the
@@ -302,9 +317,14 @@ impl Row<'_, '_> {
     }
 
     fn label(&self, role: Role) -> Option<String> {
-        self.cells.iter().filter(|(c, _)| c.role == role).find_map(|(_, v)| {
+        let wanted = |r: Role| r == role || (role == Role::Serial && r == Role::GponSerial);
+        self.cells.iter().filter(|(c, _)| wanted(c.role)).find_map(|(c, v)| {
             let v = (*v)?;
-            if role == Role::Mac { mac_of(v) } else { text_of(v) }
+            match c.role {
+                Role::Mac => mac_of(v),
+                Role::GponSerial => gpon_serial_of(v),
+                _ => text_of(v),
+            }
         })
     }
 
@@ -333,6 +353,10 @@ fn port_name(spec: &TableSpec, data: &Data<'_>, n: u32) -> String {
         PortNames::Number => n.to_string(),
         PortNames::IfName => data.if_names.get(&n).cloned().unwrap_or_else(|| n.to_string()),
         PortNames::Template(t) => t.replace("{}", &n.to_string()),
+        PortNames::HuaweiGpon => match n.checked_sub(0xFA00_0000) {
+            Some(rest) => format!("{}/{}/{}", rest >> 18, (rest >> 13) & 0x1F, (rest >> 8) & 0x1F),
+            None => n.to_string(),
+        },
     }
 }
 
@@ -393,8 +417,10 @@ fn subject_of(
                 problems.push(format!("table {}: row {}: no interface number", spec.name, Oid::new(idx)));
                 return None;
             };
+            let named = (!matches!(spec.port_names, PortNames::Number | PortNames::IfName)).then(|| port_name(spec, data, index));
             let name = row
                 .label(Role::IfName)
+                .or(named)
                 .or_else(|| row.label(Role::Name))
                 .or_else(|| data.if_names.get(&index).cloned())
                 .or_else(|| row.label(Role::IfDescr))
@@ -439,10 +465,15 @@ fn observe_row(spec: &TableSpec, row: &Row<'_, '_>, subject: &Subject, obs: &mut
     let oper = row.mapped(Role::OperStatus);
     let admin = row.mapped(Role::AdminStatus);
     // An administratively disabled line is down for that reason, whatever else it says.
+    // A down line's last down cause, where the device gives one, is the better reason.
+    let cause = match row.mapped(Role::DownCause) {
+        Some(Mapped::Down(r)) => Some(r),
+        _ => None,
+    };
     let state = match (admin, oper) {
         (Some(Mapped::Down(r)), _) => Some((false, Some(r))),
         (_, Some(Mapped::Up)) => Some((true, None)),
-        (_, Some(Mapped::Down(r))) => Some((false, Some(r))),
+        (_, Some(Mapped::Down(r))) => Some((false, Some(cause.unwrap_or(r)))),
         _ => None,
     };
     if is_line {
@@ -545,7 +576,7 @@ fn discover(
     });
     let mut labels = BTreeMap::new();
     for (c, _) in &row.cells {
-        if c.role.is_label() && c.role != Role::Serial && c.role != Role::Mac {
+        if c.role.is_label() && !matches!(c.role, Role::Serial | Role::GponSerial | Role::Mac) {
             if let Some(t) = row.label(c.role) {
                 labels.insert(c.role.as_str(), t);
             }

@@ -245,9 +245,10 @@ fn check_table(c: &mut Checker<'_>, place: &str, t: &TableFile) -> TableSpec {
     let port_names = match t.port_names.as_deref() {
         None | Some("number") => PortNames::Number,
         Some("if-name") => PortNames::IfName,
+        Some("huawei-gpon") => PortNames::HuaweiGpon,
         Some(tpl) if tpl.contains("{}") => PortNames::Template(tpl.to_string()),
         Some(other) => {
-            c.problem(format!("{place}.port-names"), format!("\"{other}\" is not number, if-name, or a template with {{}} (\"EPON0/{{}}\")"));
+            c.problem(format!("{place}.port-names"), format!("\"{other}\" is not number, if-name, huawei-gpon, or a template with {{}} (\"EPON0/{{}}\")"));
             PortNames::Number
         }
     };
@@ -277,8 +278,8 @@ fn check_table(c: &mut Checker<'_>, place: &str, t: &TableFile) -> TableSpec {
         }
         _ => {}
     }
-    if port_names != PortNames::Number && subject != SubjectKind::Onu {
-        c.problem(format!("{place}.port-names"), "port-names only applies to ONU tables");
+    if port_names != PortNames::Number && !matches!(subject, SubjectKind::Onu | SubjectKind::Interface) {
+        c.problem(format!("{place}.port-names"), "port-names only applies to ONU and interface tables");
     }
     if t.columns.is_empty() {
         c.problem(format!("{place}.column"), "a table needs at least one [[table.column]]");
@@ -300,14 +301,14 @@ fn check_table(c: &mut Checker<'_>, place: &str, t: &TableFile) -> TableSpec {
         SubjectKind::Station if index != IndexKind::Mac && !has(Role::Mac) => {
             c.problem(place, "a station table needs its MAC: index = \"mac\" or a column with role \"mac\"");
         }
-        SubjectKind::Onu if index == IndexKind::Integer && !has(Role::OnuId) && !has(Role::Serial) => {
+        SubjectKind::Onu if index == IndexKind::Integer && !has(Role::OnuId) && !has(Role::Serial) && !has(Role::GponSerial) => {
             c.problem(place, "an ONU table with an integer index needs a column with role \"onu-id\" or \"serial\"");
         }
         _ => {}
     }
     if let Some(k) = key {
         let found = match k {
-            KeyKind::Serial => index == IndexKind::LengthPrefixedString || has(Role::Serial),
+            KeyKind::Serial => index == IndexKind::LengthPrefixedString || has(Role::Serial) || has(Role::GponSerial),
             KeyKind::Mac => index == IndexKind::Mac || has(Role::Mac),
             KeyKind::IfName => true, // ifName is looked up when not in the table
             KeyKind::IfAlias => has(Role::IfAlias),

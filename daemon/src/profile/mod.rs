@@ -9,7 +9,7 @@ mod decode;
 mod file;
 mod model;
 
-pub use decode::{Decoded, Discovered, IF_DESCR, IF_NAME, format_mac, mac_of, reading, table_from_get};
+pub use decode::{Decoded, Discovered, IF_DESCR, IF_NAME, format_mac, mac_of, gpon_serial_of, reading, table_from_get};
 pub use file::{Problem, parse_profile};
 pub use model::*;
 
@@ -30,6 +30,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("vsol-v1600d.toml", include_str!("../../profiles/vsol-v1600d.toml")),
     ("ubiquiti-ufiber.toml", include_str!("../../profiles/ubiquiti-ufiber.toml")),
     ("calix-axos.toml", include_str!("../../profiles/calix-axos.toml")),
+    ("huawei-smartax.toml", include_str!("../../profiles/huawei-smartax.toml")),
     ("cambium-epmp.toml", include_str!("../../profiles/cambium-epmp.toml")),
     ("ubiquiti-ltu.toml", include_str!("../../profiles/ubiquiti-ltu.toml")),
     ("ubiquiti-af60.toml", include_str!("../../profiles/ubiquiti-af60.toml")),

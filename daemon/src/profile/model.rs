@@ -154,6 +154,9 @@ pub enum PortNames {
     IfName,
     /// A template in which `{}` stands for the number, e.g. "EPON0/{}".
     Template(String),
+    /// A Huawei SmartAX GPON ifIndex (0xFA000000 + frame<<18 + slot<<13 + port<<8) named
+    /// frame/slot/port, as the OLT's CLI names it ("0/1/3").
+    HuaweiGpon,
 }
 
 /// The stable key a line is matched by.
@@ -209,6 +212,8 @@ pub struct ColumnSpec {
 pub enum Role {
     // Labels (and line keys).
     Serial,
+    /// A GPON serial as 8 octets (4 vendor letters, 4 binary), shown "HWTC1A2B3C4D".
+    GponSerial,
     Mac,
     IfName,
     IfAlias,
@@ -220,6 +225,8 @@ pub enum Role {
     // State, through a value map.
     OperStatus,
     AdminStatus,
+    /// Why a line that is down went down (Huawei's last down cause): refines the reason.
+    DownCause,
     BatteryStatus,
     OutputSource,
     // Optical levels, dBm after scaling.
@@ -244,6 +251,7 @@ pub enum Role {
 
 pub const ROLES: &[(&str, Role)] = &[
     ("serial", Role::Serial),
+    ("gpon-serial", Role::GponSerial),
     ("mac", Role::Mac),
     ("if-name", Role::IfName),
     ("if-alias", Role::IfAlias),
@@ -254,6 +262,7 @@ pub const ROLES: &[(&str, Role)] = &[
     ("model", Role::Model),
     ("oper-status", Role::OperStatus),
     ("admin-status", Role::AdminStatus),
+    ("down-cause", Role::DownCause),
     ("battery-status", Role::BatteryStatus),
     ("output-source", Role::OutputSource),
     ("rx-dbm", Role::RxDbm),
@@ -292,6 +301,7 @@ impl Role {
         matches!(
             self,
             Role::Serial
+                | Role::GponSerial
                 | Role::Mac
                 | Role::IfName
                 | Role::IfAlias
@@ -305,7 +315,7 @@ impl Role {
 
     /// Roles read through a value map rather than a number.
     pub fn is_mapped(self) -> bool {
-        matches!(self, Role::OperStatus | Role::AdminStatus | Role::BatteryStatus | Role::OutputSource)
+        matches!(self, Role::OperStatus | Role::AdminStatus | Role::DownCause | Role::BatteryStatus | Role::OutputSource)
     }
 
     pub fn is_counter(self) -> bool {
@@ -336,7 +346,7 @@ pub enum Mapped {
 /// The words a value map may use, per role family.
 pub fn parse_mapped(role: Role, word: &str) -> Option<Mapped> {
     match role {
-        Role::OperStatus | Role::AdminStatus => match word {
+        Role::OperStatus | Role::AdminStatus | Role::DownCause => match word {
             "up" => Some(Mapped::Up),
             "down" => Some(Mapped::Down(DownReason::Other)),
             "los" => Some(Mapped::Down(DownReason::LossOfSignal)),
@@ -365,7 +375,7 @@ pub fn parse_mapped(role: Role, word: &str) -> Option<Mapped> {
 
 pub fn mapped_words(role: Role) -> &'static str {
     match role {
-        Role::OperStatus | Role::AdminStatus => "up, down, los, dying-gasp, offline, admin-down, unknown",
+        Role::OperStatus | Role::AdminStatus | Role::DownCause => "up, down, los, dying-gasp, offline, admin-down, unknown",
         Role::BatteryStatus => "normal, low, depleted, unknown",
         Role::OutputSource => "mains, battery, unknown",
         _ => "",
