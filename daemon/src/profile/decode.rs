@@ -105,13 +105,12 @@ pub fn mac_of(v: &Value) -> Option<String> {
 /// A GPON serial: 4 vendor letters then 4 binary octets ("HWTC" 1A 2B 3C 4D), shown as
 /// OLT CLIs show it, "HWTC1A2B3C4D"; anything else as text.
 pub fn gpon_serial_of(v: &Value) -> Option<String> {
-    if let Value::Bytes(b) = v {
-        if b.len() == 8 && b[..4].iter().all(u8::is_ascii_alphanumeric) {
+    if let Value::Bytes(b) = v
+        && b.len() == 8 && b[..4].iter().all(u8::is_ascii_alphanumeric) {
             let vendor: String = b[..4].iter().map(|c| *c as char).collect();
             let tail: String = b[4..].iter().map(|x| format!("{x:02X}")).collect();
             return Some(format!("{vendor}{tail}"));
         }
-    }
     text_of(v)
 }
 
@@ -156,11 +155,10 @@ pub fn reading(v: &Value, scale: &Scale) -> Option<f64> {
     if raw.fract() == 0.0 && scale.no_reading.iter().any(|s| *s as f64 == raw) {
         return None;
     }
-    if let Some((lo, hi)) = scale.valid_range {
-        if raw < lo || raw > hi {
+    if let Some((lo, hi)) = scale.valid_range
+        && (raw < lo || raw > hi) {
             return None;
         }
-    }
     let x = (raw + scale.offset) / scale.divisor * scale.multiplier;
     let x = match scale.convert {
         Convert::None => x,
@@ -476,11 +474,10 @@ fn observe_row(spec: &TableSpec, row: &Row<'_, '_>, subject: &Subject, obs: &mut
         (_, Some(Mapped::Down(r))) => Some((false, Some(cause.unwrap_or(r)))),
         _ => None,
     };
-    if is_line {
-        if let Some((up, reason)) = state {
+    if is_line
+        && let Some((up, reason)) = state {
             obs.push(Observation::LineState { subject: subject.clone(), up, reason });
         }
-    }
     if row.walked(|r| matches!(r, Role::RxDbm | Role::TxDbm | Role::OltRxDbm)) {
         obs.push(Observation::Optical {
             subject: subject.clone(),
@@ -526,11 +523,10 @@ fn observe_row(spec: &TableSpec, row: &Row<'_, '_>, subject: &Subject, obs: &mut
     }
     let mut sensors: Vec<Sensor> = Vec::new();
     for (c, _) in &row.cells {
-        if let Role::Sensor(s) = c.role {
-            if !sensors.contains(&s) {
+        if let Role::Sensor(s) = c.role
+            && !sensors.contains(&s) {
                 sensors.push(s);
             }
-        }
     }
     for s in sensors {
         obs.push(Observation::Sensor { subject: subject.clone(), sensor: s, value: row.level(Role::Sensor(s)) });
@@ -576,11 +572,10 @@ fn discover(
     });
     let mut labels = BTreeMap::new();
     for (c, _) in &row.cells {
-        if c.role.is_label() && !matches!(c.role, Role::Serial | Role::GponSerial | Role::Mac) {
-            if let Some(t) = row.label(c.role) {
+        if c.role.is_label() && !matches!(c.role, Role::Serial | Role::GponSerial | Role::Mac)
+            && let Some(t) = row.label(c.role) {
                 labels.insert(c.role.as_str(), t);
             }
-        }
     }
     match seen.get(&subject) {
         Some(&i) => {

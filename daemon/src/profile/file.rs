@@ -191,11 +191,10 @@ fn check(c: &mut Checker<'_>, f: ProfileFile) -> Profile {
         }
         tables.push(check_table(c, &place, t));
     }
-    if let Some(e) = &f.extends {
-        if !is_identifier(e) || *e == f.id {
+    if let Some(e) = &f.extends
+        && (!is_identifier(e) || *e == f.id) {
             c.problem("extends", format!("\"{e}\" must be the id of another profile"));
         }
-    }
     Profile {
         id: f.id,
         name: f.name,
@@ -316,7 +315,8 @@ fn check_table(c: &mut Checker<'_>, place: &str, t: &TableFile) -> TableSpec {
             KeyKind::OnuId => has(Role::OnuId) || index == IndexKind::PonOnu,
         };
         // An ONU without serial keys by port and number: allowed, said in the discovery.
-        if !found && !(k == KeyKind::Serial && subject == SubjectKind::Onu && t.key.is_none()) {
+        let unkeyed_onu = k == KeyKind::Serial && subject == SubjectKind::Onu && t.key.is_none();
+        if !(found || unkeyed_onu) {
             c.problem(format!("{place}.key"), format!("the key \"{}\" needs a column with that role", k.as_str()));
         }
     }
@@ -389,17 +389,16 @@ fn check_column(c: &mut Checker<'_>, place: &str, col: &ColumnFile, table_schedu
     if scale.convert != Convert::None && role.is_some_and(|r| !r.is_dbm()) {
         c.problem(format!("{place}.convert"), "a conversion to dBm only applies to a dBm role");
     }
-    if let Some(p) = &col.pattern {
-        if let Some(r) = c.regex(&format!("{place}.pattern"), p) {
+    if let Some(p) = &col.pattern
+        && let Some(r) = c.regex(&format!("{place}.pattern"), p) {
             if r.captures_len() < 2 {
                 c.problem(format!("{place}.pattern"), "needs a group around the number, like \"\\\\((-?[0-9.]+) dBm\\\\)\"");
             }
             scale.pattern = Some(r);
         }
-    }
     scale.no_reading = col.no_reading.clone().unwrap_or_default();
     if let Some([lo, hi]) = col.valid_range {
-        if !(lo <= hi) {
+        if lo.partial_cmp(&hi).is_none_or(|o| o == std::cmp::Ordering::Greater) {
             c.problem(format!("{place}.valid-range"), "write [lowest, highest]");
         }
         scale.valid_range = Some((lo, hi));

@@ -19,6 +19,9 @@ use std::sync::Arc;
 
 use crate::snmp::Oid;
 
+/// How well a profile matches: (priority, conditions met, sysObjectID prefix length).
+type Specificity = (i32, usize, usize);
+
 /// The id of the profile every device falls back to.
 pub const GENERIC_ID: &str = "generic-if-mib";
 
@@ -187,11 +190,10 @@ impl ProfileSet {
     pub fn probe_oids(&self) -> Vec<Oid> {
         let mut v: Vec<Oid> = Vec::new();
         for p in &self.profiles {
-            if let Some(o) = &p.detect.probe {
-                if !v.contains(o) {
+            if let Some(o) = &p.detect.probe
+                && !v.contains(o) {
                     v.push(o.clone());
                 }
-            }
         }
         v
     }
@@ -212,7 +214,7 @@ impl ProfileSet {
                 .ok_or_else(|| ProfileError::Unknown(id.to_string()));
         }
         let object_id = input.sys_object_id.and_then(|s| Oid::parse(s).ok());
-        let mut best: Option<((i32, usize, usize), &Arc<Profile>)> = None;
+        let mut best: Option<(Specificity, &Arc<Profile>)> = None;
         for p in &self.profiles {
             let d = &p.detect;
             if d.is_empty() {
