@@ -78,6 +78,12 @@ fn decode_index(kind: IndexKind, arcs: &[u32]) -> Result<IndexParts, String> {
             let bytes: Option<Vec<u8>> = arcs[..6].iter().map(|a| u8::try_from(*a).ok()).collect();
             p.mac = Some(format_mac(&bytes.ok_or("an arc above 255 in a MAC index")?));
         }
+        IndexKind::Path => {
+            if arcs.is_empty() {
+                return Err("empty index".into());
+            }
+            p.text = Some(arcs.iter().map(u32::to_string).collect::<Vec<_>>().join("/"));
+        }
     }
     Ok(p)
 }
@@ -372,6 +378,23 @@ fn decode_table(spec: &TableSpec, data: &Data<'_>, out: &mut Decoded, seen: &mut
             indexes.extend(rows.keys().copied());
         }
     }
+    if spec.subject == SubjectKind::Device {
+        // One device, one reading: every row (chains, carriers of a PtP link) is folded into
+        // one, the lowest level winning as within a row.
+        let mut cells: Vec<(&ColumnSpec, Option<&Value>)> = Vec::new();
+        for (c, rows) in &present {
+            let mut idxs: Vec<&&[u32]> = rows.keys().collect();
+            idxs.sort();
+            if idxs.is_empty() {
+                cells.push((*c, None));
+            }
+            for i in idxs {
+                cells.push((*c, rows.get(*i).copied()));
+            }
+        }
+        observe_row(spec, &Row { cells }, &Subject::Device, &mut out.observations);
+        return;
+    }
     for idx in indexes {
         let parts = match decode_index(spec.index, idx) {
             Ok(p) => p,
@@ -411,6 +434,11 @@ fn subject_of(
     Some(match spec.subject {
         SubjectKind::Device => Subject::Device,
         SubjectKind::Interface => {
+            if let (None, Some(path)) = (parts.number, &parts.text) {
+                // A port named by its path has no ifIndex of its own.
+                let name = row.label(Role::Name).unwrap_or_else(|| path.clone());
+                return Some(Subject::Interface { index: 0, name: Arc::from(name) });
+            }
             let Some(index) = parts.number else {
                 problems.push(format!("table {}: row {}: no interface number", spec.name, Oid::new(idx)));
                 return None;

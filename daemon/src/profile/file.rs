@@ -226,10 +226,11 @@ fn check_table(c: &mut Checker<'_>, place: &str, t: &TableFile) -> TableSpec {
         "pon-onu" => IndexKind::PonOnu,
         "length-prefixed-string" => IndexKind::LengthPrefixedString,
         "mac" => IndexKind::Mac,
+        "path" => IndexKind::Path,
         other => {
             c.problem(
                 format!("{place}.index"),
-                format!("\"{other}\" is not one of any, ifindex, integer, pon-onu, length-prefixed-string, mac"),
+                format!("\"{other}\" is not one of any, ifindex, integer, pon-onu, length-prefixed-string, mac, path"),
             );
             IndexKind::Any
         }
@@ -272,7 +273,9 @@ fn check_table(c: &mut Checker<'_>, place: &str, t: &TableFile) -> TableSpec {
 
     // Index and subject must fit together.
     match (subject, index) {
-        (SubjectKind::Onu, IndexKind::Mac) | (SubjectKind::Interface, IndexKind::PonOnu | IndexKind::LengthPrefixedString | IndexKind::Mac) => {
+        (SubjectKind::Onu | SubjectKind::Station, IndexKind::Path)
+        | (SubjectKind::Onu, IndexKind::Mac)
+        | (SubjectKind::Interface, IndexKind::PonOnu | IndexKind::LengthPrefixedString | IndexKind::Mac | IndexKind::Any) => {
             c.problem(format!("{place}.index"), format!("index \"{}\" cannot name a subject \"{}\"", t.index, t.subject));
         }
         _ => {}

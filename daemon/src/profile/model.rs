@@ -143,6 +143,8 @@ pub enum IndexKind {
     LengthPrefixedString,
     /// Six arcs, a MAC address; further arcs (af60 `.1`, MikroTik's ifIndex) are ignored.
     Mac,
+    /// Any number of arcs naming a port, shelf.slot.port, shown "1/1/3" (Calix EXA).
+    Path,
 }
 
 /// How the PON port of a `pon-onu` index (or a `port-name` column) is named.
