@@ -694,6 +694,7 @@ fn detect_recording(set: &ProfileSet, name: &str) -> coopnocd::profile::Detectio
 #[test]
 fn detection_picks_the_profile_of_each_recording() {
     let s = set();
+    let mut detected = std::collections::BTreeSet::new();
     for (rec, id) in [
         ("zxa10_c320v2", "zte-c3xx"),
         ("vsolution_v1600d", "vsol-v1600d"),
@@ -735,6 +736,28 @@ fn detection_picks_the_profile_of_each_recording() {
         let d = detect_recording(&s, rec);
         assert_eq!(d.profile.id, id, "{rec}");
         assert_eq!(d.by, DetectedBy::Matched, "{rec}");
+        detected.insert(id);
+    }
+    // Every shipped profile is recognised on at least one real (or, for SmartAX, synthetic)
+    // recording: none is shipped on faith.
+    for p in s.all() {
+        if p.id != "generic-if-mib" {
+            assert!(detected.contains(p.id.as_str()), "no recording detects {}", p.id);
+        }
+    }
+}
+
+#[test]
+fn a_poll_walks_each_column_once() {
+    for p in set().all() {
+        for schedule in [Schedule::Labels, Schedule::Status, Schedule::Slow] {
+            let all: Vec<Oid> = p.walks(schedule).into_iter().flatten().collect();
+            let mut unique = all.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(all.len(), unique.len(), "{} {schedule:?}", p.id);
+            assert_eq!(p.columns(schedule), all, "{}", p.id);
+        }
     }
 }
 

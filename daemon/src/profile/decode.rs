@@ -244,18 +244,20 @@ impl Profile {
         out
     }
 
-    /// The same, grouped per table: one multi-column walk each (columns of one table end
-    /// together, which keeps GETBULK replies full).
+    /// The same per table: one multi-column walk each (columns of one table end
+    /// together, which keeps GETBULK replies full). A column two tables share (ifName) is
+    /// walked once, with the first.
     pub fn walks(&self, schedule: Schedule) -> Vec<Vec<Oid>> {
-        let mut walks = Vec::new();
+        let mut walks: Vec<Vec<Oid>> = Vec::new();
+        let mut seen: Vec<Oid> = Vec::new();
         for t in &self.tables {
             let mut w: Vec<Oid> = t.columns.iter().filter(|c| c.schedule == schedule).map(|c| c.oid.clone()).collect();
             if schedule == Schedule::Labels && needs_if_names(t) {
-                let if_name = Oid::new(IF_NAME);
-                if !t.columns.iter().any(|c| c.oid == if_name) {
-                    w.push(if_name);
-                }
+                w.push(Oid::new(IF_NAME));
             }
+            w.retain(|o| !seen.contains(o));
+            w.dedup();
+            seen.extend(w.iter().cloned());
             if !w.is_empty() {
                 walks.push(w);
             }
