@@ -608,6 +608,25 @@ fn switches_and_other_olts_read_their_recorded_values() {
     let d = Recording::load("nokia-isam").decode(&profile("nokia-isam"));
     assert!(d.discovered.iter().any(|x| x.labels.get("if-alias").is_some_and(|a| a == "available")));
 
+    // Raisecom: DDM parameter after the ifIndex; /1000; -40000 = no light.
+    let rec = Recording::load("raisecom");
+    let d = rec.decode(&profile("raisecom-olt"));
+    let o = optical(&d.observations);
+    let first = o.iter().find(|x| matches!(x.0, Subject::Interface { index: 2082471937, .. })).unwrap();
+    assert_eq!((first.1, first.2), (Some(-2.335), Some(-2.84)));
+    let second = o.iter().find(|x| matches!(x.0, Subject::Interface { index: 2082471938, .. })).unwrap();
+    assert_eq!((second.1, second.2), (None, Some(-3.098)));
+    let rows = rec.0.keys().filter(|k| k.to_string().starts_with("1.3.6.1.4.1.8886.1.18.2.2.1.1.2.") && k.arcs().last() == Some(&4)).count();
+    assert_eq!(o.len(), rows);
+    assert!(d.observations.contains(&Observation::Sensor {
+        subject: Subject::Interface { index: 2082471937, name: Arc::from("2082471937") },
+        sensor: Sensor::TemperatureCelsius,
+        value: Some(36.0)
+    }));
+    // GET of one port's row, as `line watch` would, asks for the suffixed instances.
+    let oids = profile("raisecom-olt").row_oids("transceivers", &[2082471937]);
+    assert!(oids.contains(&Oid::parse("1.3.6.1.4.1.8886.1.18.2.2.1.1.2.2082471937.4").unwrap()));
+
     // C-Data: temperature /10.
     let d = Recording::load("cdata").decode(&profile("cdata-olt"));
     assert!(d.observations.contains(&Observation::Sensor { subject: Subject::Device, sensor: Sensor::TemperatureCelsius, value: Some(30.5) }));

@@ -2,6 +2,7 @@
 //! what an agent sent; a value that is a sentinel, unparsable or an SNMP exception becomes
 //! "no reading" (`None`), never a level.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -255,9 +256,14 @@ impl Profile {
             if schedule == Schedule::Labels && needs_if_names(t) {
                 w.push(Oid::new(IF_NAME));
             }
-            w.retain(|o| !seen.contains(o));
-            w.dedup();
-            seen.extend(w.iter().cloned());
+            let mut fresh = Vec::new();
+            for o in w {
+                if !seen.contains(&o) {
+                    seen.push(o.clone());
+                    fresh.push(o);
+                }
+            }
+            let w = fresh;
             if !w.is_empty() {
                 walks.push(w);
             }
@@ -271,7 +277,7 @@ impl Profile {
         self.tables
             .iter()
             .filter(|t| t.name == table)
-            .flat_map(|t| t.columns.iter().filter(|c| !c.role.is_label()).map(|c| c.oid.child(index)))
+            .flat_map(|t| t.columns.iter().filter(|c| !c.role.is_label()).map(|c| c.oid.child(index).child(&c.index_suffix)))
             .collect()
     }
 
@@ -367,8 +373,21 @@ fn port_name(spec: &TableSpec, data: &Data<'_>, n: u32) -> String {
 }
 
 fn decode_table(spec: &TableSpec, data: &Data<'_>, out: &mut Decoded, seen: &mut HashMap<Subject, usize>) {
-    let present: Vec<(&ColumnSpec, &HashMap<&[u32], &Value>)> =
-        spec.columns.iter().filter_map(|c| data.columns.get(&c.oid).map(|rows| (c, rows))).collect();
+    let present: Vec<(&ColumnSpec, Cow<'_, HashMap<&[u32], &Value>>)> = spec
+        .columns
+        .iter()
+        .filter_map(|c| {
+            let rows = data.columns.get(&c.oid)?;
+            if c.index_suffix.is_empty() {
+                return Some((c, Cow::Borrowed(rows)));
+            }
+            let selected = rows
+                .iter()
+                .filter_map(|(idx, v)| idx.strip_suffix(c.index_suffix.as_slice()).map(|i| (i, *v)))
+                .collect();
+            Some((c, Cow::Owned(selected)))
+        })
+        .collect();
     if present.is_empty() {
         return;
     }

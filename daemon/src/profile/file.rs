@@ -53,6 +53,7 @@ struct TableFile {
 struct ColumnFile {
     name: Option<String>,
     oid: String,
+    index_suffix: Option<Vec<u32>>,
     role: String,
     schedule: Option<String>,
     offset: Option<f64>,
@@ -292,7 +293,7 @@ fn check_table(c: &mut Checker<'_>, place: &str, t: &TableFile) -> TableSpec {
     for (ci, col) in t.columns.iter().enumerate() {
         let cp = format!("{place}.column[{ci}]");
         if let Some(spec) = check_column(c, &cp, col, table_schedule) {
-            if !seen_oids.insert(spec.oid.clone()) {
+            if !seen_oids.insert((spec.oid.clone(), spec.index_suffix.clone())) {
                 c.problem(format!("{cp}.oid"), "this column appears twice in the table");
             }
             columns.push(spec);
@@ -423,6 +424,7 @@ fn check_column(c: &mut Checker<'_>, place: &str, col: &ColumnFile, table_schedu
     Some(ColumnSpec {
         name: col.name.clone().unwrap_or_else(|| col.oid.clone()),
         oid: oid?,
+        index_suffix: col.index_suffix.clone().unwrap_or_default(),
         role: role?,
         schedule,
         scale,

@@ -202,6 +202,9 @@ pub struct TableSpec {
 pub struct ColumnSpec {
     pub name: String,
     pub oid: Oid,
+    /// Arcs that end this column's instances and select it (Raisecom DDM puts the parameter
+    /// after the ifIndex: `...2.<ifIndex>.4` is rx power). Stripped before the index is read.
+    pub index_suffix: Vec<u32>,
     pub role: Role,
     pub schedule: Schedule,
     pub scale: Scale,
