@@ -199,9 +199,12 @@ fn mapped_of(v: &Value, map: &BTreeMap<String, Mapped>) -> Option<Mapped> {
     map.get(&key).copied()
 }
 
+/// One column's values by index.
+type Rows<'a> = HashMap<&'a [u32], &'a Value>;
+
 /// The columns a set of walks returned, by OID, with each column's rows by index.
 struct Data<'a> {
-    columns: HashMap<&'a Oid, HashMap<&'a [u32], &'a Value>>,
+    columns: HashMap<&'a Oid, Rows<'a>>,
     if_names: HashMap<u32, String>,
 }
 
@@ -373,7 +376,7 @@ fn port_name(spec: &TableSpec, data: &Data<'_>, n: u32) -> String {
 }
 
 fn decode_table(spec: &TableSpec, data: &Data<'_>, out: &mut Decoded, seen: &mut HashMap<Subject, usize>) {
-    let present: Vec<(&ColumnSpec, Cow<'_, HashMap<&[u32], &Value>>)> = spec
+    let present: Vec<(&ColumnSpec, Cow<'_, Rows<'_>>)> = spec
         .columns
         .iter()
         .filter_map(|c| {
