@@ -1133,6 +1133,12 @@ mod end_to_end {
             ("vrp_5720", "huawei-vrp"),
             ("exa_pon", "calix-exa"),
             ("bdcom", "bdcom-gpon"),
+            ("airos", "ubiquiti-airmax"),
+            ("airos-af", "ubiquiti-airfiber"),
+            ("mimosa_b5", "mimosa-b5"),
+            ("aviat-wtm", "aviat-wtm"),
+            ("raisecom", "raisecom-olt"),
+            ("ceraos", "ceragon-ip20"),
         ] {
             let p = set.get(id).expect("profile");
             // Detection over the network too: sysObjectID, sysDescr and the probes.

@@ -343,14 +343,16 @@ impl Row<'_, '_> {
         })
     }
 
-    /// Several columns of one level role: the lowest reading counts (the weaker chain, the
-    /// worse direction), which is what line state must see.
+    /// Several readings of one level role (two chains, both directions, a device's rows):
+    /// the worst counts, which is what line and device state must see: the lowest level,
+    /// the highest temperature.
     fn level(&self, role: Role) -> Option<f64> {
+        let worst = if role == Role::Sensor(Sensor::TemperatureCelsius) { f64::max } else { f64::min };
         self.cells
             .iter()
             .filter(|(c, _)| c.role == role)
             .filter_map(|(c, v)| reading((*v)?, &c.scale))
-            .reduce(f64::min)
+            .reduce(worst)
     }
 
     /// Several columns of one counter role: the first with a value (64-bit before 32-bit).
