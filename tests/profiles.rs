@@ -828,6 +828,35 @@ fn one_onu_re_read_by_get_decodes_like_the_walk() {
     assert!(matches!(o[0].0, Subject::Onu { serial: Some(s), .. } if &**s == "UBNT20731888"));
 }
 
+#[test]
+fn one_station_re_read_by_get_keeps_its_mac_and_one_onu_its_port_name() {
+    // ePMP numbers its stations: the MAC is read with the row, so a GET still says who it is.
+    let rec = Recording::load("epmp_epmp-ap-connected-sta");
+    let p = profile("cambium-epmp");
+    let get = |p: &Profile, table: &str, index: &[u32]| {
+        let answers: Vec<(Oid, Value)> =
+            p.row_oids(table, index).iter().map(|o| (o.clone(), rec_get(&rec, o))).collect();
+        table_from_get(p, &answers)
+    };
+    fn rec_get(rec: &Recording, o: &Oid) -> Value {
+        rec.0.get(o).cloned().unwrap_or(Value::NoSuchInstance)
+    }
+    let t = get(&p, "connected-stations", &[2]);
+    let d = p.decode(&[&t]);
+    assert_eq!(radios(&d.observations), vec![(station("aa:bb:cc:dd:ee:f2", Some("Subscriber-2")), Some(-54.0), Some(32.0), Some(100.0), None)]);
+
+    // ZTE: the GET alone numbers the port; with the cached labels it is named.
+    let rec = Recording::load("zxa10_c320v2");
+    let p = profile("zte-c3xx");
+    let answers: Vec<(Oid, Value)> = p.row_oids("onu-optics", &[285278465, 1]).iter().map(|o| (o.clone(), rec_get(&rec, o))).collect();
+    let t = table_from_get(&p, &answers);
+    let labels = rec.walk(&p.columns(Schedule::Labels));
+    let d = p.decode(&[&t, &labels]);
+    assert_eq!(optical(&d.observations).len(), 1);
+    assert_eq!(*optical(&d.observations)[0].0, onu("gpon_1/1/1", 1, None));
+    assert_eq!(optical(&d.observations)[0].3, Some(-23.419));
+}
+
 // ---------------------------------------------------------------------------------------
 // The format: errors with places, and no panic on any input.
 

@@ -275,12 +275,18 @@ impl Profile {
     }
 
     /// The instance OIDs to GET for one row of one table (for `line watch`): every column
-    /// of the table that is not a label, at that index.
+    /// of the table not on the labels schedule, at that index. Decode the answers (see
+    /// [`table_from_get`]) together with the cached labels, which name ports and lines.
     pub fn row_oids(&self, table: &str, index: &[u32]) -> Vec<Oid> {
         self.tables
             .iter()
             .filter(|t| t.name == table)
-            .flat_map(|t| t.columns.iter().filter(|c| !c.role.is_label()).map(|c| c.oid.child(index).child(&c.index_suffix)))
+            .flat_map(|t| {
+                t.columns
+                    .iter()
+                    .filter(|c| c.schedule != Schedule::Labels)
+                    .map(|c| c.oid.child(index).child(&c.index_suffix))
+            })
             .collect()
     }
 
