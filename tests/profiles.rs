@@ -627,6 +627,14 @@ fn switches_and_other_olts_read_their_recorded_values() {
     let oids = profile("raisecom-olt").row_oids("transceivers", &[2082471937]);
     assert!(oids.contains(&Oid::parse("1.3.6.1.4.1.8886.1.18.2.2.1.1.2.2082471937.4").unwrap()));
 
+    // ENTITY-SENSOR-MIB on the Aviat (every profile has it through generic-if-mib): voltsDC
+    // 47058 and celsius 42562..52000, both scale units (9), precision 3.
+    let d = Recording::load("aviat-wtm").decode(&profile("aviat-wtm"));
+    let s = sensors(&d.observations);
+    assert_eq!(s["Volts"], Some(47.058));
+    assert_eq!(s["TemperatureCelsius"], Some(52.0), "the hottest of five");
+    assert!(!s.contains_key("Milliamperes"));
+
     // C-Data: temperature /10.
     let d = Recording::load("cdata").decode(&profile("cdata-olt"));
     assert!(d.observations.contains(&Observation::Sensor { subject: Subject::Device, sensor: Sensor::TemperatureCelsius, value: Some(30.5) }));

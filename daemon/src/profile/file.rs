@@ -300,6 +300,16 @@ fn check_table(c: &mut Checker<'_>, place: &str, t: &TableFile) -> TableSpec {
         }
     }
     let has = |r: Role| columns.iter().any(|c: &ColumnSpec| c.role == r);
+    if columns.iter().any(|c| c.role.is_entity_sensor()) {
+        if subject != SubjectKind::Device {
+            c.problem(format!("{place}.subject"), "ENTITY-SENSOR-MIB roles need subject = \"device\"");
+        }
+        for r in [Role::EntitySensorType, Role::EntitySensorScale, Role::EntitySensorPrecision, Role::EntitySensorValue] {
+            if !has(r) {
+                c.problem(place, format!("ENTITY-SENSOR-MIB roles go together: a column with role \"{}\" is missing", r.as_str()));
+            }
+        }
+    }
     match subject {
         SubjectKind::Station if index != IndexKind::Mac && !has(Role::Mac) => {
             c.problem(place, "a station table needs its MAC: index = \"mac\" or a column with role \"mac\"");

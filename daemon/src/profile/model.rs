@@ -252,6 +252,13 @@ pub enum Role {
     Discontinuity,
     // Environment and power.
     Sensor(Sensor),
+    /// ENTITY-SENSOR-MIB (RFC 3433): the kind and scale of each value are in other columns
+    /// of its row (type, scale, precision, status).
+    EntitySensorType,
+    EntitySensorScale,
+    EntitySensorPrecision,
+    EntitySensorStatus,
+    EntitySensorValue,
 }
 
 pub const ROLES: &[(&str, Role)] = &[
@@ -290,6 +297,11 @@ pub const ROLES: &[(&str, Role)] = &[
     ("battery-minutes-remaining", Role::Sensor(Sensor::BatteryMinutesRemaining)),
     ("seconds-on-battery", Role::Sensor(Sensor::SecondsOnBattery)),
     ("distance-metres", Role::Sensor(Sensor::DistanceMetres)),
+    ("entity-sensor-type", Role::EntitySensorType),
+    ("entity-sensor-scale", Role::EntitySensorScale),
+    ("entity-sensor-precision", Role::EntitySensorPrecision),
+    ("entity-sensor-status", Role::EntitySensorStatus),
+    ("entity-sensor-value", Role::EntitySensorValue),
 ];
 
 impl Role {
@@ -329,7 +341,18 @@ impl Role {
 
     /// Roles whose value is a number that scaling applies to.
     pub fn is_level(self) -> bool {
-        !self.is_label() && !self.is_mapped() && !self.is_counter() && self != Role::Discontinuity
+        !self.is_label() && !self.is_mapped() && !self.is_counter() && !self.is_entity_sensor() && self != Role::Discontinuity
+    }
+
+    pub fn is_entity_sensor(self) -> bool {
+        matches!(
+            self,
+            Role::EntitySensorType
+                | Role::EntitySensorScale
+                | Role::EntitySensorPrecision
+                | Role::EntitySensorStatus
+                | Role::EntitySensorValue
+        )
     }
 
     pub fn is_dbm(self) -> bool {

@@ -146,3 +146,36 @@ fn detection_prefers_priority_then_conditions_then_the_longer_prefix() {
     assert_eq!(set.detect(Some("1.3.6.1.4.1.5.8"), None, None).unwrap().profile.id, "a");
     assert_eq!(set.detect(Some("1.3.6.1.4.1.5.7.1"), Some("a special box"), None).unwrap().profile.id, "c");
 }
+
+#[test]
+fn entity_sensors_scale_each_row_by_its_own_scale_and_precision() {
+    let set = ProfileSet::builtin();
+    let p = set.generic();
+    let col = |n: u32, rows: Vec<(u32, i32)>| {
+        column(&format!("1.3.6.1.2.1.99.1.1.1.{n}"), rows.into_iter().map(|(i, v)| (vec![i], Value::Integer(v))).collect())
+    };
+    let t = Table {
+        columns: vec![
+            // type: 8 celsius, 8 celsius, 4 voltsDC, 5 amperes, 8 celsius (failed), 6 watts
+            col(1, vec![(1, 8), (2, 8), (3, 4), (4, 5), (5, 8), (6, 6)]),
+            // scale: units, units, milli, milli, units, kilo
+            col(2, vec![(1, 9), (2, 9), (3, 8), (4, 8), (5, 9), (6, 10)]),
+            col(3, vec![(1, 1), (2, 0), (3, 0), (4, 0), (5, 0), (6, 0)]),
+            col(4, vec![(1, 415), (2, 38), (3, 12040), (4, 1500), (5, 99), (6, 2)]),
+            // status: 5 is nonoperational(3)
+            col(5, vec![(1, 1), (2, 1), (3, 1), (4, 1), (5, 3), (6, 1)]),
+        ],
+        anomalies: vec![],
+    };
+    let d = p.decode(&[&t]);
+    let get = |s: crate::observe::Sensor| {
+        d.observations.iter().find_map(|o| match o {
+            Observation::Sensor { sensor, value, .. } if *sensor == s => Some(*value),
+            _ => None,
+        })
+    };
+    use crate::observe::Sensor as S;
+    assert_eq!(get(S::TemperatureCelsius), Some(Some(41.5)), "41.5 beats 38; the failed sensor's 99 is not read");
+    assert_eq!(get(S::Volts), Some(Some(12.04)));
+    assert_eq!(get(S::Milliamperes), Some(Some(1500.0)));
+}
