@@ -635,6 +635,10 @@ fn switches_and_other_olts_read_their_recorded_values() {
     assert_eq!(s["TemperatureCelsius"], Some(52.0), "the hottest of five");
     assert!(!s.contains_key("Milliamperes"));
 
+    // Netonix: board 43, CPU 81, PHY 67 °C: the hottest.
+    let d = Recording::load("netonix_wispswitch").decode(&profile("netonix"));
+    assert_eq!(sensors(&d.observations)["TemperatureCelsius"], Some(81.0));
+
     // C-Data: temperature /10.
     let d = Recording::load("cdata").decode(&profile("cdata-olt"));
     assert!(d.observations.contains(&Observation::Sensor { subject: Subject::Device, sensor: Sensor::TemperatureCelsius, value: Some(30.5) }));
