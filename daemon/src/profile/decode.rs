@@ -412,7 +412,7 @@ fn decode_table(spec: &TableSpec, data: &Data<'_>, out: &mut Decoded, seen: &mut
     }
     if spec.subject == SubjectKind::Device {
         // One device, one reading: every row (chains, carriers of a PtP link) is folded into
-        // one, the lowest level winning as within a row.
+        // one, the worst reading winning as within a row.
         let mut cells: Vec<(&ColumnSpec, Option<&Value>)> = Vec::new();
         for (c, rows) in &present {
             let mut idxs: Vec<&&[u32]> = rows.keys().collect();
@@ -450,9 +450,7 @@ fn decode_table(spec: &TableSpec, data: &Data<'_>, out: &mut Decoded, seen: &mut
             }
         }
         observe_row(spec, &row, &subject, &mut out.observations);
-        if spec.subject != SubjectKind::Device {
-            discover(spec, &row, &parts, subject, idx, out, seen);
-        }
+        discover(spec, &row, &parts, subject, idx, out, seen);
     }
 }
 
