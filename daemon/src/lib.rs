@@ -17,6 +17,7 @@ pub mod link_events;
 pub mod local;
 pub mod observe;
 pub mod poller;
+pub mod profile;
 pub mod snmp;
 pub mod state;
 pub mod store;

@@ -90,10 +90,13 @@ pub enum Observation {
     /// A link went up or down right now (netlink multicast), outside any poll.
     LinkChange { subject: Subject, up: bool },
     /// Optical levels in dBm; `None` = the device has no reading (placeholders mapped away).
+    /// `rx_dbm`/`tx_dbm` are measured at the subject (the ONU's own receiver and laser);
+    /// `olt_rx_dbm` is what the OLT receives from this ONU (some OLTs give only that one).
     Optical {
         subject: Subject,
         rx_dbm: Option<f64>,
         tx_dbm: Option<f64>,
+        olt_rx_dbm: Option<f64>,
     },
     /// Radio link quality.
     Radio {
@@ -130,6 +133,26 @@ pub enum Observation {
     Anomaly { message: String },
     /// The collector's own counters for this device, since the daemon started.
     CollectorHealth(CollectorHealth),
+    /// A line's traffic counters from the member's point of view: `download` is what the
+    /// member received (on an OLT, the octets the OLT sent towards the ONU).
+    Usage {
+        subject: Subject,
+        download: Option<Counter>,
+        upload: Option<Counter>,
+    },
+    /// One environmental or power reading (temperature, voltage, battery charge...).
+    /// `value` is `None` when the device has no reading.
+    Sensor {
+        subject: Subject,
+        sensor: Sensor,
+        value: Option<f64>,
+    },
+    /// A UPS's power state (UPS-MIB or alike).
+    Power {
+        subject: Subject,
+        on_battery: Option<bool>,
+        battery: Option<BatteryState>,
+    },
 }
 
 /// Counters a collector keeps about its work with one device (cumulative).
@@ -148,4 +171,24 @@ pub struct CollectorHealth {
     pub too_big: u64,
     /// The GETBULK max-repetitions in use now (SNMP only).
     pub max_repetitions: u32,
+}
+
+
+/// What a [`Observation::Sensor`] measures, with its unit in the name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Sensor {
+    TemperatureCelsius,
+    Volts,
+    Milliamperes,
+    BatteryChargePercent,
+    BatteryMinutesRemaining,
+    SecondsOnBattery,
+    DistanceMetres,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BatteryState {
+    Normal,
+    Low,
+    Depleted,
 }

@@ -1,6 +1,6 @@
 //! Device profiles as data: which objects to read, in what role, on which schedule.
 //!
-//! The generic IF-MIB profile ships inside the binary (`profiles/generic-if-mib.toml`); vendor
+//! The generic IF-MIB profile ships inside the binary (`poller/generic-if-mib.toml`); vendor
 //! profiles (OLTs, radios) are more files of the same shape.
 
 use serde::Deserialize;
@@ -115,7 +115,7 @@ impl Profile {
 
     /// The profile every SNMP device gets until vendor profiles exist.
     pub fn generic() -> Profile {
-        const TEXT: &str = include_str!("../../profiles/generic-if-mib.toml");
+        const TEXT: &str = include_str!("generic-if-mib.toml");
         match Profile::parse("generic-if-mib.toml", TEXT) {
             Ok(p) => p,
             // The file is part of the binary and tested below: this cannot happen at run time.
