@@ -27,6 +27,17 @@ pub enum Request {
     LineShow { line: String },
     LineAssign { line: String, member: Option<String> },
     Import { kind: ImportKind, csv: String, file_name: String },
+    /// A line's or member's usage for a local month (default: the current one).
+    Usage { target: String, month: Option<String>, daily: bool },
+    /// Everything held about a member (a data-access request).
+    MemberExport { member: String },
+    /// Removes a member and their usage; keeps anonymous aggregates.
+    MemberErase { member: String },
+    /// Counter samples straight in, bypassing the poller (tests, replays, tools).
+    UsageIngest { samples: Vec<crate::usage::CounterSample> },
+    /// Rolls up local days `from..=to` (YYYY-MM-DD; default: today) and their months now.
+    /// `pause_ms` holds each day's transaction open that long (a crash-test hook).
+    UsageRollup { from: Option<String>, to: Option<String>, #[serde(default)] pause_ms: u64 },
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -45,6 +56,11 @@ pub enum Response {
     Line(LineDetail),
     Lines { lines: Vec<Line> },
     Imported(ImportSummary),
+    Usage(crate::usage::read::UsageReport),
+    MemberExport { data: serde_json::Value },
+    Erased(crate::usage::read::ErasureSummary),
+    Ingested(crate::usage::IngestStats),
+    RolledUp { daily_rows: u64 },
     Error(ErrorReply),
 }
 

@@ -13,6 +13,7 @@ pub mod observe;
 pub mod state;
 pub mod store;
 pub mod systemd;
+pub mod usage;
 
 pub use daemon::{RunError, run};
 

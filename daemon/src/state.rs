@@ -9,6 +9,8 @@ use crate::store::{Store, StoreError, format_time};
 
 pub struct Shared {
     pub store: Store,
+    /// Usage accounting: where the line matcher's counter samples go.
+    pub usage: crate::usage::UsageService,
     config: RwLock<Arc<Config>>,
     started: Instant,
     started_at: i64,
@@ -17,6 +19,7 @@ pub struct Shared {
 impl Shared {
     pub fn new(store: Store, config: Arc<Config>) -> Shared {
         Shared {
+            usage: crate::usage::UsageService::new(store.clone()),
             store,
             config: RwLock::new(config),
             started: Instant::now(),
