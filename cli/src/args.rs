@@ -71,6 +71,18 @@ pub enum Command {
         /// The device's name, as in the configuration.
         device: String,
     },
+    /// Data used by a line or a member in a month: download, upload, evening-peak share,
+    /// completeness. Volumes in decimal GB (10^9 bytes); exact bytes with --json.
+    Usage {
+        /// A line (reference, ONU serial, MAC, interface) or a member reference.
+        target: String,
+        /// The month, YYYY-MM, in the cooperative's time zone [default: this month].
+        #[arg(long, value_name = "YYYY-MM")]
+        month: Option<String>,
+        /// Also show each day.
+        #[arg(long)]
+        daily: bool,
+    },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -89,6 +101,20 @@ pub enum MemberCommand {
     Show {
         /// The member's reference (member number).
         member: String,
+    },
+    /// Everything held about a member, as JSON (for a data-access request).
+    Export {
+        /// The member's reference (member number).
+        member: String,
+    },
+    /// Remove a member and their usage history for good (their lines stay, unassigned;
+    /// anonymous cooperative totals stay). Asks for confirmation unless --yes.
+    Erase {
+        /// The member's reference (member number).
+        member: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
     },
 }
 

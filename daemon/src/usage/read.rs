@@ -121,7 +121,10 @@ struct Subject {
 
 async fn subject(pool: &SqlitePool, what: &str) -> Result<Subject, StoreError> {
     let member: Option<i64> = sqlx::query_scalar("SELECT id FROM member WHERE ref = ?").bind(what).fetch_optional(pool).await?;
-    let line_sql = "SELECT l.id, l.ref, l.created_at,
+    // Expected from the line's creation, or its first data if older (see rollup::apply_month).
+    let line_sql = "SELECT l.id, l.ref,
+                MIN(l.created_at, COALESCE((SELECT MIN(d.day_start) FROM usage_daily d WHERE d.line_id = l.id), l.created_at))
+                    AS created_at,
                 NOT EXISTS (SELECT 1 FROM usage_counter c WHERE c.line_id = l.id AND c.per_line = 0) AS measured
          FROM line l";
     let to_line = |r: &SqliteRow| -> Result<(i64, String, i64, bool), sqlx::Error> {
@@ -168,7 +171,6 @@ impl Store {
         };
         let plan = MonthPlan::new(y, m, tz, now).map_err(|e: RollupError| StoreError::Invalid(e.to_string()))?;
         let subj = subject(pool, what).await?;
-        let measured: Vec<i64> = subj.lines.iter().filter(|l| l.3).map(|l| l.0).collect();
         let until = plan.end.min(now);
         let mut expected_ms: i64 = subj
             .lines
@@ -230,7 +232,6 @@ impl Store {
         expected_ms = expected_ms.max(covered);
         let total = down + up;
         let completeness = if expected_ms > 0 { covered as f64 / expected_ms as f64 } else { 0.0 };
-        let _ = measured;
         Ok(UsageReport {
             subject_kind: subj.kind.to_string(),
             subject: subj.name,

@@ -223,8 +223,12 @@ pub(super) async fn apply_month(conn: &mut SqliteConnection, plan: &MonthPlan) -
     }
     // Expected coverage: each measured line of the member, both directions, from the start of
     // the month (or the line's creation) to the end of the month (or now).
+    // A line counts from its creation, or from its first data if that is older (lines are
+    // often entered into coopnoc after they were lit).
     let lines = sqlx::query(
-        "SELECT l.member_id, l.created_at,
+        "SELECT l.member_id,
+                MIN(l.created_at, COALESCE((SELECT MIN(d.day_start) FROM usage_daily d WHERE d.line_id = l.id), l.created_at))
+                    AS created_at,
                 EXISTS (SELECT 1 FROM usage_counter c WHERE c.line_id = l.id AND c.per_line = 0) AS per_pon
          FROM line l WHERE l.member_id IS NOT NULL",
     )
