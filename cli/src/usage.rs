@@ -59,11 +59,11 @@ fn print_report(r: &UsageReport) {
     println!("  total      {:>10}  ({} bytes)", gb(r.total_bytes), grouped(r.total_bytes));
     if r.estimated {
         println!(
-            "  estimated: counter data covers {} of the month so far; gaps are not filled in",
+            "  estimated: data covers {} of the month so far (gaps are not filled in)",
             percent(r.completeness)
         );
     } else {
-        println!("  complete: counter data covers the whole month so far");
+        println!("  complete: data covers the whole month so far");
     }
     match r.peak_share {
         Some(share) => println!("  evening peak {}: {} of the total", r.evening_peak, percent(share)),
