@@ -235,6 +235,9 @@ impl Setup {
             dir.path().join("ctl.sock").display()
         );
         std::fs::write(dir.path().join("coopnoc.toml"), text).expect("config");
+        // Our own copy of the binary: every restart runs the same build, even where several
+        // worktrees share one target directory.
+        std::fs::copy(env!("CARGO_BIN_EXE_coopnocd"), dir.path().join("coopnocd")).expect("copy coopnocd");
         Setup { dir }
     }
     fn config(&self) -> PathBuf {
@@ -247,7 +250,8 @@ impl Setup {
         self.dir.path().join("state").join("coopnoc.db")
     }
     fn start(&self) -> DaemonProcess {
-        let d = DaemonProcess::spawn(env!("CARGO_BIN_EXE_coopnocd"), &self.config(), &[("RUST_LOG", "warn")]);
+        let bin = self.dir.path().join("coopnocd");
+        let d = DaemonProcess::spawn(bin.to_str().expect("utf-8 path"), &self.config(), &[("RUST_LOG", "warn")]);
         let socket = self.socket();
         wait_for("the control socket", Duration::from_secs(20), || {
             matches!(try_call(&socket, &Request::Status, Duration::from_secs(2)), Ok(Response::Status(_)))
