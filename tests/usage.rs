@@ -356,3 +356,53 @@ fn a_roll_up_killed_with_sigkill_leaves_totals_unchanged() {
     let (status, _) = daemon.wait(Duration::from_secs(10));
     assert!(status.success());
 }
+
+#[test]
+fn a_restart_between_two_polls_loses_and_doubles_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("coopnoc.db");
+    let from = ts("2026-06-01T10:02:10Z");
+    let to = ts("2026-06-01T13:00:00Z");
+    let samples = steady(0, from, to, 70, 123_457, 9_871);
+    let half = samples.len() / 2 / 2 * 2;
+    let truth = (from + (to - from) / 70 * 70 - from) * (123_457 + 9_871);
+    rt().block_on(async {
+        let id = {
+            let (store, writer) = Store::open(&db).await.expect("open");
+            store.write(WriteOp::AddLine(line("L-1", None))).await.expect("line");
+            let id = one_i64(&store, "SELECT id FROM line WHERE ref = 'L-1'").await;
+            let samples: Vec<_> = samples[..half].iter().cloned().map(|mut s| { s.line = id; s }).collect();
+            let usage = UsageService::new(store.clone());
+            for poll in samples.chunks(2) {
+                usage.ingest(poll).await.expect("ingest");
+            }
+            drop(usage);
+            store.close().await;
+            writer.finish().await;
+            id
+        };
+        // A new process: the accountant comes back from the store and goes on.
+        let (store, writer) = Store::open(&db).await.expect("reopen");
+        let usage = UsageService::new(store.clone());
+        let rest: Vec<_> = samples[half..].iter().cloned().map(|mut s| { s.line = id; s }).collect();
+        let mut first = None;
+        for poll in rest.chunks(2) {
+            let stats = usage.ingest(poll).await.expect("ingest");
+            first.get_or_insert(stats);
+        }
+        let first = first.expect("polls");
+        // A sample for a line that does not exist is dropped alone, not the poll's write.
+        let mut stray = steady(999_999, to, to, 70, 1, 1);
+        stray.extend(steady(id, to + 70, to + 70, 70, 0, 0));
+        usage.ingest(&stray).await.expect("a stray line is not an error");
+        assert_eq!((first.first_sample, first.counted), (0, 2), "the interval across the restart is counted");
+        assert_eq!(one_i64(&store, "SELECT SUM(down_bytes + up_bytes) FROM usage_fine").await, truth);
+        assert_eq!(
+            one_i64(&store, "SELECT SUM(down_covered_ms + up_covered_ms) FROM usage_fine").await,
+            2 * 1000 * ((to - from) / 70 * 70)
+        );
+        drop(usage);
+        store.close().await;
+        writer.finish().await;
+    });
+}

@@ -75,7 +75,15 @@ pub async fn apply(conn: &mut SqliteConnection, w: UsageWrite) -> Result<UsageOu
 }
 
 async fn record(conn: &mut SqliteConnection, hours: &[HourRow], counters: &[CounterRow]) -> Result<(), StoreError> {
-    for h in hours {
+    // A sample for a line that no longer exists (deleted since the poll) is dropped alone,
+    // rather than failing the whole poll's write on the foreign key.
+    let known: std::collections::HashSet<i64> =
+        sqlx::query_scalar("SELECT id FROM line").fetch_all(&mut *conn).await?.into_iter().collect();
+    let unknown = hours.iter().map(|h| h.line).chain(counters.iter().map(|c| c.line)).filter(|l| !known.contains(l)).count();
+    if unknown > 0 {
+        tracing::warn!("usage: {unknown} rows for lines that do not exist (any more) were dropped");
+    }
+    for h in hours.iter().filter(|h| known.contains(&h.line)) {
         sqlx::query(
             "INSERT OR REPLACE INTO usage_fine (hour, line_id, down_bytes, up_bytes, down_covered_ms, up_covered_ms, slots)
              VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -90,7 +98,7 @@ async fn record(conn: &mut SqliteConnection, hours: &[HourRow], counters: &[Coun
         .execute(&mut *conn)
         .await?;
     }
-    for c in counters {
+    for c in counters.iter().filter(|c| known.contains(&c.line)) {
         let (value, width) = match c.last.map(|l| l.counter) {
             Some(Counter::C32(v)) => (Some(v as i64), Some(32)),
             Some(Counter::C64(v)) => (Some(v as i64), Some(64)),
