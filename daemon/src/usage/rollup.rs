@@ -11,7 +11,7 @@ use jiff::tz::TimeZone;
 use sqlx::{Row, SqliteConnection};
 
 use super::slots::{HourSlots, SLOTS_PER_HOUR};
-use super::write::{UsageWrite, to_db};
+use super::write::{ROWS_PER_STATEMENT, UsageWrite, multi_row_insert, to_db};
 use crate::store::{Store, StoreError, WriteOp};
 
 #[derive(Debug, thiserror::Error)]
@@ -142,33 +142,37 @@ pub(super) async fn apply_day(conn: &mut SqliteConnection, plan: &DayPlan) -> Re
     }
     let period = plan.end - plan.start;
     let mut total = DayAgg::default();
-    let mut n = 0u64;
-    for (line, a) in &per_line {
-        let Some(member) = members.get(line) else { continue };
-        sqlx::query(
+    let rows: Vec<(i64, Option<i64>, DayAgg)> =
+        per_line.iter().filter_map(|(line, a)| members.get(line).map(|m| (*line, *m, *a))).collect();
+    let n = rows.len() as u64;
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let sql = multi_row_insert(
             "INSERT INTO usage_daily (line_id, day, member_id, day_start, period_s, down_bytes, up_bytes,
-                 down_peak_bytes, up_peak_bytes, down_covered_ms, up_covered_ms)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(line)
-        .bind(&plan.day)
-        .bind(member)
-        .bind(plan.start)
-        .bind(period)
-        .bind(to_db(a.bytes[0]))
-        .bind(to_db(a.bytes[1]))
-        .bind(to_db(a.peak[0]))
-        .bind(to_db(a.peak[1]))
-        .bind(to_db(a.covered_ms[0]))
-        .bind(to_db(a.covered_ms[1]))
-        .execute(&mut *conn)
-        .await?;
-        n += 1;
-        for d in 0..2 {
-            total.bytes[d] += a.bytes[d];
-            total.peak[d] += a.peak[d];
-            total.covered_ms[d] += a.covered_ms[d];
+                 down_peak_bytes, up_peak_bytes, down_covered_ms, up_covered_ms) VALUES ",
+            11,
+            chunk.len(),
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (line, member, a) in chunk {
+            q = q
+                .bind(line)
+                .bind(&plan.day)
+                .bind(member)
+                .bind(plan.start)
+                .bind(period)
+                .bind(to_db(a.bytes[0]))
+                .bind(to_db(a.bytes[1]))
+                .bind(to_db(a.peak[0]))
+                .bind(to_db(a.peak[1]))
+                .bind(to_db(a.covered_ms[0]))
+                .bind(to_db(a.covered_ms[1]));
+            for d in 0..2 {
+                total.bytes[d] += a.bytes[d];
+                total.peak[d] += a.peak[d];
+                total.covered_ms[d] += a.covered_ms[d];
+            }
         }
+        q.execute(&mut *conn).await?;
     }
     sqlx::query("DELETE FROM usage_coop_daily WHERE day = ?").bind(&plan.day).execute(&mut *conn).await?;
     if n > 0 {
@@ -248,30 +252,35 @@ pub(super) async fn apply_month(conn: &mut SqliteConnection, plan: &MonthPlan) -
     let now = crate::store::now();
     let mut totals: Vec<i64> = Vec::with_capacity(per_member.len());
     let (mut down, mut up, mut peak) = (0i64, 0i64, 0i64);
-    for (member, a) in &per_member {
-        sqlx::query(
+    let members: Vec<(&i64, &MonthAgg)> = per_member.iter().collect();
+    for chunk in members.chunks(ROWS_PER_STATEMENT) {
+        let sql = multi_row_insert(
             "INSERT INTO usage_monthly (member_id, month, month_start, period_s, lines, down_bytes, up_bytes, peak_bytes,
-                 covered_ms, expected_ms, rolled_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(member)
-        .bind(&plan.month)
-        .bind(plan.start)
-        .bind(plan.end - plan.start)
-        .bind(a.lines)
-        .bind(a.down)
-        .bind(a.up)
-        .bind(a.peak)
-        .bind(a.covered_ms)
-        // Lines moved between members can make the data exceed the expectation: cap at 100 %.
-        .bind(a.expected_ms.max(a.covered_ms))
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-        totals.push(a.down.saturating_add(a.up));
-        down = down.saturating_add(a.down);
-        up = up.saturating_add(a.up);
-        peak = peak.saturating_add(a.peak);
+                 covered_ms, expected_ms, rolled_at) VALUES ",
+            11,
+            chunk.len(),
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (member, a) in chunk {
+            q = q
+                .bind(**member)
+                .bind(&plan.month)
+                .bind(plan.start)
+                .bind(plan.end - plan.start)
+                .bind(a.lines)
+                .bind(a.down)
+                .bind(a.up)
+                .bind(a.peak)
+                .bind(a.covered_ms)
+                // Lines moved between members can make the data exceed the expectation: cap at 100 %.
+                .bind(a.expected_ms.max(a.covered_ms))
+                .bind(now);
+            totals.push(a.down.saturating_add(a.up));
+            down = down.saturating_add(a.down);
+            up = up.saturating_add(a.up);
+            peak = peak.saturating_add(a.peak);
+        }
+        q.execute(&mut *conn).await?;
     }
     totals.sort_unstable();
     let median = match totals.len() {

@@ -83,43 +83,70 @@ async fn record(conn: &mut SqliteConnection, hours: &[HourRow], counters: &[Coun
     if unknown > 0 {
         tracing::warn!("usage: {unknown} rows for lines that do not exist (any more) were dropped");
     }
-    for h in hours.iter().filter(|h| known.contains(&h.line)) {
-        sqlx::query(
-            "INSERT OR REPLACE INTO usage_fine (hour, line_id, down_bytes, up_bytes, down_covered_ms, up_covered_ms, slots)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(h.hour)
-        .bind(h.line)
-        .bind(to_db(h.slots.total_bytes(0)))
-        .bind(to_db(h.slots.total_bytes(1)))
-        .bind(h.slots.total_covered_ms(0) as i64)
-        .bind(h.slots.total_covered_ms(1) as i64)
-        .bind(h.slots.encode())
-        .execute(&mut *conn)
-        .await?;
+    // Many rows per statement: a poll of 10,000 lines is ~100 statements, not 30,000.
+    let hours: Vec<&HourRow> = hours.iter().filter(|h| known.contains(&h.line)).collect();
+    for chunk in hours.chunks(ROWS_PER_STATEMENT) {
+        let sql = multi_row_insert(
+            "INSERT OR REPLACE INTO usage_fine (hour, line_id, down_bytes, up_bytes, down_covered_ms, up_covered_ms, slots) VALUES ",
+            7,
+            chunk.len(),
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for h in chunk {
+            q = q
+                .bind(h.hour)
+                .bind(h.line)
+                .bind(to_db(h.slots.total_bytes(0)))
+                .bind(to_db(h.slots.total_bytes(1)))
+                .bind(h.slots.total_covered_ms(0) as i64)
+                .bind(h.slots.total_covered_ms(1) as i64)
+                .bind(h.slots.encode());
+        }
+        q.execute(&mut *conn).await?;
     }
-    for c in counters.iter().filter(|c| known.contains(&c.line)) {
-        let (value, width) = match c.last.map(|l| l.counter) {
-            Some(Counter::C32(v)) => (Some(v as i64), Some(32)),
-            Some(Counter::C64(v)) => (Some(v as i64), Some(64)),
-            None => (None, None),
-        };
-        sqlx::query(
-            "INSERT OR REPLACE INTO usage_counter (line_id, direction, per_line, at_ms, value, width, uptime, discontinuity)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(c.line)
-        .bind(c.direction.index() as i64)
-        .bind(c.per_line as i64)
-        .bind(c.last.map(|l| l.at_ms))
-        .bind(value)
-        .bind(width)
-        .bind(c.last.and_then(|l| l.uptime).map(i64::from))
-        .bind(c.last.and_then(|l| l.discontinuity).map(i64::from))
-        .execute(&mut *conn)
-        .await?;
+    let counters: Vec<&CounterRow> = counters.iter().filter(|c| known.contains(&c.line)).collect();
+    for chunk in counters.chunks(ROWS_PER_STATEMENT) {
+        let sql = multi_row_insert(
+            "INSERT OR REPLACE INTO usage_counter (line_id, direction, per_line, at_ms, value, width, uptime, discontinuity) VALUES ",
+            8,
+            chunk.len(),
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for c in chunk {
+            let (value, width) = match c.last.map(|l| l.counter) {
+                Some(Counter::C32(v)) => (Some(v as i64), Some(32)),
+                Some(Counter::C64(v)) => (Some(v as i64), Some(64)),
+                None => (None, None),
+            };
+            q = q
+                .bind(c.line)
+                .bind(c.direction.index() as i64)
+                .bind(c.per_line as i64)
+                .bind(c.last.map(|l| l.at_ms))
+                .bind(value)
+                .bind(width)
+                .bind(c.last.and_then(|l| l.uptime).map(i64::from))
+                .bind(c.last.and_then(|l| l.discontinuity).map(i64::from));
+        }
+        q.execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// Rows per multi-row INSERT (SQLite allows 32,766 parameters per statement).
+pub(super) const ROWS_PER_STATEMENT: usize = 250;
+
+pub(super) fn multi_row_insert(head: &str, columns: usize, rows: usize) -> String {
+    let tuple = format!("({})", vec!["?"; columns].join(", "));
+    let mut sql = String::with_capacity(head.len() + rows * (tuple.len() + 2));
+    sql.push_str(head);
+    for i in 0..rows {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&tuple);
+    }
+    sql
 }
 
 /// Bytes into SQLite's signed integer; a total past 2^63 (9.2 EB) is clamped, never wrapped.
