@@ -159,6 +159,7 @@ async fn bench_10k(dir: &std::path::Path) {
         ms(daily + monthly),
         daily.as_secs_f64() * 30.0
     );
+    drop(service);
     store.close().await;
     writer.finish().await;
 }

@@ -86,10 +86,15 @@ async fn record(conn: &mut SqliteConnection, hours: &[HourRow], counters: &[Coun
     // Many rows per statement: a poll of 10,000 lines is ~100 statements, not 30,000.
     let hours: Vec<&HourRow> = hours.iter().filter(|h| known.contains(&h.line)).collect();
     for chunk in hours.chunks(ROWS_PER_STATEMENT) {
-        let sql = multi_row_insert(
-            "INSERT OR REPLACE INTO usage_fine (hour, line_id, down_bytes, up_bytes, down_covered_ms, up_covered_ms, slots) VALUES ",
+        let mut sql = multi_row_insert(
+            "INSERT INTO usage_fine (hour, line_id, down_bytes, up_bytes, down_covered_ms, up_covered_ms, slots) VALUES ",
             7,
             chunk.len(),
+        );
+        // An upsert, not a REPLACE: the row is updated in place and its index left alone.
+        sql.push_str(
+            " ON CONFLICT (hour, line_id) DO UPDATE SET down_bytes = excluded.down_bytes, up_bytes = excluded.up_bytes,
+              down_covered_ms = excluded.down_covered_ms, up_covered_ms = excluded.up_covered_ms, slots = excluded.slots",
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for h in chunk {
@@ -106,10 +111,14 @@ async fn record(conn: &mut SqliteConnection, hours: &[HourRow], counters: &[Coun
     }
     let counters: Vec<&CounterRow> = counters.iter().filter(|c| known.contains(&c.line)).collect();
     for chunk in counters.chunks(ROWS_PER_STATEMENT) {
-        let sql = multi_row_insert(
-            "INSERT OR REPLACE INTO usage_counter (line_id, direction, per_line, at_ms, value, width, uptime, discontinuity) VALUES ",
+        let mut sql = multi_row_insert(
+            "INSERT INTO usage_counter (line_id, direction, per_line, at_ms, value, width, uptime, discontinuity) VALUES ",
             8,
             chunk.len(),
+        );
+        sql.push_str(
+            " ON CONFLICT (line_id, direction) DO UPDATE SET per_line = excluded.per_line, at_ms = excluded.at_ms,
+              value = excluded.value, width = excluded.width, uptime = excluded.uptime, discontinuity = excluded.discontinuity",
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for c in chunk {
