@@ -212,7 +212,7 @@ async fn bench_year(dir: &std::path::Path) {
         day = day.tomorrow().expect("day");
     }
     let mut conn = write_conn(&store).await;
-    for k in 1..=9i64 {
+    for k in 1..=10i64 {
         let shift = 35 * k;
         sqlx::query(
             "INSERT OR IGNORE INTO usage_daily SELECT line_id, date(day, ?), member_id, day_start - ?, period_s, down_bytes, up_bytes,
