@@ -117,6 +117,7 @@ impl UsageAccountant {
         let mut judged = Vec::new();
         let mut dirty_hours: HashSet<(LineId, i64)> = HashSet::new();
         let mut counters: HashMap<(LineId, Direction), CounterRow> = HashMap::new();
+        let mut examples: Vec<LineId> = Vec::new();
         for s in samples {
             stats.samples += 1;
             let key = (s.line, s.direction);
@@ -156,19 +157,33 @@ impl UsageAccountant {
                 }
                 Verdict::Gap(reason) => {
                     stats.gap(reason);
-                    match reason {
-                        GapReason::FirstSample => {}
-                        GapReason::AboveLinkSpeed | GapReason::CounterReset => tracing::warn!(
-                            line = s.line,
-                            direction = ?s.direction,
-                            "usage: counter sample rejected ({reason:?}): the interval is a gap, the new value a baseline"
-                        ),
-                        _ => tracing::info!(line = s.line, direction = ?s.direction, "usage: gap ({reason:?})"),
+                    if reason != GapReason::FirstSample {
+                        tracing::debug!(line = s.line, direction = ?s.direction, "usage: gap ({reason:?}), new baseline");
+                        if examples.len() < 5 {
+                            examples.push(s.line);
+                        }
                     }
                 }
             }
             self.last.insert(key, cur);
             counters.insert(key, CounterRow { line: s.line, direction: s.direction, last: Some(cur), per_line: true });
+        }
+        // One line per poll, not one per sample: a rebooted OLT is thousands of gaps.
+        if !examples.is_empty() {
+            let rejected = stats.above_link_speed + stats.counter_reset + stats.ambiguous_wrap;
+            let resets = stats.reboot + stats.discontinuity + stats.width_changed;
+            let msg = format!(
+                "usage: {rejected} counter readings rejected (above link speed {}, unexplained drop {}, ambiguous 32-bit {}), \
+                 {resets} after a reset (reboot {}, discontinuity {}, counter width {}); those intervals are gaps. Lines: {:?}",
+                stats.above_link_speed,
+                stats.counter_reset,
+                stats.ambiguous_wrap,
+                stats.reboot,
+                stats.discontinuity,
+                stats.width_changed,
+                examples
+            );
+            if rejected > 0 { tracing::warn!("{msg}") } else { tracing::info!("{msg}") }
         }
         // Hours before every direction's last sample can no longer change: let them go.
         let last = &self.last;
