@@ -84,7 +84,7 @@ fn status_members_and_lines_end_to_end() {
     let d = InProcess::start(DEVICES);
     let status = d.ok(&["status"]);
     assert!(status.contains("1 sites, 1 devices, 0 members"), "{status}");
-    assert!(status.contains("schema 2"), "{status}");
+    assert!(status.contains(&format!("schema {}", coopnocd::store::LATEST_SCHEMA_VERSION)), "{status}");
     let st = d.json(&["status"]);
     assert_eq!(st["devices"], 1);
     assert!(st["store"]["size_bytes"].as_u64().expect("size") > 0);

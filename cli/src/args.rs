@@ -78,6 +78,18 @@ pub enum Command {
         /// Where to write the pages.
         dir: PathBuf,
     },
+    /// Data used by a line or a member in a month: download, upload, evening-peak share,
+    /// completeness. Volumes in decimal GB (10^9 bytes); exact bytes with --json.
+    Usage {
+        /// A line (reference, ONU serial, MAC, interface) or a member reference.
+        target: String,
+        /// The month, YYYY-MM, in the cooperative's time zone [default: this month].
+        #[arg(long, value_name = "YYYY-MM")]
+        month: Option<String>,
+        /// Also show each day.
+        #[arg(long)]
+        daily: bool,
+    },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -96,6 +108,20 @@ pub enum MemberCommand {
     Show {
         /// The member's reference (member number).
         member: String,
+    },
+    /// Everything held about a member, as JSON (for a data-access request).
+    Export {
+        /// The member's reference (member number).
+        member: String,
+    },
+    /// Remove a member and their usage history for good (their lines stay, unassigned;
+    /// anonymous cooperative totals stay). Asks for confirmation unless --yes.
+    Erase {
+        /// The member's reference (member number).
+        member: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
     },
 }
 

@@ -6,6 +6,7 @@
 mod args;
 mod device;
 mod output;
+mod usage;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -122,6 +123,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Import { file, kind } => import(&mut s, &file, kind).await,
         Command::Device(cmd) => device::run(&mut s, cmd).await,
         Command::Poll { device } => device::poll(&mut s, &device).await,
+        Command::Usage { target, month, daily } => usage::usage(&mut s, target, month, daily).await,
     }
 }
 
@@ -230,6 +232,8 @@ async fn member(s: &mut Session, cmd: MemberCommand) -> anyhow::Result<u8> {
                 println!("{} members", members.len());
             }
         }
+        MemberCommand::Export { member } => return usage::export(s, member).await,
+        MemberCommand::Erase { member, yes } => return usage::erase(s, member, yes).await,
         MemberCommand::Show { member } => {
             let Response::Member(m) = s.call(Request::MemberShow { member }).await? else {
                 anyhow::bail!("unexpected answer")

@@ -89,7 +89,7 @@ async fn connection(mut stream: UnixStream, shared: Arc<Shared>, shutdown: Cance
     }
 }
 
-fn store_error(e: StoreError) -> Response {
+pub(crate) fn store_error(e: StoreError) -> Response {
     let kind = match &e {
         StoreError::NotFound(_) => ErrorKind::NotFound,
         StoreError::Conflict(_) => ErrorKind::Conflict,
@@ -141,6 +141,11 @@ async fn handle(req: Request, shared: &Shared) -> Response {
                 None => Response::error(ErrorKind::NotFound, format!("no device named \"{device}\" in the configuration")),
             },
             Request::Poll { device } => poll_now(shared, &device).await,
+            Request::Usage { .. }
+            | Request::MemberExport { .. }
+            | Request::MemberErase { .. }
+            | Request::UsageIngest { .. }
+            | Request::UsageRollup { .. } => crate::usage::ctl::handle(req, shared).await?,
             Request::Import { kind, csv, file_name } => {
                 let default_language = shared.config().reports.default_language.clone();
                 let parsed = match kind {
@@ -156,7 +161,7 @@ async fn handle(req: Request, shared: &Shared) -> Response {
                             tracing::info!("imported {file_name}: {rows} {kind:?} rows, {created} created, {updated} updated");
                             Response::Imported(ImportSummary { kind, rows: rows as u64, created, updated })
                         }
-                        WriteOutcome::Done => Response::error(ErrorKind::Internal, "import gave no summary"),
+                        WriteOutcome::Done | WriteOutcome::Usage(_) => Response::error(ErrorKind::Internal, "import gave no summary"),
                     },
                 }
             }

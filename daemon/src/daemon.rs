@@ -51,6 +51,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
     let mut set = tokio::task::JoinSet::new();
     set.spawn(ctl::serve(listener, shared.clone(), tasks.clone()));
     set.spawn(reload_on_sighup(shared.clone(), tasks.clone()));
+    set.spawn(crate::usage::service::run(shared.clone(), tasks.clone()));
 
     // Collectors (SNMP poller, netlink) -> observations -> one consumer (state, events). The
     // consumer ends once every collector has dropped its sender, taking in what they sent.

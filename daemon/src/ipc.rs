@@ -31,6 +31,17 @@ pub enum Request {
     DeviceShow { device: String },
     /// Polls a device now (after the poll in progress, if any) and answers with what it saw.
     Poll { device: String },
+    /// A line's or member's usage for a local month (default: the current one).
+    Usage { target: String, month: Option<String>, daily: bool },
+    /// Everything held about a member (a data-access request).
+    MemberExport { member: String },
+    /// Removes a member and their usage; keeps anonymous aggregates.
+    MemberErase { member: String },
+    /// Counter samples straight in, bypassing the poller (tests, replays, tools).
+    UsageIngest { samples: Vec<crate::usage::CounterSample> },
+    /// Rolls up local days `from..=to` (YYYY-MM-DD; default: today) and their months now.
+    /// `pause_ms` holds each day's transaction open that long (a crash-test hook).
+    UsageRollup { from: Option<String>, to: Option<String>, #[serde(default)] pause_ms: u64 },
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -51,6 +62,11 @@ pub enum Response {
     Imported(ImportSummary),
     Devices { devices: Vec<DeviceSummary> },
     Device(Box<DeviceDetail>),
+    Usage(crate::usage::read::UsageReport),
+    MemberExport { data: serde_json::Value },
+    Erased(crate::usage::read::ErasureSummary),
+    Ingested(crate::usage::IngestStats),
+    RolledUp { daily_rows: u64 },
     Error(ErrorReply),
 }
 

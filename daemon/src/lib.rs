@@ -22,6 +22,7 @@ pub mod snmp;
 pub mod state;
 pub mod store;
 pub mod systemd;
+pub mod usage;
 
 pub use daemon::{RunError, run};
 

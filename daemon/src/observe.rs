@@ -14,7 +14,8 @@ pub struct ObservationBatch {
 }
 
 /// A counter as the device gave it: the width matters for wrap handling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Counter {
     C32(u32),
     C64(u64),

@@ -15,6 +15,8 @@ pub struct Shared {
     poller: RwLock<Option<PollerHandle>>,
     /// Tells collectors that the config was replaced (SIGHUP).
     config_changes: tokio::sync::watch::Sender<Arc<Config>>,
+    /// Usage accounting: where the line matcher's counter samples go.
+    pub usage: crate::usage::UsageService,
     config: RwLock<Arc<Config>>,
     started: Instant,
     started_at: i64,
@@ -23,6 +25,7 @@ pub struct Shared {
 impl Shared {
     pub fn new(store: Store, config: Arc<Config>) -> Shared {
         Shared {
+            usage: crate::usage::UsageService::new(store.clone()),
             store,
             devices: Arc::new(DeviceStates::new(&config.devices)),
             poller: RwLock::new(None),

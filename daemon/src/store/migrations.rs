@@ -11,6 +11,7 @@ use super::StoreError;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "inventory", include_str!("../../migrations/0001_inventory.sql")),
     (2, "audit", include_str!("../../migrations/0002_audit.sql")),
+    (3, "usage", include_str!("../../migrations/0003_usage.sql")),
 ];
 
 pub const LATEST_SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;

@@ -96,6 +96,8 @@ fn connect_options(path: &Path) -> SqliteConnectOptions {
         // the fsync cost per transaction, not per row.
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
+        // Erased personal data is overwritten, not just unlinked (`coopnoc member erase`).
+        .pragma("secure_delete", "ON")
         .busy_timeout(Duration::from_secs(10))
         .log_statements(tracing::log::LevelFilter::Trace)
         .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1))

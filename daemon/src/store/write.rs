@@ -44,12 +44,15 @@ pub enum WriteOp {
     ImportMembers { rows: Vec<MemberImportRow>, file_name: String },
     ImportLines { rows: Vec<LineImportRow>, file_name: String },
     RecordEvents(Vec<NewEvent>),
+    /// Usage accounting: fine slots, roll-ups, pruning, erasure (see `crate::usage`).
+    Usage(crate::usage::UsageWrite),
 }
 
 #[derive(Debug, PartialEq)]
 pub enum WriteOutcome {
     Done,
     Imported { created: u64, updated: u64 },
+    Usage(crate::usage::UsageOutcome),
 }
 
 pub(super) async fn apply(conn: &mut SqliteConnection, op: WriteOp) -> Result<WriteOutcome, StoreError> {
@@ -97,6 +100,7 @@ pub(super) async fn apply(conn: &mut SqliteConnection, op: WriteOp) -> Result<Wr
             audit(conn, "import-lines", &file_name, Some(format!("{created} created, {updated} updated"))).await?;
             Ok(WriteOutcome::Imported { created, updated })
         }
+        WriteOp::Usage(w) => Ok(WriteOutcome::Usage(crate::usage::write::apply(conn, w).await?)),
         WriteOp::RecordEvents(events) => {
             for e in &events {
                 sqlx::query(
