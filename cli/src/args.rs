@@ -44,7 +44,7 @@ pub enum Command {
         /// The file to check, e.g. /etc/coopnoc/coopnoc.toml.
         file: PathBuf,
     },
-    /// Members: add, list, show.
+    /// Members: add, list, show; export or erase what is held about one.
     #[command(subcommand)]
     Member(MemberCommand),
     /// Subscriber lines: add, list, show, assign to a member.
