@@ -76,8 +76,9 @@ async fn devices_are_polled_shown_and_judged_unreachable() {
     };
 
     // Poll now: the result comes back with the device's state.
-    let Response::Device(d) = call(&mut client, Request::Poll { device: "switch-dc".into() }).await else {
-        panic!("poll answers with the device");
+    let answer = call(&mut client, Request::Poll { device: "switch-dc".into() }).await;
+    let Response::Device(d) = answer else {
+        panic!("poll answers with the device, not {answer:?}");
     };
     assert_eq!(d.summary.state, "reachable");
     assert!(d.summary.polls >= 1);

@@ -173,7 +173,15 @@ async fn handle(req: Request, shared: &Shared) -> Response {
 
 /// Polls a device now and answers with its state once the state has taken the poll in.
 async fn poll_now(shared: &Shared, device: &str) -> Response {
-    let Some(poller) = shared.poller() else {
+    // The control socket opens before the poller's first task has run: a `poll` that
+    // arrives in that moment waits for it rather than failing.
+    let mut poller = shared.poller();
+    let started = tokio::time::Instant::now();
+    while poller.is_none() && started.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        poller = shared.poller();
+    }
+    let Some(poller) = poller else {
         return Response::error(ErrorKind::Unsupported, "the SNMP poller is not running");
     };
     // A poll waits for the one in progress and may retry a silent device: give it the time
