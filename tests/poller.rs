@@ -368,3 +368,65 @@ snmp = {{ version = "2c", community = "zxa10_c320v2" }}
     }
     daemon.join().expect("the daemon thread ends").expect("the daemon stops cleanly");
 }
+
+/// What the vendor profile decodes travels in the device's batch, beside the poller's own
+/// IF-MIB observations: the ZTE's 458 ONU optical readings (82 of them "no reading"), the
+/// detection and what was found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_vendor_profile_observations_are_in_the_device_batch() {
+    use coopnocd::observe::{Observation, Subject};
+    let agent = snmp_support::start_snmpsim();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = format!(
+        "[reports]\nenabled = false\n[[device]]\nname = \"olt-zte\"\nkind = \"olt\"\naddress = \"127.0.0.1:{}\"\n\
+         snmp = {{ version = \"2c\", community = \"zxa10_c320v2\" }}\npoll = {{ optics = true, status-interval = \"5s\", max-repetitions = 25 }}\n",
+        agent.port
+    );
+    let config = coopnocd::config::parse(&text, dir.path()).unwrap_or_else(|p| panic!("test config: {p:?}"));
+    let engine = std::sync::Arc::new(coopnocd::snmp::Engine::bind_on("127.0.0.1:0").await.expect("engine"));
+    let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+    let mut set = tokio::task::JoinSet::new();
+    let shutdown = CancellationToken::new();
+    // Kept: a device task stops when nobody can ask it for a poll any more.
+    let _handle = coopnocd::poller::start(&config, engine, tx, &mut set, shutdown.clone());
+    let batch = tokio::time::timeout(Duration::from_secs(15), rx.recv()).await.expect("a batch in time").expect("a batch");
+    shutdown.cancel();
+
+    let onu_optics: Vec<Option<f64>> = batch
+        .items
+        .iter()
+        .filter_map(|o| match o {
+            Observation::Optical { subject: Subject::Onu { .. }, olt_rx_dbm, .. } => Some(*olt_rx_dbm),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(onu_optics.len(), 458);
+    assert_eq!(onu_optics.iter().filter(|x| x.is_none()).count(), 82, "-80000 is no reading");
+    let detection = batch.items.iter().find_map(|o| match o {
+        Observation::Profile { detection } => Some(detection.clone()),
+        _ => None,
+    });
+    assert_eq!(detection.expect("a detection").expect("a profile").profile.id, "zte-c3xx");
+    let found = batch.items.iter().find_map(|o| match o {
+        Observation::Discovered { items } => Some(items.clone()),
+        _ => None,
+    });
+    let found = found.expect("what was found");
+    assert_eq!(found.iter().filter(|d| matches!(d.subject, Subject::Onu { .. })).count(), 458);
+    let first = found.iter().find(|d| d.index == vec![285278465, 1]).expect("the first ONU row");
+    assert_eq!(first.key.as_ref().map(|k| k.1.as_str()), Some("gpon_1/1/1:1"));
+    // Interfaces once each: the poller's own, not again from the profile's decode.
+    let mut interfaces: Vec<u32> = batch
+        .items
+        .iter()
+        .filter_map(|o| match o {
+            Observation::Interface { subject: Subject::Interface { index, .. }, .. } => Some(*index),
+            _ => None,
+        })
+        .collect();
+    let all = interfaces.len();
+    interfaces.sort_unstable();
+    interfaces.dedup();
+    assert!(all > 0 && all == interfaces.len(), "{all} interface observations, {} interfaces", interfaces.len());
+    while set.join_next().await.is_some() {}
+}
