@@ -2,6 +2,12 @@
 //! slow metrics), all sharing one SNMP engine and socket. Emits observation batches on a
 //! channel; never knows who reads them.
 //!
+//! Each device is read with its own generic IF-MIB profile (`profile.rs`: system group,
+//! interfaces) and with its vendor profile (`crate::profile`, see `vendor.rs`): detected at the
+//! first poll, after a reboot and with every labels poll; its labels tables walked with the
+//! labels and cached, its status tables every poll, its slow ones (per-ONU optics) on the slow
+//! interval when `optics` is on; decoded together into the same batch.
+//!
 //! A device's polls never overlap: its task runs one poll at a time, and a poll asked for on
 //! demand (`coopnoc poll`) waits for the one in progress. A scheduled poll that could not start
 //! on time because the previous one ran long is an overrun, counted.
