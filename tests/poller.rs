@@ -254,3 +254,180 @@ async fn sighup_adds_and_removes_polled_devices() {
     assert!(stderr.contains("SNMP poller restarted"), "{stderr}");
     drop(silent);
 }
+
+/// Vendor profiles in the poller: snmpsimd replays a ZTE C320 (optics on) and a Cambium ePMP
+/// AP; each is detected from its sysObjectID (and probes), its tables walked on their
+/// schedules and decoded; `device show` tells the profile and the ONUs/stations found, which
+/// must be the recording's rows. A device forced to a profile that does not exist says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vendor_profiles_are_detected_walked_and_shown() {
+    let agent = snmp_support::start_snmpsim();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = format!(
+        r#"
+[daemon]
+state-directory = "{state}"
+shutdown-timeout = "5s"
+
+[ctl]
+socket = "{state}/ctl.sock"
+
+[reports]
+enabled = false
+
+[poll]
+status-interval = "10m"
+timeout = "3s"
+retries = 1
+max-repetitions = 25
+
+[[device]]
+name = "olt-zte"
+kind = "olt"
+address = "127.0.0.1:{port}"
+snmp = {{ version = "2c", community = "zxa10_c320v2" }}
+poll = {{ optics = true }}
+
+[[device]]
+name = "ap-epmp"
+kind = "radio"
+address = "127.0.0.1:{port}"
+snmp = {{ version = "2c", community = "epmp_epmp-ap-connected-sta" }}
+
+[[device]]
+name = "olt-typo"
+kind = "olt"
+address = "127.0.0.1:{port}"
+profile = "zte-c999"
+snmp = {{ version = "2c", community = "zxa10_c320v2" }}
+"#,
+        state = dir.path().join("state").display(),
+        port = agent.port
+    );
+    let config = coopnocd::config::parse(&text, dir.path()).unwrap_or_else(|p| panic!("test config: {p:?}"));
+    let socket = config.ctl.socket.clone();
+    let shutdown = CancellationToken::new();
+    let daemon = {
+        let shutdown = shutdown.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+            rt.block_on(coopnocd::run(config, shutdown))
+        })
+    };
+    let started = Instant::now();
+    let mut client = loop {
+        if let Ok(c) = Client::connect(&socket, Duration::from_secs(25)).await {
+            break c;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "the daemon did not open its socket");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+
+    // The OLT: detected by sysObjectID; 458 ONU rows in zxAnPonRxOpticalPower, read on the
+    // slow schedule because optics are on for it.
+    let Response::Device(d) = call(&mut client, Request::Poll { device: "olt-zte".into() }).await else {
+        panic!("poll answers with the device");
+    };
+    assert_eq!(d.summary.state, "reachable", "{d:?}");
+    assert_eq!((d.profile.as_deref(), d.profile_by.as_deref()), (Some("zte-c3xx"), Some("matched")), "{d:?}");
+    assert_eq!(d.profile_name.as_deref(), Some("ZTE ZXA10 C300/C320"));
+    assert_eq!(d.profile_error, None);
+    assert_eq!(d.lines_seen, 458, "ONUs seen");
+    // Interfaces are still the poller's own IF-MIB reading, named.
+    assert!(d.interfaces.iter().any(|i| i.name.as_deref() == Some("gpon_1/1/1")), "{:?}", d.interfaces);
+
+    // The AP: six connected stations, found on the status schedule.
+    let Response::Device(d) = call(&mut client, Request::Poll { device: "ap-epmp".into() }).await else {
+        panic!("poll answers with the device");
+    };
+    assert_eq!((d.profile.as_deref(), d.profile_by.as_deref()), (Some("cambium-epmp"), Some("matched")), "{d:?}");
+    assert_eq!(d.lines_seen, 6, "stations seen");
+
+    // A profile the config names but nobody wrote: a clear error in the device's state, and
+    // the device is still polled (generic IF-MIB).
+    let Response::Device(d) = call(&mut client, Request::Poll { device: "olt-typo".into() }).await else {
+        panic!("poll answers with the device");
+    };
+    let error = d.profile_error.clone().unwrap_or_default();
+    assert!(error.contains("zte-c999") && error.contains("no profile"), "{d:?}");
+    assert!(d.last_errors.iter().any(|e| e.message.contains("zte-c999")), "{:?}", d.last_errors);
+    assert_eq!(d.summary.state, "reachable");
+    assert_eq!(d.lines_seen, 0);
+
+    // What `device show` reads is the same state.
+    let Response::Device(d) = call(&mut client, Request::DeviceShow { device: "olt-zte".into() }).await else {
+        panic!("device show answers with the device");
+    };
+    assert_eq!((d.profile.as_deref(), d.lines_seen), (Some("zte-c3xx"), 458));
+
+    drop(client);
+    shutdown.cancel();
+    let stopping = Instant::now();
+    while !daemon.is_finished() {
+        assert!(stopping.elapsed() < Duration::from_secs(8), "the daemon did not stop in time");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    daemon.join().expect("the daemon thread ends").expect("the daemon stops cleanly");
+}
+
+/// What the vendor profile decodes travels in the device's batch, beside the poller's own
+/// IF-MIB observations: the ZTE's 458 ONU optical readings (82 of them "no reading"), the
+/// detection and what was found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_vendor_profile_observations_are_in_the_device_batch() {
+    use coopnocd::observe::{Observation, Subject};
+    let agent = snmp_support::start_snmpsim();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = format!(
+        "[reports]\nenabled = false\n[[device]]\nname = \"olt-zte\"\nkind = \"olt\"\naddress = \"127.0.0.1:{}\"\n\
+         snmp = {{ version = \"2c\", community = \"zxa10_c320v2\" }}\npoll = {{ optics = true, status-interval = \"5s\", max-repetitions = 25 }}\n",
+        agent.port
+    );
+    let config = coopnocd::config::parse(&text, dir.path()).unwrap_or_else(|p| panic!("test config: {p:?}"));
+    let engine = std::sync::Arc::new(coopnocd::snmp::Engine::bind_on("127.0.0.1:0").await.expect("engine"));
+    let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+    let mut set = tokio::task::JoinSet::new();
+    let shutdown = CancellationToken::new();
+    // Kept: a device task stops when nobody can ask it for a poll any more.
+    let _handle = coopnocd::poller::start(&config, engine, tx, &mut set, shutdown.clone());
+    let batch = tokio::time::timeout(Duration::from_secs(15), rx.recv()).await.expect("a batch in time").expect("a batch");
+    shutdown.cancel();
+
+    let onu_optics: Vec<Option<f64>> = batch
+        .items
+        .iter()
+        .filter_map(|o| match o {
+            Observation::Optical { subject: Subject::Onu { .. }, olt_rx_dbm, .. } => Some(*olt_rx_dbm),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(onu_optics.len(), 458);
+    assert_eq!(onu_optics.iter().filter(|x| x.is_none()).count(), 82, "-80000 is no reading");
+    let detection = batch.items.iter().find_map(|o| match o {
+        Observation::Profile { detection } => Some(detection.clone()),
+        _ => None,
+    });
+    assert_eq!(detection.expect("a detection").expect("a profile").profile.id, "zte-c3xx");
+    let found = batch.items.iter().find_map(|o| match o {
+        Observation::Discovered { items } => Some(items.clone()),
+        _ => None,
+    });
+    let found = found.expect("what was found");
+    assert_eq!(found.iter().filter(|d| matches!(d.subject, Subject::Onu { .. })).count(), 458);
+    let first = found.iter().find(|d| d.index == vec![285278465, 1]).expect("the first ONU row");
+    assert_eq!(first.key.as_ref().map(|k| k.1.as_str()), Some("gpon_1/1/1:1"));
+    // Interfaces once each: the poller's own, not again from the profile's decode.
+    let mut interfaces: Vec<u32> = batch
+        .items
+        .iter()
+        .filter_map(|o| match o {
+            Observation::Interface { subject: Subject::Interface { index, .. }, .. } => Some(*index),
+            _ => None,
+        })
+        .collect();
+    let all = interfaces.len();
+    interfaces.sort_unstable();
+    interfaces.dedup();
+    assert!(all > 0 && all == interfaces.len(), "{all} interface observations, {} interfaces", interfaces.len());
+    while set.join_next().await.is_some() {}
+}

@@ -116,17 +116,29 @@ fn list(devices: &[DeviceSummary], now: jiff::Timestamp) -> String {
     out
 }
 
+/// "zte-c3xx (matched)", "generic IF-MIB: no specific profile matched", or why there is none.
+fn profile(d: &DeviceDetail) -> String {
+    if let Some(e) = &d.profile_error {
+        return format!("error: {e}");
+    }
+    let id = d.profile.as_deref().unwrap_or("-");
+    match d.profile_by.as_deref() {
+        Some("fallback") => "generic IF-MIB: no specific profile matched".to_string(),
+        Some("forced") => format!("{id} (set in the config)"),
+        Some(by) => format!("{id} ({by})"),
+        None => format!("{id} (not detected yet)"),
+    }
+}
+
 fn show(d: &DeviceDetail, now: jiff::Timestamp) -> String {
     let s = &d.summary;
     let mut out = String::new();
     let since = d.state_since.as_deref().map(|t| format!(" since {t}")).unwrap_or_default();
     out.push_str(&format!("{}  {}  {}{since}\n", s.name, s.kind, output::state(&s.state)));
     if let Some(a) = &s.address {
-        out.push_str(&format!(
-            "  address     {a} (SNMP v{}, profile {})\n",
-            d.snmp_version.as_deref().unwrap_or("?"),
-            d.profile.as_deref().unwrap_or("-")
-        ));
+        out.push_str(&format!("  address     {a} (SNMP v{})\n", d.snmp_version.as_deref().unwrap_or("?")));
+        out.push_str(&format!("  profile     {}\n", cut(&profile(d), 66)));
+        out.push_str(&format!("  ONUs/stations seen: {}\n", d.lines_seen));
     }
     if let Some(site) = &s.site {
         out.push_str(&format!("  site        {site}\n"));
@@ -225,7 +237,12 @@ mod tests {
         let now: jiff::Timestamp = "2026-01-01T12:00:12Z".parse().expect("time");
         let d = DeviceDetail {
             summary: summary(),
-            profile: Some("generic-if-mib".into()),
+            profile: Some("zte-c3xx".into()),
+            profile_by: Some("matched".into()),
+            profile_name: Some("ZTE ZXA10 C300/C320".into()),
+            profile_error: None,
+            lines_seen: 458,
+            discovered: 478,
             snmp_version: Some("2c".into()),
             sys_descr: Some("BDCOM(tm) GP3600-16B Software, Version 10.3.0D\nCopyright".into()),
             sys_object_id: None,
@@ -250,6 +267,12 @@ mod tests {
         let text = show(&d, now);
         assert!(text.contains("gpon0/1") && text.contains("1G") && text.contains("1.5 KiB*"), "{text}");
         assert!(text.contains("1d 2h"), "{text}");
+        assert!(text.contains("profile     zte-c3xx (matched)\n"), "{text}");
+        assert!(text.contains("ONUs/stations seen: 458\n"), "{text}");
+        let fallback = DeviceDetail { profile: Some("generic-if-mib".into()), profile_by: Some("fallback".into()), ..d.clone() };
+        assert!(show(&fallback, now).contains("generic IF-MIB: no specific profile matched"));
+        let broken = DeviceDetail { profile_error: Some("profile: no profile has the id \"zte-c999\"".into()), ..d.clone() };
+        assert!(show(&broken, now).contains("error: profile: no profile has the id \"zte-c999\""));
         assert!(!text.contains("Copyright"), "{text}");
         assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
     }

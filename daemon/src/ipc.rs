@@ -298,7 +298,25 @@ pub struct DeviceSummary {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct DeviceDetail {
     pub summary: DeviceSummary,
+    /// The id of the profile the device is read with: the detected one, else the one the
+    /// config names (or "generic-if-mib") until the first poll.
     pub profile: Option<String>,
+    /// How the profile was chosen: "forced" (config), "matched" or "fallback" (nothing
+    /// matched: generic IF-MIB); none before the first poll.
+    #[serde(default)]
+    pub profile_by: Option<String>,
+    /// The profile's model name ("ZTE ZXA10 C300/C320").
+    #[serde(default)]
+    pub profile_name: Option<String>,
+    /// Why no profile could be chosen (a profile named in the config that does not exist).
+    #[serde(default)]
+    pub profile_error: Option<String>,
+    /// ONUs and radio stations the profile found on the device (latest poll of each table).
+    #[serde(default)]
+    pub lines_seen: usize,
+    /// Everything the profile found, interfaces included.
+    #[serde(default)]
+    pub discovered: usize,
     pub snmp_version: Option<String>,
     pub sys_descr: Option<String>,
     pub sys_object_id: Option<String>,

@@ -41,6 +41,7 @@ pub struct DaemonFile {
     pub time_zone: Option<String>,
     pub cooperative_name: Option<String>,
     pub shutdown_timeout: Option<String>,
+    pub profile_directory: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -93,6 +93,9 @@ pub struct DaemonConfig {
     pub time_zone: jiff::tz::TimeZone,
     pub cooperative_name: String,
     pub shutdown_timeout: Duration,
+    /// More device profiles (`*.toml`), beside the built-in ones; a file with the id of a
+    /// built-in profile replaces it.
+    pub profile_directory: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -652,7 +655,24 @@ impl Validator<'_> {
                 (tz.iana_name().unwrap_or("UTC").to_string(), tz)
             }
         };
+        let profile_directory = d.profile_directory.as_ref().and_then(|dir| {
+            if dir.trim().is_empty() {
+                self.problem("daemon.profile-directory", "empty: leave it out to use the built-in profiles only");
+                return None;
+            }
+            let full = self.base.join(dir);
+            if !full.is_dir() {
+                self.problem("daemon.profile-directory", format!("{} is not a directory", full.display()));
+                return None;
+            }
+            // The same loader as the poller's: `coopnoc validate` reports every bad profile.
+            if let Err(e) = crate::profile::ProfileSet::load(Some(&full)) {
+                self.problem("daemon.profile-directory", e.to_string());
+            }
+            Some(full)
+        });
         DaemonConfig {
+            profile_directory,
             state_directory: PathBuf::from(
                 d.state_directory.clone().unwrap_or_else(|| defaults::STATE_DIRECTORY.into()),
             ),
@@ -1262,6 +1282,24 @@ snmp = { community-file = "community" }
             other => panic!("{other:?}"),
         }
         assert!(!format!("{c:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn a_profile_directory_is_read_from_the_config_folder_and_checked() {
+        let dir = tempfile::tempdir().expect("test setup");
+        std::fs::create_dir(dir.path().join("profiles")).expect("test setup");
+        let text = "[reports]\nenabled = false\n[daemon]\nprofile-directory = \"profiles\"\n";
+        let c = parse(text, dir.path()).expect("an empty profile directory is fine");
+        assert_eq!(c.daemon.profile_directory, Some(dir.path().join("profiles")));
+        assert_eq!(parse("[reports]\nenabled = false\n", dir.path()).expect("test setup").daemon.profile_directory, None);
+
+        // A bad profile in it is a config problem, with the file and what is wrong.
+        std::fs::write(dir.path().join("profiles/olt.toml"), "id = \"olt-x\"\nname = \"X\"\nkind = \"toaster\"\n").expect("test setup");
+        let p = parse(text, dir.path()).expect_err("a broken profile").iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n");
+        assert!(p.contains("daemon.profile-directory") && p.contains("olt.toml"), "{p}");
+
+        let p = parse("[reports]\nenabled = false\n[daemon]\nprofile-directory = \"nowhere\"\n", dir.path()).expect_err("missing");
+        assert!(p.iter().any(|p| p.to_string().contains("not a directory")), "{p:?}");
     }
 
     #[test]

@@ -2,12 +2,19 @@
 //! slow metrics), all sharing one SNMP engine and socket. Emits observation batches on a
 //! channel; never knows who reads them.
 //!
+//! Each device is read with its own generic IF-MIB profile (`profile.rs`: system group,
+//! interfaces) and with its vendor profile (`crate::profile`, see `vendor.rs`): detected at the
+//! first poll, after a reboot and with every labels poll; its labels tables walked with the
+//! labels and cached, its status tables every poll, its slow ones (per-ONU optics) on the slow
+//! interval when `optics` is on; decoded together into the same batch.
+//!
 //! A device's polls never overlap: its task runs one poll at a time, and a poll asked for on
 //! demand (`coopnoc poll`) waits for the one in progress. A scheduled poll that could not start
 //! on time because the previous one ran long is an overrun, counted.
 
 pub mod profile;
 pub mod state;
+mod vendor;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -20,7 +27,9 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, Device, PollConfig};
 use crate::observe::{CollectorHealth, Counter, Observation, ObservationBatch, Subject};
 use crate::snmp::{Engine, Oid, Session, SessionOptions, SnmpError, Table, Value, jitter_fraction};
+use crate::profile::{Detection, ProfileSet};
 use profile::{Object, Profile, Role, Schedule};
+use vendor::Vendor;
 
 pub use state::{DeviceStates, consume, polled_by_snmp};
 
@@ -131,16 +140,19 @@ pub fn start(
     shutdown: CancellationToken,
 ) -> PollerHandle {
     let profile = Arc::new(Profile::generic());
+    let profiles = match ProfileSet::load(config.daemon.profile_directory.as_deref()) {
+        Ok(set) => Arc::new(set),
+        // The config check loads the same directory: this is a directory changed since.
+        Err(e) => {
+            tracing::error!("{e}\nusing the built-in device profiles only");
+            Arc::new(ProfileSet::builtin())
+        }
+    };
     let mut devices = HashMap::new();
     for device in config.devices.iter().filter(|d| polled_by_snmp(d)) {
-        if let Some(p) = &device.profile
-            && p != &profile.name
-        {
-            tracing::warn!("device {}: profile \"{p}\" is not available yet; using {}", device.name, profile.name);
-        }
         let (req_tx, req_rx) = mpsc::channel(4);
         devices.insert(device.name.clone(), req_tx);
-        let task = DeviceTask::new(device.clone(), engine.clone(), profile.clone(), tx.clone());
+        let task = DeviceTask::new(device.clone(), engine.clone(), profile.clone(), profiles.clone(), tx.clone());
         set.spawn(task.run(req_rx, shutdown.clone()));
     }
     tracing::info!("SNMP poller: {} devices", devices.len());
@@ -168,10 +180,22 @@ struct DeviceTask {
     absent: HashSet<Role>,
     /// ifIndex → name, for the subjects of interface observations.
     names: BTreeMap<u32, Arc<str>>,
+    /// Every device profile known, to detect this device's.
+    profiles: Arc<ProfileSet>,
+    /// The last detection (or why there is none); `None` before the first.
+    detection: Option<Result<Detection, String>>,
+    /// The device's vendor profile at work: set by the first detection.
+    vendor: Option<Vendor>,
 }
 
 impl DeviceTask {
-    fn new(device: Device, engine: Arc<Engine>, profile: Arc<Profile>, tx: mpsc::Sender<ObservationBatch>) -> DeviceTask {
+    fn new(
+        device: Device,
+        engine: Arc<Engine>,
+        profile: Arc<Profile>,
+        profiles: Arc<ProfileSet>,
+        tx: mpsc::Sender<ObservationBatch>,
+    ) -> DeviceTask {
         DeviceTask {
             name: Arc::from(device.name.as_str()),
             poll: device.poll.clone(),
@@ -189,6 +213,9 @@ impl DeviceTask {
             last_slow: None,
             absent: HashSet::new(),
             names: BTreeMap::new(),
+            profiles,
+            detection: None,
+            vendor: None,
         }
     }
 
@@ -308,8 +335,9 @@ impl DeviceTask {
         if labels_due {
             scalars.extend(profile.scalars(Schedule::Labels));
         }
-        let values = get_objects(&session, &scalars).await?;
-        if let Some(Value::TimeTicks(ticks)) = values.get(&Role::SysUpTime) {
+        let mut values = get_objects(&session, &scalars).await?;
+        if let Some(Value::TimeTicks(ticks)) = values.get(&Role::SysUpTime).cloned() {
+            let ticks = &ticks;
             if self.last_uptime.is_some_and(|old| *ticks < old) {
                 tracing::info!("device {} rebooted (sysUpTime went back): reading its labels again", self.name);
                 if !labels_due {
@@ -317,8 +345,11 @@ impl DeviceTask {
                     let more: Vec<&Object> = profile.scalars(Schedule::Labels).collect();
                     let extra = get_objects(&session, &more).await?;
                     items.push(system_observation(&extra));
+                    values.extend(extra);
                 }
                 self.absent.clear();
+                // ONU tables may have been renumbered: what was found is re-read now.
+                self.last_slow = None;
             }
             self.last_uptime = Some(*ticks);
             items.push(Observation::Uptime { ticks: *ticks });
@@ -327,6 +358,15 @@ impl DeviceTask {
             items.push(system_observation(&values));
             // Recheck on every labels poll whether the device gained what it lacked.
             self.absent.clear();
+        }
+        // The device's profile: at the first poll, after a reboot (labels are due then) and
+        // with every labels poll (new firmware, or a model swapped at the same address).
+        if labels_due || self.vendor.is_none() {
+            let text = |r| values.get(&r).and_then(Value::as_text);
+            let found =
+                vendor::detect(&self.profiles, &session, self.device.profile.as_deref(), text(Role::SysObjectId), text(Role::SysDescr))
+                    .await?;
+            self.take_detection(found, items);
         }
 
         // Columns: labels and status walked concurrently, within the device's window.
@@ -339,7 +379,7 @@ impl DeviceTask {
             })
             .collect();
         let (labels, status) = tokio::join!(walk_objects(&session, &label_columns), walk_objects(&session, &status_columns));
-        let labels = labels?;
+        let mut labels = labels?;
         let mut status = status?;
 
         // Primaries the device lacks: read their fallbacks now, and from now on.
@@ -358,6 +398,8 @@ impl DeviceTask {
             let more = walk_objects(&session, &fallbacks).await?;
             status.roles.extend(more.roles);
             status.anomalies.extend(more.anomalies);
+            status.tables.extend(more.tables);
+            status.own_tables = status.tables.len();
         }
 
         if labels_due {
@@ -386,16 +428,54 @@ impl DeviceTask {
             items.push(Observation::Anomaly { message: a.clone() });
         }
 
-        // Slow metrics: the generic profile has none; vendor profiles add them (opt-in).
-        if self.poll.optics
-            && profile.has(Schedule::Slow)
-            && self.last_slow.is_none_or(|t| now.duration_since(t) >= self.poll.slow_interval)
-        {
-            let slow: Vec<&Object> = profile.columns(Schedule::Slow).collect();
-            let _ = walk_objects(&session, &slow).await?;
+        // The vendor profile's tables: labels cached until the next labels poll, status every
+        // poll, slow ones (per-ONU optics) on their own interval and only with `optics = true`.
+        let Some(vendor) = self.vendor.as_mut() else { return Ok(()) };
+        if labels_due {
+            let mut cache = std::mem::take(&mut labels.tables);
+            for columns in vendor.walks(crate::profile::Schedule::Labels) {
+                cache.push(session.walk(columns).await?);
+            }
+            vendor.labels_cache = cache;
+        }
+        let mut fresh = std::mem::take(&mut status.tables);
+        for columns in vendor.walks(crate::profile::Schedule::Status) {
+            fresh.push(session.walk(columns).await?);
+        }
+        let slow = vendor.walks(crate::profile::Schedule::Slow);
+        if self.poll.optics && !slow.is_empty() && self.last_slow.is_none_or(|t| now.duration_since(t) >= self.poll.slow_interval) {
+            for columns in slow {
+                fresh.push(session.walk(columns).await?);
+            }
             self.last_slow = Some(now);
         }
+        for t in &fresh[status.own_tables..] {
+            items.extend(t.anomalies.iter().map(|a| Observation::Anomaly { message: a.to_string() }));
+        }
+        let own_indexes: HashSet<u32> = status.indexes().into_iter().collect();
+        let discovered = vendor.decode(&fresh, &own_indexes, &self.name, items);
+        items.push(Observation::Discovered { items: discovered });
         Ok(())
+    }
+
+    /// Keeps a detection, says when it changed, and starts afresh with a new profile.
+    fn take_detection(&mut self, found: Result<Detection, String>, items: &mut Vec<Observation>) {
+        if self.detection.as_ref() != Some(&found) {
+            match &found {
+                Ok(d) => tracing::info!("device {}: {d}", self.name),
+                Err(e) => tracing::warn!("device {}: {e}; reading it with the generic IF-MIB profile", self.name),
+            }
+        }
+        let profile = match &found {
+            Ok(d) => d.profile.clone(),
+            Err(_) => self.profiles.generic(),
+        };
+        if self.vendor.as_ref().is_none_or(|v| v.profile.id != profile.id) {
+            self.vendor = Some(Vendor::new(profile, &self.profiles.generic(), &self.profile));
+            self.last_slow = None;
+        }
+        items.push(Observation::Profile { detection: found.clone() });
+        self.detection = Some(found);
     }
 
     fn interface_observations(&self, status: &Walked, items: &mut Vec<Observation>) {
@@ -453,6 +533,10 @@ async fn get_objects(session: &Session, objects: &[&Object]) -> Result<HashMap<R
 struct Walked {
     roles: HashMap<Role, BTreeMap<u32, Value>>,
     anomalies: Vec<String>,
+    /// The walks as they came, for the vendor profile's decode.
+    tables: Vec<Table>,
+    /// How many of `tables` are the poller's own (before the vendor profile adds its own).
+    own_tables: usize,
 }
 
 impl Walked {
@@ -477,20 +561,22 @@ async fn walk_objects(session: &Session, objects: &[&Object]) -> Result<Walked, 
     let oids: Vec<Oid> = objects.iter().map(|o| o.oid.clone()).collect();
     let table: Table = session.walk(&oids).await?;
     out.anomalies = table.anomalies.iter().map(|a| a.to_string()).collect();
-    for (o, column) in objects.iter().zip(table.columns) {
+    for (o, column) in objects.iter().zip(&table.columns) {
         let mut rows = BTreeMap::new();
-        for (index, value) in column.rows {
+        for (index, value) in &column.rows {
             // IF-MIB tables have one-arc indexes; anything else is not this profile's table.
             let [i] = index.as_slice() else { continue };
-            if let Value::Counter64(v) = value
+            if let Value::Counter64(v) = *value
                 && v >= 1 << 63
             {
                 out.anomalies.push(format!("implausible Counter64 {v} at {}.{i}", o.oid));
             }
-            rows.insert(*i, value);
+            rows.insert(*i, value.clone());
         }
         out.roles.insert(o.role, rows);
     }
+    out.tables.push(table);
+    out.own_tables = out.tables.len();
     Ok(out)
 }
 
@@ -533,7 +619,7 @@ mod tests {
         let port = silent.local_addr().expect("address").port();
         let engine = Arc::new(Engine::bind_on("127.0.0.1:0").await.expect("engine"));
         let (tx, mut rx) = mpsc::channel(16);
-        let task = DeviceTask::new(silent_device(port), engine, Arc::new(Profile::generic()), tx);
+        let task = DeviceTask::new(silent_device(port), engine, Arc::new(Profile::generic()), Arc::new(ProfileSet::builtin()), tx);
         let (_requests, req_rx) = mpsc::channel(1);
         let shutdown = CancellationToken::new();
         tokio::spawn(task.run(req_rx, shutdown.clone()));

@@ -12,6 +12,8 @@ use crate::config::Device;
 use crate::ipc::{DeviceDetail, DeviceError, DeviceSummary, InterfaceInfo};
 use crate::link_events::LinkEvents;
 use crate::observe::{CollectorHealth, Counter, Observation, ObservationBatch, Subject};
+use crate::profile::{Detection, Discovered};
+use std::sync::Arc;
 use crate::store::{NewEvent, Store, WriteOp, format_time};
 
 /// How many recent errors a device keeps for `device show`.
@@ -51,6 +53,10 @@ struct DeviceState {
     uptime_ticks: Option<u32>,
     interfaces: BTreeMap<u32, InterfaceState>,
     last_errors: VecDeque<(i64, String)>,
+    /// The poller's latest word on the device's profile.
+    detection: Option<Result<Detection, String>>,
+    /// What the profile found (latest of each table): line matching starts from it.
+    discovered: Arc<Vec<Discovered>>,
 }
 
 impl DeviceState {
@@ -204,6 +210,15 @@ impl DeviceStates {
                         i.out_octets = *out_octets;
                         i.speed_bps = *speed_bps;
                     }
+                    Observation::Profile { detection } => {
+                        if let Err(e) = detection
+                            && d.detection.as_ref().is_none_or(|old| old.as_ref().err() != Some(e))
+                        {
+                            d.note_error(at, e.clone());
+                        }
+                        d.detection = Some(detection.clone());
+                    }
+                    Observation::Discovered { items } => d.discovered = items.clone(),
                     Observation::Anomaly { message } => d.note_error(at, message.clone()),
                     Observation::CollectorHealth(h) => d.health = *h,
                     _ => {}
@@ -218,6 +233,17 @@ impl DeviceStates {
         self.read(|m| m.get(device).map(|d| d.polls))
     }
 
+    /// What the device's profile found (ONUs, stations, interfaces), latest of each table:
+    /// what line matching reads.
+    pub fn discovered(&self, device: &str) -> Option<Arc<Vec<Discovered>>> {
+        self.read(|m| m.get(device).map(|d| d.discovered.clone()))
+    }
+
+    /// The device's profile as the poller chose it, or why it could not.
+    pub fn detection(&self, device: &str) -> Option<Result<Detection, String>> {
+        self.read(|m| m.get(device).and_then(|d| d.detection.clone()))
+    }
+
     pub fn summaries(&self) -> Vec<DeviceSummary> {
         self.read(|m| m.iter().map(|(name, d)| summary(name, d)).collect())
     }
@@ -227,7 +253,28 @@ impl DeviceStates {
             let d = m.get(device)?;
             Some(DeviceDetail {
                 summary: summary(device, d),
-                profile: d.profile.clone(),
+                profile: match &d.detection {
+                    Some(Ok(found)) => Some(found.profile.id.clone()),
+                    _ => d.profile.clone(),
+                },
+                profile_by: match &d.detection {
+                    Some(Ok(found)) => Some(found.by.as_str().to_string()),
+                    _ => None,
+                },
+                profile_name: match &d.detection {
+                    Some(Ok(found)) => Some(found.profile.name.clone()),
+                    _ => None,
+                },
+                profile_error: match &d.detection {
+                    Some(Err(e)) => Some(e.clone()),
+                    _ => None,
+                },
+                lines_seen: d
+                    .discovered
+                    .iter()
+                    .filter(|x| matches!(x.subject, Subject::Onu { .. } | Subject::Station { .. }))
+                    .count(),
+                discovered: d.discovered.len(),
                 snmp_version: d.snmp_version.clone(),
                 sys_descr: d.sys_descr.clone(),
                 sys_object_id: d.sys_object_id.clone(),

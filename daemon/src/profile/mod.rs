@@ -99,6 +99,34 @@ pub struct Detection {
     pub by: DetectedBy,
 }
 
+/// Two detections are the same when they chose the same profile the same way.
+impl PartialEq for Detection {
+    fn eq(&self, other: &Detection) -> bool {
+        self.profile.id == other.profile.id && self.by == other.by
+    }
+}
+
+impl Detection {
+    /// "zte-c3xx (matched)", or for the fallback "generic IF-MIB: no specific profile matched".
+    pub fn short(&self) -> String {
+        match self.by {
+            DetectedBy::Forced => format!("{} (set in the config)", self.profile.id),
+            DetectedBy::Matched => format!("{} (matched)", self.profile.id),
+            DetectedBy::Fallback => "generic IF-MIB: no specific profile matched".to_string(),
+        }
+    }
+}
+
+impl DetectedBy {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DetectedBy::Forced => "forced",
+            DetectedBy::Matched => "matched",
+            DetectedBy::Fallback => "fallback",
+        }
+    }
+}
+
 impl fmt::Display for Detection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.by {

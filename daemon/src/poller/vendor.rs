@@ -1,0 +1,149 @@
+//! A device's vendor profile (`crate::profile`) inside its polls: which profile reads it
+//! (detection), what to walk beyond the IF-MIB columns the poller reads itself, and what the
+//! decode of those walks found.
+//!
+//! The poller keeps reading the system group and IF-MIB interfaces with its own generic
+//! profile (`poller/profile.rs`: 32-bit fallbacks, ifType), which `device show` relies on.
+//! The vendor profile's tables that only repeat those columns are not walked again: their
+//! columns, as the poller walked them, go into the decode, which then names ports and finds
+//! interfaces as lines; its interface observations for the same ifIndexes are left out,
+//! the poller's own being the ones sent.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use super::profile as own;
+use crate::observe::{Observation, Subject};
+use crate::profile::{DetectInput, Detection, Discovered, Profile, ProfileSet, Schedule, SubjectKind};
+use crate::snmp::{Oid, Session, SnmpError, Table, Value};
+
+/// What one device's profile adds to its polls.
+pub(super) struct Vendor {
+    /// The profile decoding follows: the detected one, or the generic one when there is none.
+    pub profile: Arc<Profile>,
+    status: Vec<Vec<Oid>>,
+    labels: Vec<Vec<Oid>>,
+    slow: Vec<Vec<Oid>>,
+    /// The labels tables of the last labels poll, the poller's own IF-MIB labels included:
+    /// they name the rows of the status and slow tables.
+    pub labels_cache: Vec<Table>,
+    /// What the decode found, by table, from the last poll that read that table.
+    by_table: BTreeMap<String, Vec<Discovered>>,
+}
+
+impl Vendor {
+    /// `generic` is the profile set's generic IF-MIB profile, `own` the poller's.
+    pub fn new(profile: Arc<Profile>, generic: &Profile, own: &own::Profile) -> Vendor {
+        // Interface tables of the generic profile: the poller reads their columns itself.
+        let generic_if: HashSet<&Oid> = generic
+            .tables
+            .iter()
+            .filter(|t| t.subject == SubjectKind::Interface)
+            .flat_map(|t| t.columns.iter().map(|c| &c.oid))
+            .collect();
+        let rest = Profile {
+            tables: profile
+                .tables
+                .iter()
+                .filter(|t| !t.columns.iter().all(|c| generic_if.contains(&c.oid)))
+                .cloned()
+                .collect(),
+            ..(*profile).clone()
+        };
+        let plan = |schedule: Schedule, own_schedule: own::Schedule| {
+            let walked: HashSet<&Oid> = own.objects.iter().filter(|o| o.schedule == own_schedule).map(|o| &o.oid).collect();
+            rest.walks(schedule)
+                .into_iter()
+                .map(|w| w.into_iter().filter(|o| !walked.contains(o)).collect::<Vec<_>>())
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+        };
+        Vendor {
+            status: plan(Schedule::Status, own::Schedule::Status),
+            labels: plan(Schedule::Labels, own::Schedule::Labels),
+            slow: plan(Schedule::Slow, own::Schedule::Slow),
+            profile,
+            labels_cache: Vec::new(),
+            by_table: BTreeMap::new(),
+        }
+    }
+
+    /// The walks (one per table) this profile adds on `schedule`.
+    pub fn walks(&self, schedule: Schedule) -> &[Vec<Oid>] {
+        match schedule {
+            Schedule::Status => &self.status,
+            Schedule::Labels => &self.labels,
+            Schedule::Slow => &self.slow,
+        }
+    }
+
+    /// Decodes this poll's status (and slow) tables with the cached labels; adds the
+    /// observations to `items`, except interface ones the poller made itself (`own_indexes`);
+    /// returns everything found so far, each table as its latest read found it.
+    pub fn decode(&mut self, fresh: &[Table], own_indexes: &HashSet<u32>, device: &str, items: &mut Vec<Observation>) -> Arc<Vec<Discovered>> {
+        let inputs: Vec<&Table> = fresh.iter().chain(&self.labels_cache).collect();
+        let decoded = self.profile.decode(&inputs);
+        if !decoded.problems.is_empty() {
+            tracing::debug!(
+                "device {device}: {} row(s) could not be read with profile {}: {}",
+                decoded.problems.len(),
+                self.profile.id,
+                decoded.problems.iter().take(5).cloned().collect::<Vec<_>>().join("; ")
+            );
+        }
+        items.extend(decoded.observations.into_iter().filter(|o| {
+            !matches!(o, Observation::Interface { subject: Subject::Interface { index, .. }, .. } if own_indexes.contains(index))
+        }));
+
+        // A table read in this poll replaces what the last read of it found (an ONU gone is
+        // gone); tables not read now (optics between slow polls) keep theirs.
+        let present: HashSet<&Oid> = inputs.iter().flat_map(|t| t.columns.iter().map(|c| &c.oid)).collect();
+        let mut found: BTreeMap<String, Vec<Discovered>> = BTreeMap::new();
+        for d in decoded.discovered {
+            found.entry(d.table.clone()).or_default().push(d);
+        }
+        for t in &self.profile.tables {
+            if t.columns.iter().any(|c| present.contains(&c.oid)) {
+                self.by_table.insert(t.name.clone(), found.remove(&t.name).unwrap_or_default());
+            }
+        }
+        // In profile order, each subject once (an interface may be in several tables).
+        let mut seen: HashSet<&Subject> = HashSet::new();
+        let mut all = Vec::new();
+        for t in &self.profile.tables {
+            for d in self.by_table.get(&t.name).into_iter().flatten() {
+                if seen.insert(&d.subject) {
+                    all.push(d.clone());
+                }
+            }
+        }
+        Arc::new(all)
+    }
+}
+
+/// GETs the probes detection needs (sysObjectID and sysDescr come with the labels) and
+/// picks the device's profile: `Err` with a message when the config forces one that does
+/// not exist. `forced` is the device's `profile` setting ("auto" is none).
+pub(super) async fn detect(
+    set: &ProfileSet,
+    session: &Session,
+    forced: Option<&str>,
+    sys_object_id: Option<String>,
+    sys_descr: Option<String>,
+) -> Result<Result<Detection, String>, SnmpError> {
+    let forced = forced.filter(|f| *f != "auto");
+    let mut answered = Vec::new();
+    let probes = set.probe_oids();
+    if forced.is_none() && !probes.is_empty() {
+        match session.get(&probes).await {
+            Ok(got) => {
+                answered = got.into_iter().filter(|(_, v)| !v.is_exception() && *v != Value::Null).map(|(o, _)| o).collect();
+            }
+            // An agent that refuses the whole request answered none of them.
+            Err(SnmpError::Agent { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let input = DetectInput { sys_object_id: sys_object_id.as_deref(), sys_descr: sys_descr.as_deref(), probes_answered: &answered };
+    Ok(set.detect_with(&input, forced).map_err(|e| format!("profile: {e}")))
+}
