@@ -333,6 +333,12 @@ fn a_roll_up_killed_with_sigkill_leaves_totals_unchanged() {
     let daemon = setup.start();
     wait_for("the start-up roll-up", Duration::from_secs(20), || totals(&setup.db()).0 == truth);
     call(&socket, &rollup(0));
+    // The start-up roll-up may still be committing its last day beside ours: wait for both.
+    let whole = (truth, truth, 3 * days.len() as i64);
+    wait_for("both roll-ups", Duration::from_secs(20), || {
+        let t = totals(&setup.db());
+        (t.0, t.1, t.2) == whole
+    });
     let settled = totals(&setup.db());
     assert_eq!(settled.0, truth);
     assert_eq!(settled.1, truth);
