@@ -237,14 +237,16 @@ impl SyntheticOlt {
             Oid::from(IF_NUMBER),
             Value::Integer((self.onus as usize + added) as i32),
         );
-        // Something after ifXTable, as on a real device: a walk of its last column then ends on
-        // an out-of-subtree varbind, not on endOfMibView (which a poller rightly flags when
-        // other columns go on).
-        if self.shape == OltShape::PeerBench || self.base.is_none() {
-            sink.push(
-                Oid::from([1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 2, 1]),
-                Value::from("Synthetic OLT chassis"),
-            );
+        // Something after ifXTable and after the vendor tables, as on a real device: a walk of
+        // a table's last column then ends on an out-of-subtree varbind, not on endOfMibView
+        // (which a poller rightly flags when other columns go on).
+        sink.push(
+            Oid::from([1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 2, 1]),
+            Value::from("Synthetic OLT chassis"),
+        );
+        if self.shape != OltShape::PeerBench {
+            // snmpEngineBoots.0 (SNMP-FRAMEWORK-MIB), the last object a net-snmp agent shows.
+            sink.push(Oid::from([1, 3, 6, 1, 6, 3, 10, 2, 1, 2, 0]), Value::Integer(1));
         }
         let columns = match self.shape {
             OltShape::Standard | OltShape::VsolEpon => vec![
@@ -489,8 +491,9 @@ mod tests {
     #[test]
     fn standard_olt_has_every_column_for_every_onu() {
         let olt = SyntheticOlt::new(100, "olt-test").build();
-        // 10 columns per ONU + sysName/sysDescr/sysObjectID/sysUpTime + ifNumber + chassis.
-        assert_eq!(olt.oid_count(), 100 * 10 + 6);
+        // 10 columns per ONU + sysName/sysDescr/sysObjectID/sysUpTime + ifNumber + chassis
+        // + snmpEngineBoots.
+        assert_eq!(olt.oid_count(), 100 * 10 + 7);
         assert_eq!(
             fixed(olt.cell_at(&oid("1.3.6.1.2.1.31.1.1.1.1.65"))),
             Value::from("gpon-onu_1/1/2:1")
@@ -540,7 +543,8 @@ mod tests {
         assert_eq!(next("1.3.6.1.2.1.2.1.0"), "1.3.6.1.2.1.2.2.1.2.1");
         // After the last ifAlias comes the chassis description, as on a real device.
         assert_eq!(next("1.3.6.1.2.1.31.1.1.1.18.10"), "1.3.6.1.2.1.47.1.1.1.1.2.1");
-        assert!(olt.next_cell(&oid("1.3.6.1.2.1.47.1.1.1.1.2.1")).is_none());
+        assert_eq!(next("1.3.6.1.2.1.47.1.1.1.1.2.1"), "1.3.6.1.6.3.10.2.1.2.0");
+        assert!(olt.next_cell(&oid("1.3.6.1.6.3.10.2.1.2.0")).is_none());
     }
 
     #[test]
@@ -580,7 +584,7 @@ mod tests {
         let mut spec = SyntheticOlt::new(70, "olt");
         spec.extra.push(Arc::new(RxPower));
         let olt = spec.build();
-        assert_eq!(olt.oid_count(), 70 * 11 + 6);
+        assert_eq!(olt.oid_count(), 70 * 11 + 7);
         let rx = Oid::from([1, 3, 6, 1, 4, 1, 3902, 1082, 500, 1, 2, 4, 2, 1, 2, 2, 1]);
         assert_eq!(fixed(olt.cell_at(&rx)), Value::Integer(-20_065));
     }

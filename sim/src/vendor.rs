@@ -156,7 +156,7 @@ mod tests {
         spec.extra.push(Arc::new(ZteC3xx));
         let olt = spec.build();
         // 130 ONUs on ports 1/1/1..3: 3 PON ports of 7 rows, one rx power per ONU.
-        assert_eq!(olt.oid_count(), 130 * 10 + 6 + 3 * 7 + 130);
+        assert_eq!(olt.oid_count(), 130 * 10 + 7 + 3 * 7 + 130);
         let pon = ZteC3xx::pon_if_index(1, 3);
         assert_eq!(pon, 285_278_467);
         assert_eq!(
