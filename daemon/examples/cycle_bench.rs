@@ -128,10 +128,10 @@ fn udp_rcvbuf_errors() -> u64 {
     let v4 = std::fs::read_to_string("/proc/net/snmp").unwrap_or_default();
     let lines: Vec<&str> = v4.lines().filter(|l| l.starts_with("Udp: ")).collect();
     let mut n = 0;
-    if let [names, values] = lines[..] {
-        if let Some(i) = names.split_whitespace().position(|f| f == "RcvbufErrors") {
-            n += values.split_whitespace().nth(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-        }
+    if let [names, values] = lines[..]
+        && let Some(i) = names.split_whitespace().position(|f| f == "RcvbufErrors")
+    {
+        n += values.split_whitespace().nth(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
     }
     let v6 = std::fs::read_to_string("/proc/net/snmp6").unwrap_or_default();
     n + v6
