@@ -124,6 +124,9 @@ pub struct EngineCounters {
     pub malformed: u64,
 }
 
+/// The receive buffer asked for the shared socket (see `Engine::bind_with`).
+const RECV_BUFFER_BYTES: usize = 4 << 20;
+
 /// One UDP socket shared by every device, the v3 engine-id cache, and the DES salt epoch.
 pub struct Engine {
     transport: lib::UdpTransport,
@@ -153,7 +156,13 @@ impl Engine {
     pub async fn bind_with(addr: &str, state_directory: Option<&std::path::Path>) -> Result<Engine, SnmpError> {
         let des = des_salt_state(state_directory)?;
         let addr = addr.to_string();
-        let transport = lib::UdpTransport::bind(&addr)
+        // One socket takes the replies of every device: when a hundred answer at once, the
+        // default receive buffer (~208 KiB) overflows and replies are lost. The kernel caps
+        // this at net.core.rmem_max; raising that sysctl lets the request take full effect.
+        let transport = lib::UdpTransport::builder()
+            .bind(&addr)
+            .recv_buffer_size(RECV_BUFFER_BYTES)
+            .build()
             .await
             .map_err(|e| SnmpError::Network { target: addr.clone(), message: e.to_string() })?;
         Ok(Engine { transport, engines: Arc::new(lib::EngineCache::new()), des })
