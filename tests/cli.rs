@@ -7,28 +7,21 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use common::{TempSetup, wait_for};
-use tokio_util::sync::CancellationToken;
 
 const CLI: &str = env!("CARGO_BIN_EXE_coopnoc");
 
 /// A daemon running in this test process, stopped when dropped.
 struct InProcess {
+    // Declared first: the daemon stops before its temporary folder goes.
+    _daemon: common::DaemonThread,
     setup: TempSetup,
-    shutdown: CancellationToken,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl InProcess {
     fn start(extra: &str) -> InProcess {
         let setup = TempSetup::new(extra);
         let config = coopnocd::config::load(&setup.config()).expect("config");
-        let shutdown = CancellationToken::new();
-        let token = shutdown.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
-            rt.block_on(coopnocd::run(config, token)).expect("daemon run");
-        });
-        let d = InProcess { setup, shutdown, thread: Some(thread) };
+        let d = InProcess { _daemon: common::DaemonThread::start(config), setup };
         wait_for("the control socket", Duration::from_secs(20), || d.cli(&["status"]).status.success());
         d
     }
@@ -55,15 +48,6 @@ impl InProcess {
         let mut all = args.to_vec();
         all.push("--json");
         serde_json::from_str(&self.ok(&all)).expect("valid JSON")
-    }
-}
-
-impl Drop for InProcess {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

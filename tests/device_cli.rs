@@ -1,13 +1,13 @@
 //! `coopnoc poll`, `coopnoc device list` and `coopnoc device show` against a daemon polling a
 //! real snmpd: what a technician types over SSH.
 
+mod common;
 mod snmp_support;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use tokio_util::sync::CancellationToken;
 
 fn coopnoc(socket: &Path, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_coopnoc"))
@@ -55,14 +55,7 @@ poll = {{ timeout = "100ms", retries = 0, unreachable-after = 1 }}
     );
     let config = coopnocd::config::parse(&text, dir.path()).unwrap_or_else(|p| panic!("config: {p:?}"));
     let socket = config.ctl.socket.clone();
-    let shutdown = CancellationToken::new();
-    let daemon = {
-        let shutdown = shutdown.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-            rt.block_on(coopnocd::run(config, shutdown))
-        })
-    };
+    let daemon = common::DaemonThread::start(config);
     let started = Instant::now();
     while !socket.exists() {
         assert!(started.elapsed() < Duration::from_secs(10), "no control socket");
@@ -96,11 +89,5 @@ poll = {{ timeout = "100ms", retries = 0, unreachable-after = 1 }}
     assert_eq!(code, 1);
     assert!(err.contains("nope"), "{err}");
 
-    shutdown.cancel();
-    let stopping = Instant::now();
-    while !daemon.is_finished() {
-        assert!(stopping.elapsed() < Duration::from_secs(10), "the daemon did not stop");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    daemon.join().expect("daemon thread").expect("daemon stops cleanly");
+    daemon.stop(Duration::from_secs(10));
 }

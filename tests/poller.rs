@@ -2,6 +2,7 @@
 //! state shown over the control socket (`device list`, `device show`, `poll`), and a device
 //! that stops answering becomes unreachable, with an event in the store.
 
+mod common;
 mod snmp_support;
 
 use std::time::{Duration, Instant};
@@ -57,15 +58,7 @@ async fn devices_are_polled_shown_and_judged_unreachable() {
     let socket = config.ctl.socket.clone();
     let db = config.database_path();
 
-    let shutdown = CancellationToken::new();
-    // The daemon on its own thread and runtime, as in its process (`run` need not be Send).
-    let daemon = {
-        let shutdown = shutdown.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-            rt.block_on(coopnocd::run(config, shutdown))
-        })
-    };
+    let daemon = common::DaemonThread::start(config);
     let started = Instant::now();
     let mut client = loop {
         if let Ok(c) = Client::connect(&socket, Duration::from_secs(10)).await {
@@ -136,13 +129,7 @@ async fn devices_are_polled_shown_and_judged_unreachable() {
     assert!(found, "an event says olt-silent became unreachable");
 
     drop(client);
-    shutdown.cancel();
-    let stopping = Instant::now();
-    while !daemon.is_finished() {
-        assert!(stopping.elapsed() < Duration::from_secs(8), "the daemon did not stop in time");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    daemon.join().expect("the daemon thread ends").expect("the daemon stops cleanly");
+    daemon.stop(Duration::from_secs(8));
     drop(silent);
 }
 
@@ -306,14 +293,7 @@ snmp = {{ version = "2c", community = "zxa10_c320v2" }}
     );
     let config = coopnocd::config::parse(&text, dir.path()).unwrap_or_else(|p| panic!("test config: {p:?}"));
     let socket = config.ctl.socket.clone();
-    let shutdown = CancellationToken::new();
-    let daemon = {
-        let shutdown = shutdown.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-            rt.block_on(coopnocd::run(config, shutdown))
-        })
-    };
+    let daemon = common::DaemonThread::start(config);
     let started = Instant::now();
     let mut client = loop {
         if let Ok(c) = Client::connect(&socket, Duration::from_secs(25)).await {
@@ -361,13 +341,7 @@ snmp = {{ version = "2c", community = "zxa10_c320v2" }}
     assert_eq!((d.profile.as_deref(), d.lines_seen), (Some("zte-c3xx"), 458));
 
     drop(client);
-    shutdown.cancel();
-    let stopping = Instant::now();
-    while !daemon.is_finished() {
-        assert!(stopping.elapsed() < Duration::from_secs(8), "the daemon did not stop in time");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    daemon.join().expect("the daemon thread ends").expect("the daemon stops cleanly");
+    daemon.stop(Duration::from_secs(8));
 }
 
 /// What the vendor profile decodes travels in the device's batch, beside the poller's own

@@ -11,14 +11,13 @@ use coopnocd::ipc::{Request, Response};
 use coopnocd::observe::Counter;
 use coopnocd::usage::{CounterSample, Direction};
 use common::{sqlite_count, wait_for};
-use tokio_util::sync::CancellationToken;
 
 const CLI: &str = env!("CARGO_BIN_EXE_coopnoc");
 
 struct Daemon {
+    // Declared first: the daemon stops before its temporary folder goes.
+    _daemon: common::DaemonThread,
     dir: tempfile::TempDir,
-    shutdown: CancellationToken,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Daemon {
@@ -32,13 +31,7 @@ impl Daemon {
         );
         std::fs::write(dir.path().join("coopnoc.toml"), text).expect("config");
         let config = coopnocd::config::load(&dir.path().join("coopnoc.toml")).expect("config");
-        let shutdown = CancellationToken::new();
-        let token = shutdown.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
-            rt.block_on(coopnocd::run(config, token)).expect("daemon run");
-        });
-        let d = Daemon { dir, shutdown, thread: Some(thread) };
+        let d = Daemon { _daemon: common::DaemonThread::start(config), dir };
         wait_for("the control socket", Duration::from_secs(20), || d.cli(&["status"]).status.success());
         d
     }
@@ -88,15 +81,6 @@ impl Daemon {
 
     fn line_id(&self, reference: &str) -> i64 {
         sqlite_count(&self.db(), &format!("SELECT id FROM line WHERE ref = '{reference}'"))
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

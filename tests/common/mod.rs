@@ -124,3 +124,43 @@ pub fn sqlite_count(db: &Path, sql: &str) -> i64 {
             .expect("query")
     })
 }
+
+/// coopnocd running in this test process, on its own thread and runtime as in its own process
+/// (`run` need not be Send). Stopped and joined by `stop`, or when dropped.
+pub struct DaemonThread {
+    shutdown: tokio_util::sync::CancellationToken,
+    thread: Option<std::thread::JoinHandle<Result<(), coopnocd::RunError>>>,
+}
+
+impl DaemonThread {
+    pub fn start(config: coopnocd::config::Config) -> DaemonThread {
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let token = shutdown.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+            rt.block_on(coopnocd::run(config, token))
+        });
+        DaemonThread { shutdown, thread: Some(thread) }
+    }
+
+    /// Asks the daemon to stop and checks that it stops cleanly within `within`.
+    pub fn stop(mut self, within: Duration) {
+        self.shutdown.cancel();
+        let thread = self.thread.take().expect("running");
+        let stopping = Instant::now();
+        while !thread.is_finished() {
+            assert!(stopping.elapsed() < within, "the daemon did not stop within {within:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        thread.join().expect("the daemon thread ends").expect("the daemon stops cleanly");
+    }
+}
+
+impl Drop for DaemonThread {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
