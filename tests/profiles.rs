@@ -7,6 +7,8 @@
 
 #![allow(clippy::unwrap_used, clippy::type_complexity)]
 
+mod snmp_support;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -1053,70 +1055,12 @@ mod properties {
 
 mod end_to_end {
     use super::*;
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    use std::process::{Child, Command, Stdio};
     use std::time::{Duration, Instant};
+
+    use crate::snmp_support::start_snmpsim;
 
     use coopnocd::config::{Secret, SnmpCredentials, Target};
     use coopnocd::snmp::{Engine, SessionOptions};
-
-    /// snmpsimd on a free port, serving tests/data/snmprec; killed on drop.
-    // A copy of the SNMP engine's test support (`tests/snmp_support::start_snmpsim`), which
-    // is not on this branch yet: use that one once both land.
-    struct Snmpsim {
-        child: Child,
-        port: u16,
-        _dir: tempfile::TempDir,
-    }
-
-    impl Drop for Snmpsim {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-
-    fn start_snmpsim() -> Snmpsim {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let port = std::net::UdpSocket::bind("127.0.0.1:0").and_then(|s| s.local_addr()).expect("free port").port();
-        let data = dir.path().join("data");
-        let cache = dir.path().join("cache");
-        std::fs::create_dir_all(&data).expect("data dir");
-        std::fs::create_dir_all(&cache).expect("cache dir");
-        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/snmprec");
-        for entry in std::fs::read_dir(&source).expect("tests/data/snmprec") {
-            let path = entry.expect("dir entry").path();
-            if path.extension().is_some_and(|e| e == "snmprec") {
-                let to = data.join(path.file_name().expect("file name"));
-                std::fs::copy(&path, &to).expect("copy recording");
-                std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-            }
-        }
-        let mut args = vec![
-            format!("--data-dir={}", data.display()),
-            format!("--cache-dir={}", cache.display()),
-            format!("--agent-udpv4-endpoint=127.0.0.1:{port}"),
-            "--logging-method=null".to_string(),
-        ];
-        let root = std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false);
-        if root {
-            // snmpsimd will not run as root: it drops to nobody, who must read and write here.
-            for d in [dir.path(), &data] {
-                std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-            }
-            std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).expect("chmod");
-            args.push("--process-user=nobody".into());
-            args.push("--process-group=nogroup".into());
-        }
-        let child = Command::new("snmpsimd")
-            .args(&args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start snmpsimd (Debian package snmpsim)");
-        Snmpsim { child, port, _dir: dir }
-    }
 
     fn options() -> SessionOptions {
         SessionOptions { timeout: Duration::from_secs(2), retries: 2, max_repetitions: 25, window: 1, max_walk_values: 200_000 }
