@@ -200,6 +200,7 @@ fn retention_prunes_in_batches_and_keeps_what_is_recent() {
             daily_per_line: Duration::from_secs(400 * 86_400),
             monthly_after_membership: Duration::from_secs(365 * 86_400),
             events: Duration::from_secs(400 * 86_400),
+            levels: Duration::from_secs(35 * 86_400),
         };
         let report = coopnocd::usage::retention::prune(&store, &retention, now).await.expect("prune");
         let kept = one_i64(&store, "SELECT COUNT(*) FROM usage_fine").await;

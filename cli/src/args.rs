@@ -54,7 +54,7 @@ pub enum Command {
     ///
     /// members.csv columns: ref,name[,email,language,reports]
     /// lines.csv columns:   ref,kind,match,key[,device,member,description]
-    /// (kind: fibre|radio|port; match: serial|mac|ifname|ifalias). The kind of file is
+    /// (kind: fibre|radio|port; match: serial|mac|ifname|ifalias|onu). The kind of file is
     /// guessed from its header unless --kind says it.
     Import {
         /// The CSV file (UTF-8, with a header row).
@@ -180,7 +180,8 @@ pub struct LineAddArgs {
     /// fibre, radio or port.
     #[arg(long)]
     pub kind: String,
-    /// How the line is found on its device: serial (ONU), mac (radio station), ifname, ifalias.
+    /// How the line is found on its device: serial (ONU), mac (radio station), ifname, ifalias,
+    /// onu (PON port and ONU id as the OLT names them, e.g. gpon_1/1/3:12).
     #[arg(long = "match", value_name = "HOW")]
     pub match_kind: String,
     /// The ONU serial, station MAC, or interface name/alias.

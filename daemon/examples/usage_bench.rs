@@ -238,6 +238,7 @@ async fn bench_year(dir: &std::path::Path) {
         daily_per_line: Duration::from_secs(400 * 86_400),
         monthly_after_membership: Duration::from_secs(365 * 86_400),
         events: Duration::from_secs(400 * 86_400),
+        levels: Duration::from_secs(35 * 86_400),
     };
     coopnocd::usage::retention::prune(&store, &retention, now).await.expect("prune");
     let count = |sql: &'static str| {

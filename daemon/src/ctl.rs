@@ -10,7 +10,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio_util::sync::CancellationToken;
 
 use crate::inventory;
-use crate::ipc::{self, ErrorKind, ErrorReply, ImportKind, ImportSummary, Request, Response};
+use crate::ipc::{self, ErrorKind, ErrorReply, ImportKind, ImportSummary, LineDetail, LinesQuery, Request, Response};
 use crate::state::Shared;
 use crate::store::{StoreError, WriteOp, WriteOutcome};
 
@@ -124,17 +124,36 @@ async fn handle(req: Request, shared: &Shared) -> Response {
                 }
                 let reference = l.reference.clone();
                 store.write(WriteOp::AddLine(l)).await?;
-                Response::Line(store.find_line(&reference).await?)
+                shared.lines.invalidate();
+                Response::Line(Box::new(store.find_line(&reference).await?))
             }
             Request::LineList { unassigned_only } => Response::Lines { lines: store.lines(unassigned_only).await? },
-            Request::LineShow { line } => Response::Line(store.find_line(&line).await?),
+            Request::LineShow { line } => Response::Line(Box::new(line_show(shared, &line).await?)),
             Request::LineAssign { line, member } => {
                 // Accept any way of naming the line that `line show` accepts.
                 let found = store.find_line(&line).await?;
                 let reference = found.line.reference;
                 store.write(WriteOp::AssignLine { line: reference.clone(), member }).await?;
-                Response::Line(store.find_line(&reference).await?)
+                shared.lines.invalidate();
+                Response::Line(Box::new(store.find_line(&reference).await?))
             }
+            Request::LineThresholds { line, thresholds } => {
+                let reference = store.find_line(&line).await?.line.reference;
+                store.write(WriteOp::LineThresholds { line: reference.clone(), thresholds }).await?;
+                shared.lines.invalidate();
+                Response::Line(Box::new(line_show(shared, &reference).await?))
+            }
+            Request::Lines { query: LinesQuery::Problems } => Response::Problems(shared.lines.problems(store, &shared.config()).await?),
+            Request::Lines { query: LinesQuery::Unassigned } => Response::Unassigned { items: shared.lines.unassigned(store).await? },
+            Request::Events { since, subject, limit } => {
+                let since = match since.as_deref().map(str::parse::<jiff::Timestamp>) {
+                    None => None,
+                    Some(Ok(t)) => Some(t.as_second()),
+                    Some(Err(e)) => return Ok(Response::error(ErrorKind::Invalid, format!("since: {e}"))),
+                };
+                Response::Events { events: store.events(since, subject.as_deref(), limit.clamp(1, 10_000)).await? }
+            }
+            Request::LineWatch { line } => line_watch(shared, &line).await?,
             Request::DeviceList => Response::Devices { devices: shared.devices.summaries() },
             Request::DeviceShow { device } => match shared.devices.detail(&device) {
                 Some(d) => Response::Device(Box::new(d)),
@@ -158,6 +177,7 @@ async fn handle(req: Request, shared: &Shared) -> Response {
                     Err(p) => Response::Error(ErrorReply { kind: ErrorKind::Invalid, message: p.summary(), details: p.problems }),
                     Ok((rows, op)) => match store.write(op).await? {
                         WriteOutcome::Imported { created, updated } => {
+                            shared.lines.invalidate();
                             tracing::info!("imported {file_name}: {rows} {kind:?} rows, {created} created, {updated} updated");
                             Response::Imported(ImportSummary { kind, rows: rows as u64, created, updated })
                         }
@@ -169,6 +189,58 @@ async fn handle(req: Request, shared: &Shared) -> Response {
     }
     .await;
     result.unwrap_or_else(store_error)
+}
+
+/// A line from the store, with what the daemon sees of it now and its last day of levels.
+async fn line_show(shared: &Shared, line: &str) -> Result<LineDetail, StoreError> {
+    let store = &shared.store;
+    let mut detail = store.find_line(line).await?;
+    let id = store.line_id(&detail.line.reference).await?;
+    let config = shared.config();
+    if let Some((state, since)) = shared.lines.state_of(id) {
+        detail.line.state = state.as_str().to_string();
+        detail.line.state_since = since.map(crate::store::format_time);
+    }
+    if let Some(mut live) = shared.lines.live(store, &config, id).await? {
+        let now = crate::store::now();
+        let today = now.div_euclid(86400);
+        let rows = crate::lines::db::line_levels(store.reader(), id, today - 1, today).await?;
+        live.day = crate::lines::levels::last_day(&rows, now);
+        detail.live = Some(live);
+    }
+    Ok(detail)
+}
+
+/// One fresh read of a line's rows on its device, with a single GET.
+async fn line_watch(shared: &Shared, line: &str) -> Result<Response, StoreError> {
+    let store = &shared.store;
+    let reference = store.find_line(line).await?.line.reference;
+    let id = store.line_id(&reference).await?;
+    // Make sure the book is loaded (a daemon that just started).
+    let _ = shared.lines.live(store, &shared.config(), id).await?;
+    let Some(target) = shared.lines.watch_target(id) else {
+        return Ok(Response::error(
+            ErrorKind::NotFound,
+            format!("line {reference} is not seen on any polled device yet: nothing to re-read (see `coopnoc line show {reference}`)"),
+        ));
+    };
+    let oids: Vec<crate::snmp::Oid> = target.rows.iter().flat_map(|(table, index)| target.profile.row_oids(table, index)).collect();
+    if oids.is_empty() {
+        return Ok(Response::error(ErrorKind::Unsupported, format!("profile {} reads nothing per row for this line", target.profile.id)));
+    }
+    let Some(poller) = shared.poller() else {
+        return Ok(Response::error(ErrorKind::Unsupported, "the SNMP poller is not running"));
+    };
+    let started = std::time::Instant::now();
+    match poller.get(&target.device, oids, POLL_NOW_TIMEOUT).await {
+        Ok(Ok(answers)) => {
+            let took = started.elapsed().as_millis() as u64;
+            let config = shared.config();
+            Ok(Response::Watch(crate::lines::watch_reading(&target, &answers, &config.lines, &reference, took)))
+        }
+        Ok(Err(e)) => Ok(Response::error(ErrorKind::Unsupported, format!("{}: {e}", target.device))),
+        Err(e) => Ok(Response::error(ErrorKind::Internal, e.to_string())),
+    }
 }
 
 /// Polls a device now and answers with its state once the state has taken the poll in.

@@ -61,7 +61,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
     spawn_local_collectors(&mut set, &config, &observations, &health, &tasks);
     let engine = Arc::new(Engine::bind(Some(state_dir)).await?);
     set.spawn(poller::supervise(shared.clone(), engine, observations, tasks.clone()));
-    set.spawn(poller::consume(observed, shared.devices.clone(), store.clone(), tasks.clone()));
+    set.spawn(poller::consume(observed, shared.clone(), tasks.clone()));
 
     let counts = store.counts().await?;
     tracing::info!(

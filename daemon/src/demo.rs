@@ -119,6 +119,54 @@ fn config_text(state_dir: &Path, devices: &[RunningDevice]) -> String {
     t
 }
 
+/// The demo cooperative's members and lines, as the CSV files a cooperative would import:
+/// one household per ONU of the simulated OLTs, found by the ifAlias the OLT carries. The
+/// radio stations are left unassigned, for `coopnoc lines --unassigned`.
+pub fn inventory_csv(devices: &[RunningDevice]) -> (String, String) {
+    let mut members = String::from("ref,name,email,language,reports\n");
+    let mut lines = String::from("ref,kind,match,key,device,member,description\n");
+    for d in devices {
+        for label in &d.line_labels {
+            let number = label.trim_start_matches("L-");
+            let _ = writeln!(members, "M-{number},Foyer {number},,fr,none");
+            let _ = writeln!(lines, "{label},fibre,ifalias,{label},{},M-{number},", d.name);
+        }
+    }
+    (members, lines)
+}
+
+/// Imports the demo's members and lines through the control socket, the way a cooperative
+/// does with `coopnoc import`, once the daemon answers; nothing when it already has lines
+/// (a demo restarted on its state directory).
+pub async fn seed(socket: &Path, members: String, lines: String) -> Result<(), String> {
+    use crate::ctl::client::Client;
+    use crate::ipc::{ImportKind, Request, Response};
+    let timeout = std::time::Duration::from_secs(60);
+    let mut client = None;
+    for _ in 0..200 {
+        if let Ok(c) = Client::connect(socket, timeout).await {
+            client = Some(c);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let mut client = client.ok_or_else(|| format!("the daemon did not answer on {}", socket.display()))?;
+    let status = client.call(&Request::Status).await.map_err(|e| e.to_string())?;
+    if let Response::Status(s) = status
+        && s.lines > 0
+    {
+        return Ok(());
+    }
+    for (kind, csv, file_name) in [(ImportKind::Members, members, "demo-members.csv"), (ImportKind::Lines, lines, "demo-lines.csv")] {
+        match client.call(&Request::Import { kind, csv, file_name: file_name.to_string() }).await.map_err(|e| e.to_string())? {
+            Response::Imported(s) => tracing::info!("demo: imported {} {kind:?}", s.rows),
+            Response::Error(e) => return Err(format!("importing {file_name}: {}", e.message)),
+            _ => return Err(format!("importing {file_name}: unexpected answer")),
+        }
+    }
+    Ok(())
+}
+
 /// What to print when the demo is up: what runs, and what to try.
 pub fn banner(demo: &Demo) -> String {
     let net = &demo.network;
@@ -131,7 +179,16 @@ pub fn banner(demo: &Demo) -> String {
     );
     let _ = writeln!(b, "Configuration written to {}", demo.config_path.display());
     let _ = writeln!(b, "\nTry, in another terminal from this folder:");
-    for cmd in ["status", "device list", "device show olt-bordes", "poll ap-clocher-epmp"] {
+    for cmd in [
+        "status",
+        "device list",
+        "device show olt-bordes",
+        "lines --problems",
+        "line show L-00042",
+        "line watch L-00042",
+        "lines --unassigned",
+        "events --since 1h",
+    ] {
         let _ = writeln!(b, "  cargo run -p coopnoc -- {cmd}");
     }
     let _ = writeln!(b, "\nStop with Ctrl-C.");

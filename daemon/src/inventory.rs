@@ -61,10 +61,10 @@ pub fn check_line(l: &NewLine) -> Result<(), String> {
                 return Err(format!("\"{}\" is not a MAC address such as 00:11:22:aa:bb:cc", l.match_key));
             }
         }
-        MatchKind::Ifname | MatchKind::Ifalias => {
+        MatchKind::Ifname | MatchKind::Ifalias | MatchKind::Onu => {
             if l.device.is_none() {
                 return Err(format!(
-                    "a line found by {} needs its device: interface names repeat across devices",
+                    "a line found by {} needs its device: interface names and ONU ids repeat across devices",
                     l.match_kind.as_str()
                 ));
             }
@@ -79,21 +79,25 @@ pub fn check_line(l: &NewLine) -> Result<(), String> {
 
 /// Canonical forms, so that the same ONU typed two ways is one line.
 pub fn normalise_line(mut l: NewLine) -> NewLine {
-    l.match_key = l.match_key.trim().to_string();
-    match l.match_kind {
+    l.match_key = normalise_key(l.match_kind, &l.match_key);
+    l
+}
+
+/// A match key in its canonical form (what lines store and discovered keys are compared in).
+pub fn normalise_key(kind: MatchKind, key: &str) -> String {
+    let key = key.trim();
+    match kind {
         MatchKind::Mac => {
-            let hex: String = l.match_key.chars().filter(|c| c.is_ascii_hexdigit()).collect::<String>().to_ascii_lowercase();
-            l.match_key = hex
-                .as_bytes()
+            let hex: String = key.chars().filter(|c| c.is_ascii_hexdigit()).collect::<String>().to_ascii_lowercase();
+            hex.as_bytes()
                 .chunks(2)
                 .map(|c| String::from_utf8_lossy(c).into_owned())
                 .collect::<Vec<_>>()
-                .join(":");
+                .join(":")
         }
-        MatchKind::Serial => l.match_key = l.match_key.to_ascii_uppercase(),
-        _ => {}
+        MatchKind::Serial => key.to_ascii_uppercase(),
+        _ => key.to_string(),
     }
-    l
 }
 
 /// Problems of a CSV file: one message per bad row, with its line number.
@@ -251,7 +255,7 @@ pub fn parse_lines(csv_text: &str, file_name: &str) -> Result<Vec<LineImportRow>
                 let kind = LineKind::parse(kind_text).ok_or_else(|| format!("kind \"{kind_text}\" is not fibre, radio or port"))?;
                 let match_text = t.get(row, "match").unwrap_or("");
                 let match_kind = MatchKind::parse(match_text)
-                    .ok_or_else(|| format!("match \"{match_text}\" is not serial, mac, ifname or ifalias"))?;
+                    .ok_or_else(|| format!("match \"{match_text}\" is not serial, mac, ifname, ifalias or onu"))?;
                 let l = normalise_line(NewLine {
                     reference: t.get(row, "ref").unwrap_or("").to_string(),
                     kind,

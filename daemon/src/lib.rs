@@ -12,6 +12,7 @@ pub mod demo;
 pub mod health;
 pub mod inventory;
 pub mod ipc;
+pub mod lines;
 pub mod linestate;
 pub mod link_events;
 pub mod local;

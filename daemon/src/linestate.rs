@@ -68,6 +68,8 @@ pub struct LineReading {
     pub down_reason: Option<String>,
     pub rx_dbm: Option<f64>,
     pub tx_dbm: Option<f64>,
+    /// What the OLT receives from the ONU: judged by the same optical thresholds.
+    pub olt_rx_dbm: Option<f64>,
     pub signal_dbm: Option<f64>,
     pub snr_db: Option<f64>,
 }
@@ -81,11 +83,18 @@ pub struct Evaluation {
 
 /// Per-line overrides of the thresholds (a long rural fibre may live at -28 dBm).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct ThresholdOverrides {
     pub optical_rx_min_dbm: Option<f64>,
     pub optical_rx_max_dbm: Option<f64>,
     pub radio_signal_min_dbm: Option<f64>,
     pub radio_snr_min_db: Option<f64>,
+}
+
+impl ThresholdOverrides {
+    pub fn is_empty(&self) -> bool {
+        *self == ThresholdOverrides::default()
+    }
 }
 
 pub fn evaluate(r: &LineReading, t: &LineThresholds, o: &ThresholdOverrides) -> Evaluation {
@@ -100,7 +109,7 @@ pub fn evaluate(r: &LineReading, t: &LineThresholds, o: &ThresholdOverrides) -> 
                 reason: Some(r.down_reason.clone().unwrap_or_else(|| "offline".into())),
             };
         }
-        None if r.rx_dbm.is_none() && r.signal_dbm.is_none() && r.snr_db.is_none() => {
+        None if r.rx_dbm.is_none() && r.olt_rx_dbm.is_none() && r.signal_dbm.is_none() && r.snr_db.is_none() => {
             return unknown("no data");
         }
         _ => {}
@@ -110,11 +119,12 @@ pub fn evaluate(r: &LineReading, t: &LineThresholds, o: &ThresholdOverrides) -> 
     let sig_min = o.radio_signal_min_dbm.unwrap_or(t.radio_signal_min_dbm);
     let snr_min = o.radio_snr_min_db.unwrap_or(t.radio_snr_min_db);
     let mut why = Vec::new();
-    if let Some(rx) = r.rx_dbm {
+    for (what, level) in [("rx", r.rx_dbm), ("OLT rx", r.olt_rx_dbm)] {
+        let Some(rx) = level else { continue };
         if rx < rx_min {
-            why.push(format!("rx {rx:.2} dBm below {rx_min:.1}"));
+            why.push(format!("{what} {rx:.2} dBm below {rx_min:.1}"));
         } else if rx > rx_max {
-            why.push(format!("rx {rx:.2} dBm above {rx_max:.1} (overload)"));
+            why.push(format!("{what} {rx:.2} dBm above {rx_max:.1} (overload)"));
         }
     }
     if let Some(s) = r.signal_dbm
@@ -180,6 +190,11 @@ impl Tracker {
         self.reason.as_deref()
     }
 
+    /// The reason of the resumed state (after a restart).
+    pub fn set_reason(&mut self, reason: Option<String>) {
+        self.reason = reason;
+    }
+
     /// State changes within `window_seconds` before `now`.
     pub fn flaps(&self, now: i64, window_seconds: i64) -> usize {
         self.changes.iter().filter(|&&t| now - t <= window_seconds).count()
@@ -233,6 +248,7 @@ mod tests {
             radio_snr_min_db: 15.0,
             hysteresis: 3,
             flap_window: std::time::Duration::from_secs(3600),
+            flap_count: 4,
         }
     }
 

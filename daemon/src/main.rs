@@ -74,6 +74,13 @@ fn demo(args: &Args) -> ExitCode {
         println!("{}", coopnocd::demo::banner(&demo));
         let shutdown = CancellationToken::new();
         tokio::spawn(cancel_on_signals(shutdown.clone()));
+        let (members, lines) = coopnocd::demo::inventory_csv(demo.network.devices());
+        let socket = config.ctl.socket.clone();
+        tokio::spawn(async move {
+            if let Err(e) = coopnocd::demo::seed(&socket, members, lines).await {
+                tracing::error!("demo: could not import the demo's members and lines: {e}");
+            }
+        });
         let result = coopnocd::run(config, shutdown).await;
         demo.network.shutdown().await;
         exit_code(result)

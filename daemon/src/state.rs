@@ -17,6 +17,8 @@ pub struct Shared {
     config_changes: tokio::sync::watch::Sender<Arc<Config>>,
     /// Usage accounting: where the line matcher's counter samples go.
     pub usage: crate::usage::UsageService,
+    /// Subscriber lines: matching, state, levels.
+    pub lines: crate::lines::LineService,
     config: RwLock<Arc<Config>>,
     started: Instant,
     started_at: i64,
@@ -26,6 +28,7 @@ impl Shared {
     pub fn new(store: Store, config: Arc<Config>) -> Shared {
         Shared {
             usage: crate::usage::UsageService::new(store.clone()),
+            lines: crate::lines::LineService::new(),
             store,
             devices: Arc::new(DeviceStates::new(&config.devices)),
             poller: RwLock::new(None),

@@ -188,6 +188,8 @@ pub struct RunningDevice {
     pub lines: usize,
     /// The recording it replays, or a description of the synthetic table.
     pub recording: String,
+    /// The ifAlias labels of a synthetic OLT's ONUs (`L-00001`...), in ONU order.
+    pub line_labels: Vec<String>,
     handler: Arc<SimHandler>,
 }
 
@@ -378,7 +380,12 @@ impl SimNetwork {
             }
         }));
         self.agents.push(agent);
+        let line_labels = match &spec.source {
+            Source::SyntheticOlt(olt) => (1..=olt.onus).map(|n| olt.line_label(n)).collect(),
+            _ => Vec::new(),
+        };
         self.devices.push(RunningDevice {
+            line_labels,
             lines: spec.lines(),
             recording: spec.describe_source(),
             name: spec.name,

@@ -180,7 +180,8 @@ impl SyntheticOlt {
         }
     }
 
-    fn line_label(&self, n: u32) -> String {
+    /// The subscriber line label (ifAlias) of ONU `n` (1-based).
+    pub fn line_label(&self, n: u32) -> String {
         format!("L-{:05}", self.first_line + n - 1)
     }
 

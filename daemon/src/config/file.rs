@@ -84,6 +84,7 @@ pub struct LinesFile {
     pub radio_snr_min_db: Option<f64>,
     pub hysteresis: Option<u32>,
     pub flap_window: Option<String>,
+    pub flap_count: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -93,6 +94,7 @@ pub struct RetentionFile {
     pub daily_per_line: Option<String>,
     pub monthly_after_membership: Option<String>,
     pub events: Option<String>,
+    pub levels: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

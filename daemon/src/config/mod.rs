@@ -42,6 +42,10 @@ pub mod defaults {
     pub const RADIO_SNR_MIN_DB: f64 = 15.0;
     pub const HYSTERESIS: u32 = 3;
     pub const FLAP_WINDOW: &str = "1h";
+    /// State changes within the flap window that make a line "flapping".
+    pub const FLAP_COUNT: u32 = 4;
+    /// Hourly optical and radio levels per line.
+    pub const RETENTION_LEVELS: &str = "35d";
     pub const RETENTION_FINE: &str = "35d";
     pub const RETENTION_DAILY: &str = "400d";
     pub const RETENTION_MONTHLY_AFTER: &str = "1y";
@@ -132,6 +136,7 @@ pub struct LineThresholds {
     pub radio_snr_min_db: f64,
     pub hysteresis: u32,
     pub flap_window: Duration,
+    pub flap_count: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -140,6 +145,7 @@ pub struct RetentionConfig {
     pub daily_per_line: Duration,
     pub monthly_after_membership: Duration,
     pub events: Duration,
+    pub levels: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -777,7 +783,11 @@ impl Validator<'_> {
             radio_snr_min_db: l.radio_snr_min_db.unwrap_or(defaults::RADIO_SNR_MIN_DB),
             hysteresis: l.hysteresis.unwrap_or(defaults::HYSTERESIS),
             flap_window: self.duration("lines.flap-window", l.flap_window.as_ref(), defaults::FLAP_WINDOW),
+            flap_count: l.flap_count.unwrap_or(defaults::FLAP_COUNT),
         };
+        if t.flap_count < 2 {
+            self.problem("lines.flap-count", "must be at least 2: one change is a change, not a flap");
+        }
         if t.optical_rx_min_dbm >= t.optical_rx_max_dbm {
             self.problem("lines.optical-rx-min-dbm", format!("{} must be below optical-rx-max-dbm ({})", t.optical_rx_min_dbm, t.optical_rx_max_dbm));
         }
@@ -793,6 +803,7 @@ impl Validator<'_> {
             daily_per_line: self.duration("retention.daily-per-line", r.daily_per_line.as_ref(), defaults::RETENTION_DAILY),
             monthly_after_membership: self.duration("retention.monthly-after-membership", r.monthly_after_membership.as_ref(), defaults::RETENTION_MONTHLY_AFTER),
             events: self.duration("retention.events", r.events.as_ref(), defaults::RETENTION_EVENTS),
+            levels: self.duration("retention.levels", r.levels.as_ref(), defaults::RETENTION_LEVELS),
         };
         if c.fine_buckets < Duration::from_secs(2 * 86400) {
             self.problem("retention.fine-buckets", "must keep at least 2d: roll-ups read fine buckets of the day before");

@@ -50,15 +50,18 @@ pub enum PollError {
     TooSlow(String, Duration),
 }
 
-struct PollNow {
-    /// Answered with the device's poll count once the poll's batch is sent.
-    done: oneshot::Sender<u64>,
+/// What the rest of the daemon asks of a device task.
+enum Command {
+    /// Poll now; answered with the device's poll count once the poll's batch is sent.
+    PollNow(oneshot::Sender<u64>),
+    /// GET these objects on the device's session, outside any poll (`line watch`).
+    Get(Vec<Oid>, oneshot::Sender<Result<Vec<(Oid, Value)>, SnmpError>>),
 }
 
-/// How the rest of the daemon reaches the poller: ask for a poll now.
+/// How the rest of the daemon reaches the poller: ask for a poll now, or a single GET.
 #[derive(Clone, Default)]
 pub struct PollerHandle {
-    devices: Arc<HashMap<String, mpsc::Sender<PollNow>>>,
+    devices: Arc<HashMap<String, mpsc::Sender<Command>>>,
 }
 
 impl PollerHandle {
@@ -68,7 +71,21 @@ impl PollerHandle {
         let tx = self.devices.get(device).ok_or_else(|| PollError::UnknownDevice(device.to_string()))?;
         let (done, rx) = oneshot::channel();
         let wait = async {
-            tx.send(PollNow { done }).await.map_err(|_| PollError::Stopped)?;
+            tx.send(Command::PollNow(done)).await.map_err(|_| PollError::Stopped)?;
+            rx.await.map_err(|_| PollError::Stopped)
+        };
+        tokio::time::timeout(within, wait)
+            .await
+            .map_err(|_| PollError::TooSlow(device.to_string(), within))?
+    }
+
+    /// GETs `oids` from `device` on its own session (its credentials, timeouts and retries),
+    /// between its polls.
+    pub async fn get(&self, device: &str, oids: Vec<Oid>, within: Duration) -> Result<Result<Vec<(Oid, Value)>, SnmpError>, PollError> {
+        let tx = self.devices.get(device).ok_or_else(|| PollError::UnknownDevice(device.to_string()))?;
+        let (done, rx) = oneshot::channel();
+        let wait = async {
+            tx.send(Command::Get(oids, done)).await.map_err(|_| PollError::Stopped)?;
             rx.await.map_err(|_| PollError::Stopped)
         };
         tokio::time::timeout(within, wait)
@@ -219,7 +236,7 @@ impl DeviceTask {
         }
     }
 
-    async fn run(mut self, mut requests: mpsc::Receiver<PollNow>, shutdown: CancellationToken) {
+    async fn run(mut self, mut requests: mpsc::Receiver<Command>, shutdown: CancellationToken) {
         let spread = self.poll.status_interval.min(FIRST_POLL_SPREAD);
         let mut next = Instant::now() + spread.mul_f64(jitter_fraction());
         loop {
@@ -227,7 +244,15 @@ impl DeviceTask {
                 _ = shutdown.cancelled() => return,
                 _ = tokio::time::sleep_until(next) => None,
                 r = requests.recv() => match r {
-                    Some(r) => Some(r),
+                    Some(Command::PollNow(done)) => Some(done),
+                    Some(Command::Get(oids, done)) => {
+                        let got = match self.session().await {
+                            Ok(s) => s.get(&oids).await,
+                            Err(e) => Err(e),
+                        };
+                        let _ = done.send(got);
+                        continue;
+                    }
                     None => return,
                 },
             };
@@ -239,8 +264,8 @@ impl DeviceTask {
                 return;
             }
             match on_demand {
-                Some(r) => {
-                    let _ = r.done.send(self.polls);
+                Some(done) => {
+                    let _ = done.send(self.polls);
                 }
                 None => {
                     let interval = if self.reachable == Some(false) {

@@ -14,7 +14,7 @@ use crate::link_events::LinkEvents;
 use crate::observe::{CollectorHealth, Counter, Observation, ObservationBatch, Subject};
 use crate::profile::{Detection, Discovered};
 use std::sync::Arc;
-use crate::store::{NewEvent, Store, WriteOp, format_time};
+use crate::store::{NewEvent, WriteOp, format_time};
 
 /// How many recent errors a device keeps for `device show`.
 const LAST_ERRORS: usize = 10;
@@ -330,12 +330,7 @@ fn summary(name: &str, d: &DeviceState) -> DeviceSummary {
 /// Takes observations off the channel into the state, and reachability changes into the
 /// store, until the channel closes (every collector stopped) or shutdown (then it drains what
 /// is already queued).
-pub async fn consume(
-    mut rx: mpsc::Receiver<ObservationBatch>,
-    states: std::sync::Arc<DeviceStates>,
-    store: Store,
-    shutdown: CancellationToken,
-) {
+pub async fn consume(mut rx: mpsc::Receiver<ObservationBatch>, shared: std::sync::Arc<crate::state::Shared>, shutdown: CancellationToken) {
     let mut links = LinkEvents::default();
     loop {
         let batch = tokio::select! {
@@ -348,18 +343,22 @@ pub async fn consume(
                 // Collectors stop on the same token: take in what they already sent.
                 rx.close();
                 while let Some(b) = rx.recv().await {
-                    record(&states, &mut links, &store, &b).await;
+                    record(&shared, &mut links, &b).await;
                 }
                 return;
             }
         };
-        record(&states, &mut links, &store, &batch).await;
+        record(&shared, &mut links, &batch).await;
     }
 }
 
-async fn record(states: &DeviceStates, links: &mut LinkEvents, store: &Store, batch: &ObservationBatch) {
+async fn record(shared: &crate::state::Shared, links: &mut LinkEvents, batch: &ObservationBatch) {
+    // Lines first: a `coopnoc poll` answers once the device state has the poll, and by then
+    // its lines and usage must have it too.
+    shared.lines.take_in(shared, batch).await;
+    let store = &shared.store;
     let mut events = links.events(batch);
-    if let Some(event) = states.apply(batch) {
+    if let Some(event) = shared.devices.apply(batch) {
         tracing::info!(
             "device {} is now {}{}",
             event.subject,

@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "inventory", include_str!("../../migrations/0001_inventory.sql")),
     (2, "audit", include_str!("../../migrations/0002_audit.sql")),
     (3, "usage", include_str!("../../migrations/0003_usage.sql")),
+    (4, "lines", include_str!("../../migrations/0004_lines.sql")),
 ];
 
 pub const LATEST_SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;

@@ -11,7 +11,7 @@ mod write;
 
 pub use migrations::{LATEST_SCHEMA_VERSION, migrator};
 pub use read::Counts;
-pub use write::{LineImportRow, MemberImportRow, NewEvent, WriteOp, WriteOutcome};
+pub use write::{LineImportRow, MemberImportRow, NewEvent, WriteOp, WriteOutcome, insert_events};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

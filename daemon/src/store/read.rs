@@ -129,13 +129,39 @@ impl Store {
             site: first.try_get("site")?,
             line,
             events,
+            live: None,
         })
+    }
+
+    /// A line's row id, by its reference.
+    pub async fn line_id(&self, reference: &str) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT id FROM line WHERE ref = ?")
+            .bind(reference)
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no line {reference}")))
+    }
+
+    /// Events newest first: since `since` (Unix seconds), about `subject` (a line reference
+    /// or a device name, or a device's interface `DEVICE/IFNAME`), at most `limit`.
+    pub async fn events(&self, since: Option<i64>, subject: Option<&str>, limit: u32) -> Result<Vec<Event>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at, subject_kind, subject, old_state, new_state, reason, detail FROM event
+             WHERE at >= ?1 AND (?2 IS NULL OR subject = ?2 OR substr(subject, 1, length(?2) + 1) = ?2 || '/')
+             ORDER BY at DESC, id DESC LIMIT ?3",
+        )
+        .bind(since.unwrap_or(i64::MIN))
+        .bind(subject)
+        .bind(i64::from(limit))
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(event_from_row).collect::<Result<_, sqlx::Error>>().map_err(Into::into)
     }
 
     /// The latest events of a subject, newest first.
     pub async fn events_for(&self, subject_kind: &str, subject: &str, limit: i64) -> Result<Vec<Event>, StoreError> {
         let rows = sqlx::query(
-            "SELECT at, subject_kind, subject, old_state, new_state, reason FROM event
+            "SELECT at, subject_kind, subject, old_state, new_state, reason, detail FROM event
              WHERE subject_kind = ? AND subject = ? ORDER BY at DESC, id DESC LIMIT ?",
         )
         .bind(subject_kind)
@@ -143,20 +169,21 @@ impl Store {
         .bind(limit)
         .fetch_all(self.reader())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Event {
-                    at: format_time(r.try_get("at")?),
-                    subject_kind: r.try_get("subject_kind")?,
-                    subject: r.try_get("subject")?,
-                    old_state: r.try_get("old_state")?,
-                    new_state: r.try_get("new_state")?,
-                    reason: r.try_get("reason")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(Into::into)
+        rows.iter().map(event_from_row).collect::<Result<_, sqlx::Error>>().map_err(Into::into)
     }
+}
+
+fn event_from_row(r: &SqliteRow) -> Result<Event, sqlx::Error> {
+    let detail: Option<String> = r.try_get("detail")?;
+    Ok(Event {
+        at: format_time(r.try_get("at")?),
+        subject_kind: r.try_get("subject_kind")?,
+        subject: r.try_get("subject")?,
+        old_state: r.try_get("old_state")?,
+        new_state: r.try_get("new_state")?,
+        reason: r.try_get("reason")?,
+        detail: detail.and_then(|d| serde_json::from_str(&d).ok()),
+    })
 }
 
 fn member_from_row(r: &SqliteRow) -> Result<Member, sqlx::Error> {

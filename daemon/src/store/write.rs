@@ -46,6 +46,10 @@ pub enum WriteOp {
     RecordEvents(Vec<NewEvent>),
     /// Usage accounting: fine slots, roll-ups, pruning, erasure (see `crate::usage`).
     Usage(crate::usage::UsageWrite),
+    /// Line states, their events and levels, from one batch of observations.
+    Lines(crate::lines::db::LinesWrite),
+    /// A line's own thresholds (empty = the configured ones).
+    LineThresholds { line: String, thresholds: crate::linestate::ThresholdOverrides },
 }
 
 #[derive(Debug, PartialEq)]
@@ -102,23 +106,35 @@ pub(super) async fn apply(conn: &mut SqliteConnection, op: WriteOp) -> Result<Wr
         }
         WriteOp::Usage(w) => Ok(WriteOutcome::Usage(crate::usage::write::apply(conn, w).await?)),
         WriteOp::RecordEvents(events) => {
-            for e in &events {
-                sqlx::query(
-                    "INSERT INTO event (at, subject_kind, subject, old_state, new_state, reason, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(e.at)
-                .bind(e.subject_kind)
-                .bind(&e.subject)
-                .bind(&e.old_state)
-                .bind(&e.new_state)
-                .bind(&e.reason)
-                .bind(&e.detail)
-                .execute(&mut *conn)
-                .await?;
-            }
+            insert_events(conn, &events).await?;
+            Ok(WriteOutcome::Done)
+        }
+        WriteOp::Lines(w) => {
+            crate::lines::db::apply(conn, &w).await?;
+            Ok(WriteOutcome::Done)
+        }
+        WriteOp::LineThresholds { line, thresholds } => {
+            crate::lines::db::set_thresholds(conn, &line, &thresholds).await?;
+            audit(conn, "line-thresholds", &line, serde_json::to_string(&thresholds).ok()).await?;
             Ok(WriteOutcome::Done)
         }
     }
+}
+
+pub async fn insert_events(conn: &mut SqliteConnection, events: &[NewEvent]) -> Result<(), StoreError> {
+    for e in events {
+        sqlx::query("INSERT INTO event (at, subject_kind, subject, old_state, new_state, reason, detail) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(e.at)
+            .bind(e.subject_kind)
+            .bind(&e.subject)
+            .bind(&e.old_state)
+            .bind(&e.new_state)
+            .bind(&e.reason)
+            .bind(&e.detail)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 async fn audit(conn: &mut SqliteConnection, action: &str, object: &str, detail: Option<String>) -> Result<(), StoreError> {

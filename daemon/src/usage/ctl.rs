@@ -34,6 +34,7 @@ pub(crate) async fn handle(req: Request, shared: &Shared) -> Result<Response, St
         }
         Request::MemberErase { member } => {
             let summary = shared.usage.erase_member(&member).await?;
+            shared.lines.invalidate();
             tracing::info!(
                 "a member was erased: {} lines detached, {} fine, {} daily, {} monthly usage rows removed",
                 summary.lines_detached,

@@ -24,6 +24,8 @@ pub enum PruneTarget {
     Monthly,
     /// `event` rows older than the cutoff.
     Events,
+    /// `line_level` rows of UTC days that ended before the cutoff.
+    Levels,
 }
 
 pub(super) async fn apply_prune(conn: &mut SqliteConnection, target: PruneTarget, cutoff: i64, limit: u32) -> Result<u64, StoreError> {
@@ -48,6 +50,11 @@ pub(super) async fn apply_prune(conn: &mut SqliteConnection, target: PruneTarget
         PruneTarget::Events => {
             sqlx::query("DELETE FROM event WHERE id IN (SELECT id FROM event WHERE at < ? ORDER BY at LIMIT ?)").bind(cutoff)
         }
+        PruneTarget::Levels => sqlx::query(
+            "DELETE FROM line_level WHERE (line_id, metric, day) IN
+                 (SELECT line_id, metric, day FROM line_level WHERE day < ? LIMIT ?)",
+        )
+        .bind(cutoff.div_euclid(86400)),
     };
     Ok(q.bind(limit).execute(&mut *conn).await?.rows_affected())
 }
@@ -59,6 +66,7 @@ pub struct PruneReport {
     pub daily: u64,
     pub monthly: u64,
     pub events: u64,
+    pub levels: u64,
 }
 
 /// One pass over every table, batch after batch until nothing is older than its retention.
@@ -70,6 +78,7 @@ pub async fn prune(store: &Store, retention: &RetentionConfig, now: i64) -> Resu
         (PruneTarget::Daily, retention.daily_per_line, &mut report.daily),
         (PruneTarget::Monthly, retention.monthly_after_membership, &mut report.monthly),
         (PruneTarget::Events, retention.events, &mut report.events),
+        (PruneTarget::Levels, retention.levels, &mut report.levels),
     ] {
         let cutoff = now.saturating_sub(secs(keep));
         loop {
@@ -87,11 +96,12 @@ pub async fn prune(store: &Store, retention: &RetentionConfig, now: i64) -> Resu
     }
     if report != PruneReport::default() {
         tracing::info!(
-            "retention: pruned {} fine, {} daily, {} monthly usage rows and {} events",
+            "retention: pruned {} fine, {} daily, {} monthly usage rows, {} events and {} line level rows",
             report.fine,
             report.daily,
             report.monthly,
-            report.events
+            report.events,
+            report.levels
         );
     }
     Ok(report)
