@@ -155,19 +155,30 @@ pub fn start_snmpd() -> Agent {
 
 /// snmpsimd serving the repository's recordings (community = file name without .snmprec).
 pub fn start_snmpsim() -> Agent {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(recordings_dir()).expect("tests/data/snmprec") {
+        let path = entry.expect("dir entry").path();
+        if path.extension().is_some_and(|e| e == "snmprec") {
+            let community = path.file_stem().expect("file name").to_string_lossy().into_owned();
+            files.push((community, std::fs::read_to_string(&path).expect("read recording")));
+        }
+    }
+    start_snmpsim_with(&files, "cdata")
+}
+
+/// snmpsimd serving these recordings (community, snmprec text); ready once `ready_community`
+/// answers. Rewrite one with [`Agent::rewrite_recording`].
+pub fn start_snmpsim_with(files: &[(String, String)], ready_community: &str) -> Agent {
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_udp_port();
     let data = dir.path().join("data");
     let cache = dir.path().join("cache");
     std::fs::create_dir_all(&data).expect("data dir");
     std::fs::create_dir_all(&cache).expect("cache dir");
-    for entry in std::fs::read_dir(recordings_dir()).expect("tests/data/snmprec") {
-        let path = entry.expect("dir entry").path();
-        if path.extension().is_some_and(|e| e == "snmprec") {
-            let to = data.join(path.file_name().expect("file name"));
-            std::fs::copy(&path, &to).expect("copy recording");
-            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-        }
+    for (community, text) in files {
+        let to = data.join(format!("{community}.snmprec"));
+        std::fs::write(&to, text).expect("write recording");
+        std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o644)).expect("chmod");
     }
     let mut args = vec![
         format!("--data-dir={}", data.display()),
@@ -195,8 +206,23 @@ pub fn start_snmpsim() -> Agent {
         .spawn()
         .expect("start snmpsimd (Debian package snmpsim)");
     let mut agent = Agent { child, port, dir, name: "snmpsimd" };
-    agent.wait_ready(&["-v2c", "-c", "cdata"], Duration::from_secs(30));
+    agent.wait_ready(&["-v2c", "-c", ready_community], Duration::from_secs(30));
     agent
+}
+
+impl Agent {
+    /// Replaces what snmpsimd serves for `community` (it re-indexes a recording newer than
+    /// its index at the next request).
+    pub fn rewrite_recording(&self, community: &str, text: &str) {
+        let path = self.dir.path().join("data").join(format!("{community}.snmprec"));
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, text).expect("write recording");
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        // A later mtime than the index, even within the same second.
+        let later = std::time::SystemTime::now() + Duration::from_secs(2);
+        std::fs::File::options().write(true).open(&tmp).and_then(|f| f.set_modified(later)).expect("mtime");
+        std::fs::rename(&tmp, &path).expect("replace recording");
+    }
 }
 
 /// What `snmpbulkwalk` reads: (OID without the leading dot, value as net-snmp prints it with

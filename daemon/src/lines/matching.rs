@@ -64,7 +64,8 @@ pub(super) fn onu_path(subject: &Subject) -> Option<String> {
             }
             Some(format!("{}:{}", port_path(port)?, onu.trim_start_matches('0')))
         }
-        Subject::Onu { port, onu, .. } if *onu != 0 => Some(format!("{}:{onu}", port_path(port)?)),
+        // ONU ids start at 0 on some OLTs (Huawei): a port makes the id meaningful.
+        Subject::Onu { port, onu, .. } if !port.is_empty() => Some(format!("{}:{onu}", port_path(port)?)),
         _ => None,
     }
 }
@@ -99,7 +100,7 @@ pub(super) fn keys(d: &Discovered) -> Vec<(MatchKind, String)> {
             if let Some(s) = serial {
                 push(MatchKind::Serial, s);
             }
-            if !port.is_empty() && *onu != 0 {
+            if !port.is_empty() {
                 push(MatchKind::Onu, &format!("{port}:{onu}"));
             }
         }
@@ -138,13 +139,9 @@ impl Found {
         match &d.subject {
             Subject::Onu { port, onu, serial } => {
                 // The PON port and ONU id beat the name of the ONU's interface.
-                if self.onu.is_none() {
-                    if !port.is_empty() {
-                        self.port = Some(port.to_string());
-                    }
-                    if *onu != 0 {
-                        self.onu = Some(*onu);
-                    }
+                if self.onu.is_none() && !port.is_empty() {
+                    self.port = Some(port.to_string());
+                    self.onu = Some(*onu);
                 }
                 if let Some(s) = serial {
                     self.serial.get_or_insert_with(|| s.to_string());
@@ -228,7 +225,7 @@ pub(super) fn match_device(device: &str, site: Option<&str>, discovered: &[Disco
             _ => 1,
         });
         let (port, onu) = match &d.subject {
-            Subject::Onu { port, onu, .. } => ((!port.is_empty()).then(|| port.to_string()), (*onu != 0).then_some(*onu)),
+            Subject::Onu { port, onu, .. } => ((!port.is_empty()).then(|| port.to_string()), (!port.is_empty()).then_some(*onu)),
             _ => (None, None),
         };
         m.unassigned.push(UnassignedItem {
