@@ -278,3 +278,23 @@ fn export_then_erase_leaves_nothing_of_the_member() {
     let out = d.cli(&["member", "export", reference]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn a_membership_end_is_recorded_and_starts_the_monthly_retention() {
+    let d = Daemon::start();
+    d.ok(&["member", "add", "--ref", "M-9", "--name", "Partant", "--no-reports"]);
+    let shown = d.json(&["member", "leave", "M-9", "--on", "2020-01-31"]);
+    // Midnight in the cooperative's zone (Europe/Paris, UTC+1 in winter).
+    assert_eq!(shown["left_at"], "2020-01-30T23:00:00Z");
+    assert!(d.ok(&["member", "show", "M-9"]).contains("left      2020-01-30T23:00:00Z"));
+    let db = d.db();
+    assert_eq!(sqlite_count(&db, "SELECT COUNT(*) FROM member WHERE ref = 'M-9' AND left_at = 1580425200"), 1);
+    assert_eq!(sqlite_count(&db, "SELECT COUNT(*) FROM audit WHERE action = 'member-leave' AND object = 'M-9'"), 1);
+    // A bad date is refused with what was expected; an unknown member is named.
+    let out = d.cli(&["member", "leave", "M-9", "--on", "31/01/2020"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("YYYY-MM-DD"));
+    let out = d.cli(&["member", "leave", "M-404"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("no member M-404"));
+    // Undone: the membership goes on.
+    assert!(d.json(&["member", "leave", "M-9", "--undo"])["left_at"].is_null());
+}

@@ -123,6 +123,19 @@ pub enum MemberCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Record that a membership ended. Usage history stays; the monthly totals are pruned
+    /// once [retention] monthly-after-membership has passed since that day.
+    Leave {
+        /// The member's reference (member number).
+        member: String,
+        /// The day the membership ended, YYYY-MM-DD in the cooperative's time zone
+        /// [default: today].
+        #[arg(long, value_name = "YYYY-MM-DD", conflicts_with = "undo")]
+        on: Option<String>,
+        /// The membership goes on after all: clear the end date.
+        #[arg(long)]
+        undo: bool,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -194,6 +194,9 @@ fn print_member(m: &ipc::Member) {
     );
     println!("  lines     {}", if m.lines.is_empty() { "-".to_string() } else { m.lines.join(", ") });
     println!("  since     {}", m.created_at);
+    if let Some(left) = &m.left_at {
+        println!("  left      {left}");
+    }
 }
 
 async fn member(s: &mut Session, cmd: MemberCommand) -> anyhow::Result<u8> {
@@ -234,6 +237,17 @@ async fn member(s: &mut Session, cmd: MemberCommand) -> anyhow::Result<u8> {
         }
         MemberCommand::Export { member } => return usage::export(s, member).await,
         MemberCommand::Erase { member, yes } => return usage::erase(s, member, yes).await,
+        MemberCommand::Leave { member, on, undo } => {
+            let Response::Member(m) = s.call(Request::MemberLeave { member, on, undo }).await? else {
+                anyhow::bail!("unexpected answer")
+            };
+            if !s.print_json(&m)? {
+                match &m.left_at {
+                    Some(left) => println!("member {} left on {left}", m.reference),
+                    None => println!("member {}: membership goes on (no end date)", m.reference),
+                }
+            }
+        }
         MemberCommand::Show { member } => {
             let Response::Member(m) = s.call(Request::MemberShow { member }).await? else {
                 anyhow::bail!("unexpected answer")

@@ -154,6 +154,25 @@ async fn handle(req: Request, shared: &Shared) -> Response {
                 Response::Events { events: store.events(since, subject.as_deref(), limit.clamp(1, 10_000)).await? }
             }
             Request::LineWatch { line } => line_watch(shared, &line).await?,
+            Request::MemberLeave { member, on, undo } => {
+                let at = if undo {
+                    None
+                } else {
+                    let config = shared.config();
+                    let tz = &config.daemon.time_zone;
+                    let date = match on.as_deref().map(str::parse::<jiff::civil::Date>) {
+                        None => crate::usage::rollup::local_date(crate::store::now(), tz),
+                        Some(Ok(d)) => d,
+                        Some(Err(e)) => return Ok(Response::error(ErrorKind::Invalid, format!("--on: {e} (expected YYYY-MM-DD)"))),
+                    };
+                    match crate::usage::rollup::local_instant(date, 0, tz) {
+                        Ok(t) => Some(t),
+                        Err(e) => return Ok(Response::error(ErrorKind::Invalid, format!("--on: {e}"))),
+                    }
+                };
+                store.write(WriteOp::MemberLeft { member: member.clone(), at }).await?;
+                Response::Member(store.member(&member).await?)
+            }
             Request::DeviceList => Response::Devices { devices: shared.devices.summaries() },
             Request::DeviceShow { device } => match shared.devices.detail(&device) {
                 Some(d) => Response::Device(Box::new(d)),

@@ -47,6 +47,9 @@ pub enum Request {
     MemberExport { member: String },
     /// Removes a member and their usage; keeps anonymous aggregates.
     MemberErase { member: String },
+    /// Records the end of a membership (`on`: YYYY-MM-DD in the cooperative's time zone,
+    /// default today), or with `undo`, that it goes on.
+    MemberLeave { member: String, on: Option<String>, undo: bool },
     /// Counter samples straight in, bypassing the poller (tests, replays, tools).
     UsageIngest { samples: Vec<crate::usage::CounterSample> },
     /// Rolls up local days `from..=to` (YYYY-MM-DD; default: today) and their months now.
@@ -176,6 +179,10 @@ pub struct Member {
     pub reports: ReportPreference,
     pub lines: Vec<String>,
     pub created_at: String,
+    /// RFC 3339: when the membership ended; the member's monthly totals are kept for
+    /// `[retention] monthly-after-membership` after it.
+    #[serde(default)]
+    pub left_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

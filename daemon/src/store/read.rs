@@ -64,7 +64,7 @@ impl Store {
 
     pub async fn members(&self) -> Result<Vec<Member>, StoreError> {
         let rows = sqlx::query(
-            "SELECT m.ref, m.display_name, m.email, m.language, m.reports, m.created_at,
+            "SELECT m.ref, m.display_name, m.email, m.language, m.reports, m.created_at, m.left_at,
                     (SELECT group_concat(l.ref, ',') FROM line l WHERE l.member_id = m.id) AS lines
              FROM member m ORDER BY m.ref",
         )
@@ -75,7 +75,7 @@ impl Store {
 
     pub async fn member(&self, reference: &str) -> Result<Member, StoreError> {
         let row = sqlx::query(
-            "SELECT m.ref, m.display_name, m.email, m.language, m.reports, m.created_at,
+            "SELECT m.ref, m.display_name, m.email, m.language, m.reports, m.created_at, m.left_at,
                     (SELECT group_concat(l.ref, ',') FROM line l WHERE l.member_id = m.id) AS lines
              FROM member m WHERE m.ref = ?",
         )
@@ -200,5 +200,6 @@ fn member_from_row(r: &SqliteRow) -> Result<Member, sqlx::Error> {
         reports: report_preference(r.try_get::<&str, _>("reports")?),
         lines,
         created_at: format_time(r.try_get("created_at")?),
+        left_at: r.try_get::<Option<i64>, _>("left_at")?.map(format_time),
     })
 }

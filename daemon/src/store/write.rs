@@ -48,6 +48,8 @@ pub enum WriteOp {
     Usage(crate::usage::UsageWrite),
     /// Line states, their events and levels, from one batch of observations.
     Lines(crate::lines::db::LinesWrite),
+    /// The end of a membership (`None`: it goes on).
+    MemberLeft { member: String, at: Option<i64> },
     /// A line's own thresholds (empty = the configured ones).
     LineThresholds { line: String, thresholds: crate::linestate::ThresholdOverrides },
 }
@@ -111,6 +113,20 @@ pub(super) async fn apply(conn: &mut SqliteConnection, op: WriteOp) -> Result<Wr
         }
         WriteOp::Lines(w) => {
             crate::lines::db::apply(conn, &w).await?;
+            Ok(WriteOutcome::Done)
+        }
+        WriteOp::MemberLeft { member, at } => {
+            let n = sqlx::query("UPDATE member SET left_at = ?, updated_at = ? WHERE ref = ?")
+                .bind(at)
+                .bind(now())
+                .bind(&member)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("no member {member}")));
+            }
+            audit(conn, if at.is_some() { "member-leave" } else { "member-leave-undone" }, &member, at.map(super::format_time)).await?;
             Ok(WriteOutcome::Done)
         }
         WriteOp::LineThresholds { line, thresholds } => {

@@ -35,7 +35,7 @@ pub struct DayPlan {
 }
 
 /// Local midnight of `date` (or the first instant of the day when midnight does not exist).
-fn local_instant(date: Date, minutes: u16, tz: &TimeZone) -> Result<i64, jiff::Error> {
+pub fn local_instant(date: Date, minutes: u16, tz: &TimeZone) -> Result<i64, jiff::Error> {
     if minutes >= 24 * 60 {
         return local_instant(date.tomorrow()?, 0, tz);
     }
