@@ -34,6 +34,15 @@ struct CounterRead {
     upload: Option<Counter>,
 }
 
+/// A port's counters as the member sees them (the port's out = the member's download).
+#[derive(Debug, Clone, Copy)]
+struct PortCounters {
+    download: Option<Counter>,
+    upload: Option<Counter>,
+    speed: Option<u64>,
+    discontinuity: Option<u32>,
+}
+
 /// One line in memory.
 #[derive(Debug)]
 struct Entry {
@@ -102,7 +111,11 @@ struct DeviceLines {
     uptime: Option<u32>,
     by_pos: HashMap<Pos, usize>,
     unassigned: Vec<UnassignedItem>,
-    /// Lines evaluated with each poll: matched here, configured here, or last seen here.
+    /// Line slots found here by the last matching.
+    matched: Vec<usize>,
+    /// Lines last seen here and now seen nowhere (by id: slots change when the book reloads).
+    lost: std::collections::HashSet<i64>,
+    /// Lines not found here evaluated with each poll anyway: configured here, or lost.
     watched: Vec<usize>,
 }
 
@@ -111,6 +124,8 @@ struct Book {
     entries: Vec<Entry>,
     by_id: HashMap<i64, usize>,
     by_key: HashMap<(MatchKind, String), Vec<usize>>,
+    /// Lines by the device the inventory says they hang on.
+    configured: HashMap<String, Vec<usize>>,
     devices: HashMap<Arc<str>, DeviceLines>,
 }
 
@@ -124,9 +139,13 @@ impl Book {
         }
         self.by_id.clear();
         self.by_key.clear();
+        self.configured.clear();
         for row in rows {
             let slot = self.entries.len();
             self.by_id.insert(row.id, slot);
+            if let Some(d) = &row.device {
+                self.configured.entry(d.clone()).or_default().push(slot);
+            }
             self.by_key.entry((row.match_kind, row.match_key.clone())).or_default().push(slot);
             let entry = match old.remove(&row.id) {
                 Some(mut e) => {
@@ -143,6 +162,9 @@ impl Book {
         }
         for e in &mut self.entries {
             e.found = None;
+        }
+        for dev in self.devices.values_mut() {
+            dev.matched.clear();
         }
         let names: Vec<Arc<str>> = self.devices.keys().cloned().collect();
         for name in names {
@@ -162,11 +184,14 @@ impl Book {
     fn rematch(&mut self, device: &Arc<str>, at: Option<i64>) {
         let Some(dev) = self.devices.get(device) else { return };
         let m = match_device(device, dev.site.as_deref(), &dev.discovered, |k, v| self.lookup(device, k, v));
-        for e in &mut self.entries {
+        let before = dev.matched.clone();
+        for &slot in &before {
+            let e = &mut self.entries[slot];
             if e.found.as_ref().is_some_and(|(d, _)| d == device) {
                 e.found = None;
             }
         }
+        let matched: Vec<usize> = m.found.keys().copied().collect();
         for (slot, found) in m.found {
             let e = &mut self.entries[slot];
             e.found = Some((device.clone(), found));
@@ -175,22 +200,20 @@ impl Book {
                 e.seen_at = Some(at);
             }
         }
-        let mut watched: Vec<usize> = self
-            .entries
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| {
-                e.row.device.as_deref() == Some(&**device) || e.last_device.as_ref() == Some(device)
-            })
-            .map(|(i, _)| i)
-            .collect();
+        let entries = &self.entries;
+        let mut watched: Vec<usize> = self.configured.get(&**device).cloned().unwrap_or_default();
+        let Some(dev) = self.devices.get_mut(device) else { return };
+        dev.lost.extend(before.iter().filter(|s| entries[**s].found.is_none()).map(|s| entries[*s].row.id));
+        dev.lost.retain(|id| {
+            self.by_id.get(id).is_some_and(|&s| entries[s].found.is_none() && entries[s].last_device.as_ref() == Some(device))
+        });
+        watched.extend(dev.lost.iter().filter_map(|id| self.by_id.get(id).copied()));
         watched.sort_unstable();
         watched.dedup();
-        if let Some(dev) = self.devices.get_mut(device) {
-            dev.by_pos = m.by_pos;
-            dev.unassigned = m.unassigned;
-            dev.watched = watched;
-        }
+        dev.by_pos = m.by_pos;
+        dev.unassigned = m.unassigned;
+        dev.matched = matched;
+        dev.watched = watched;
     }
 }
 
@@ -294,11 +317,9 @@ impl LineService {
         for item in &batch.items {
             match item {
                 Observation::Profile { detection: Ok(d) } => dev.profile = Some(d.profile.clone()),
-                Observation::Discovered { items } => {
-                    if !Arc::ptr_eq(items, &dev.discovered) {
-                        dev.discovered = items.clone();
-                        rematch = true;
-                    }
+                Observation::Discovered { items } if !Arc::ptr_eq(items, &dev.discovered) => {
+                    dev.discovered = items.clone();
+                    rematch = true;
                 }
                 Observation::Uptime { ticks } => dev.uptime = Some(*ticks),
                 Observation::Reachability { reachable, .. } => dev.reachable = Some(*reachable),
@@ -316,7 +337,7 @@ impl LineService {
 
         // Readings, by line.
         let mut table_counters: HashMap<usize, (Option<Counter>, Option<Counter>)> = HashMap::new();
-        let mut if_counters: HashMap<usize, (Option<Counter>, Option<Counter>, Option<u64>, Option<u32>)> = HashMap::new();
+        let mut if_counters: HashMap<usize, PortCounters> = HashMap::new();
         let mut level_changes: Vec<usize> = Vec::new();
         for item in &batch.items {
             let subject = match item {
@@ -337,7 +358,7 @@ impl LineService {
                     e.if_oper = *oper_up;
                     if in_octets.is_some() || out_octets.is_some() {
                         // The port faces the member: what it sends is the member's download.
-                        if_counters.insert(slot, (*out_octets, *in_octets, *speed_bps, *discontinuity));
+                        if_counters.insert(slot, PortCounters { download: *out_octets, upload: *in_octets, speed: *speed_bps, discontinuity: *discontinuity });
                     }
                 }
                 Observation::Optical { rx_dbm, tx_dbm, olt_rx_dbm, .. } => {
@@ -384,17 +405,11 @@ impl LineService {
         // Counters -> usage samples and traffic now, once per successful status poll.
         if poll_ok == Some(true) {
             let at_ms = batch.at.as_millisecond();
-            let matched: Vec<usize> = {
-                let mut v: Vec<usize> = dev.by_pos.values().copied().collect();
-                v.sort_unstable();
-                v.dedup();
-                v
-            };
-            for slot in matched {
+            for &slot in &dev.matched {
                 let e = &mut book.entries[slot];
                 let (download, upload, speed, discontinuity, per_line) = match (table_counters.get(&slot), if_counters.get(&slot)) {
                     (Some(&(d, u)), _) => (d, u, None, None, per_line_device),
-                    (None, Some(&(d, u, s, disc))) if !e.table_usage => (d, u, s, disc, true),
+                    (None, Some(p)) if !e.table_usage => (p.download, p.upload, p.speed, p.discontinuity, true),
                     _ if !per_line_device => {
                         // Only per-PON counters on this device: say so, attribute nothing.
                         for direction in [Direction::Download, Direction::Upload] {
@@ -457,9 +472,7 @@ impl LineService {
             None => false,
         };
         if evaluate_now {
-            let watched = dev.watched.clone();
-            let mut slots: Vec<usize> = dev.by_pos.values().copied().collect();
-            slots.extend(watched);
+            let mut slots: Vec<usize> = dev.matched.iter().chain(&dev.watched).copied().collect();
             slots.sort_unstable();
             slots.dedup();
             for slot in slots {
