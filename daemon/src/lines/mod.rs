@@ -309,7 +309,11 @@ impl LineService {
         let mut book = self.book();
         let book = &mut *book;
         let name = batch.device.clone();
-        let site = config.devices.iter().find(|d| *d.name == *name).and_then(|d| d.site.clone());
+        let configured = config.devices.iter().find(|d| *d.name == *name);
+        let site = configured.and_then(|d| d.site.clone());
+        // Levels older than three of their reads (optics come on the slow schedule) are
+        // stale: a device that stopped giving them must not keep a line "up" on old news.
+        let stale_after = configured.map_or(3600, |d| 3 * d.poll.slow_interval.max(d.poll.status_interval).as_secs() as i64);
         let dev = book.devices.entry(name.clone()).or_default();
         dev.site = site;
         let mut poll_ok = None;
@@ -492,15 +496,17 @@ impl LineService {
                         Some((up, why)) => (Some(*up), why.clone()),
                         None => (e.if_oper, e.if_oper.is_some_and(|u| !u).then(|| "interface down".to_string())),
                     };
+                    let fresh = e.levels_at.is_some_and(|t| at - t <= stale_after);
+                    let level = |v: Option<f64>| v.filter(|_| fresh);
                     let reading = LineReading {
                         device_reachable: true,
                         device_says_up: says,
                         down_reason: why,
-                        rx_dbm: e.levels.rx_dbm,
-                        tx_dbm: e.levels.tx_dbm,
-                        olt_rx_dbm: e.levels.olt_rx_dbm,
-                        signal_dbm: e.levels.signal_dbm,
-                        snr_db: e.levels.snr_db,
+                        rx_dbm: level(e.levels.rx_dbm),
+                        tx_dbm: level(e.levels.tx_dbm),
+                        olt_rx_dbm: level(e.levels.olt_rx_dbm),
+                        signal_dbm: level(e.levels.signal_dbm),
+                        snr_db: level(e.levels.snr_db),
                     };
                     evaluate(&reading, &config.lines, &e.row.thresholds)
                 };
