@@ -294,11 +294,9 @@ impl LineService {
         for item in &batch.items {
             match item {
                 Observation::Profile { detection: Ok(d) } => dev.profile = Some(d.profile.clone()),
-                Observation::Discovered { items } => {
-                    if !Arc::ptr_eq(items, &dev.discovered) {
-                        dev.discovered = items.clone();
-                        rematch = true;
-                    }
+                Observation::Discovered { items } if !Arc::ptr_eq(items, &dev.discovered) => {
+                    dev.discovered = items.clone();
+                    rematch = true;
                 }
                 Observation::Uptime { ticks } => dev.uptime = Some(*ticks),
                 Observation::Reachability { reachable, .. } => dev.reachable = Some(*reachable),
@@ -316,7 +314,9 @@ impl LineService {
 
         // Readings, by line.
         let mut table_counters: HashMap<usize, (Option<Counter>, Option<Counter>)> = HashMap::new();
-        let mut if_counters: HashMap<usize, (Option<Counter>, Option<Counter>, Option<u64>, Option<u32>)> = HashMap::new();
+        // download, upload, speed, discontinuity: of the line's own interface.
+        type IfCounters = (Option<Counter>, Option<Counter>, Option<u64>, Option<u32>);
+        let mut if_counters: HashMap<usize, IfCounters> = HashMap::new();
         let mut level_changes: Vec<usize> = Vec::new();
         for item in &batch.items {
             let subject = match item {
