@@ -82,7 +82,7 @@ site = "bordes"
 kind = "olt"
 address = "{addr}"
 snmp = {{ version = "2c", community = "public" }}
-poll = {{ optics = true, slow-interval = "1s", timeout = "2s" }}
+poll = {{ optics = true, slow-interval = "1s", timeout = "1s", retries = 1 }}
 "#,
         state = dir.path().join("state").display(),
     );
@@ -196,6 +196,13 @@ poll = {{ optics = true, slow-interval = "1s", timeout = "2s" }}
     let out = ok(&socket, &["line", "thresholds", &line, "--clear"]);
     assert!(out.starts_with(&format!("{line} follows the configured thresholds again")), "{out}");
 
-    daemon.stop(Duration::from_secs(10));
+    // The OLT stops answering: each reading says so, and the watch goes on.
     rt.block_on(net.shutdown());
+    let (code, out, err) = coopnoc(&socket, &["line", "watch", &line, "--every", "1s", "--count", "2"]);
+    assert_eq!(code, 0, "{out}{err}");
+    fits(&out);
+    assert_eq!(out.matches("no reading: olt-test: ").count(), 2, "{out}");
+    assert!(out.ends_with("0 readings, 2 without an answer\n"), "{out}");
+
+    daemon.stop(Duration::from_secs(10));
 }
