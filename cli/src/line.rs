@@ -357,7 +357,7 @@ pub async fn watch(s: &mut Session, line: String, every: Duration, count: Option
         } else {
             format!("{} ms", every.as_millis())
         };
-        let text = format!("{reference}{at}: a fresh read every {every_text}; Ctrl-C to stop\n");
+        let text = format!("{reference}{at}: read every {every_text}, Ctrl-C to stop\n");
         print!("{}", output::clip(&text, WIDTH, st));
     }
     let mut ticker = tokio::time::interval(every);
@@ -414,7 +414,7 @@ pub async fn watch(s: &mut Session, line: String, every: Duration, count: Option
         }
     }
     if !s.json {
-        let mut end = format!("{readings} readings");
+        let mut end = format!("{readings} reading{}", if readings == 1 { "" } else { "s" });
         if failed > 0 {
             let _ = write!(end, ", {failed} without an answer");
         }
