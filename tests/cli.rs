@@ -90,7 +90,8 @@ fn status_members_and_lines_end_to_end() {
         let show = d.ok(&["line", "show", what]);
         assert!(show.contains("L-1  fibre  unknown"), "{show}");
         assert!(show.contains("member    M-0042  Mme Durand"), "{show}");
-        assert!(show.contains("site joigny-nord / device olt-nord / serial ZTEG0A1B2C3D"), "{show}");
+        assert!(show.contains("where     joigny-nord / olt-nord: not seen there now\n"), "{show}");
+        assert!(show.contains("found by  serial ZTEG0A1B2C3D on olt-nord\n"), "{show}");
     }
     let line = d.json(&["line", "show", "aa:bb:cc:00:11:22"]);
     assert_eq!(line["line"]["reference"], "L-2");

@@ -2,8 +2,9 @@
 //! generated from the same definition.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use crate::device::DeviceCommand;
 
@@ -47,9 +48,42 @@ pub enum Command {
     /// Members: add, list, show; export or erase what is held about one.
     #[command(subcommand)]
     Member(MemberCommand),
-    /// Subscriber lines: add, list, show, assign to a member.
+    /// Subscriber lines: show, watch, add, list, assign to a member, set thresholds.
     #[command(subcommand)]
     Line(LineCommand),
+    /// Lines in trouble, worst first; or ONUs and stations that no line matches.
+    ///
+    /// Without an option: every line down, degraded or flapping, worst first, with how many
+    /// lines are unknown (their device unreachable, or not seen on it). With --unassigned: the
+    /// ONUs and radio stations the devices show that no line matches, and the `coopnoc line
+    /// add` command that makes a line of one.
+    Lines {
+        /// Lines down, degraded or flapping (the default).
+        #[arg(long, conflicts_with = "unassigned")]
+        problems: bool,
+        /// ONUs and stations no line matches, with the command that makes a line of one.
+        #[arg(long)]
+        unassigned: bool,
+    },
+    /// What changed, newest first: lines, devices and their links.
+    ///
+    /// State changes of lines (up, degraded, down, unknown) with their reason, and of devices
+    /// and their links. Times in UTC.
+    Events {
+        /// From when: a duration back from now (30m, 24h, 7d), a date (2026-11-28, from
+        /// midnight UTC) or a time with its offset (2026-11-28T10:00:00Z).
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
+        /// Only this line's events (reference, ONU serial, MAC, interface or member).
+        #[arg(long, conflicts_with = "device")]
+        line: Option<String>,
+        /// Only this device's events, its interfaces' included.
+        #[arg(long)]
+        device: Option<String>,
+        /// Show at most this many, the newest.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10000))]
+        limit: u32,
+    },
     /// Import members or lines from a CSV file, all rows or none.
     ///
     /// members.csv columns: ref,name[,email,language,reports]
@@ -167,11 +201,37 @@ pub enum LineCommand {
         #[arg(long)]
         unassigned: bool,
     },
-    /// Show a line: by its reference, ONU serial, MAC, interface name, or its member.
+    /// Show a line: its state, where it hangs, its levels, what happened to it.
+    ///
+    /// State and since when, member, site / device / port / ONU, levels now with their last
+    /// 24 hours, traffic, flaps, last events.
     Show {
         /// Line reference, ONU serial, station MAC, interface name or member reference.
         line: String,
     },
+    /// Read a line's levels again and again, to see a repair take effect.
+    ///
+    /// One row per reading with each level's change since the previous one: to see a cleaned
+    /// connector or a re-aimed antenna take effect. Each reading is a single SNMP GET of the
+    /// line's ONU or station, judged without hysteresis. Stops on Ctrl-C or after --count
+    /// readings; a reading the device does not answer is reported and the watch goes on. With
+    /// --json, one JSON object per reading and line.
+    Watch {
+        /// Line reference, ONU serial, station MAC, interface name or member reference.
+        line: String,
+        /// Time between two readings (at least 1s).
+        #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_interval)]
+        every: Duration,
+        /// Stop after this many readings.
+        #[arg(long, value_name = "N")]
+        count: Option<u64>,
+    },
+    /// Give a line its own thresholds, or remove them with --clear.
+    ///
+    /// For a line that lives outside the usual range: a long rural fibre may be fine at -28
+    /// dBm. The values given replace the line's previous ones; a threshold not given is the
+    /// configured one ([lines] in coopnoc.toml).
+    Thresholds(ThresholdArgs),
     /// Attach a line to a member (or detach it with --none).
     Assign {
         /// The line (reference, serial, MAC or interface name).
@@ -211,7 +271,76 @@ pub struct LineAddArgs {
     pub description: Option<String>,
 }
 
+#[derive(Args, Debug)]
+#[command(group(
+    ArgGroup::new("thresholds")
+        .required(true)
+        .multiple(true)
+        .args(["optical_rx_min", "optical_rx_max", "radio_signal_min", "radio_snr_min", "clear"])
+))]
+pub struct ThresholdArgs {
+    /// Line reference, ONU serial, station MAC, interface name or member reference.
+    pub line: String,
+    /// Degraded below this optical receive level (at the ONU and at the OLT).
+    #[arg(long, value_name = "DBM", allow_negative_numbers = true)]
+    pub optical_rx_min: Option<f64>,
+    /// Degraded above this optical receive level (overload).
+    #[arg(long, value_name = "DBM", allow_negative_numbers = true)]
+    pub optical_rx_max: Option<f64>,
+    /// Degraded below this radio signal level.
+    #[arg(long, value_name = "DBM", allow_negative_numbers = true)]
+    pub radio_signal_min: Option<f64>,
+    /// Degraded below this radio signal-to-noise ratio.
+    #[arg(long, value_name = "DB", allow_negative_numbers = true)]
+    pub radio_snr_min: Option<f64>,
+    /// Remove the line's own thresholds: the configured ones apply again.
+    #[arg(long, conflicts_with_all = ["optical_rx_min", "optical_rx_max", "radio_signal_min", "radio_snr_min"])]
+    pub clear: bool,
+}
+
+/// `--every`: a duration of at least a second.
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let d = crate::output::parse_duration(text)?;
+    if d < crate::line::MIN_WATCH_INTERVAL {
+        return Err(format!("{text} is too often for the device: at least 1s"));
+    }
+    Ok(d)
+}
+
 /// The whole command line, for man pages and completions.
 pub fn command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("coopnoc").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn the_technician_commands_parse() {
+        let cli = parse(&["line", "thresholds", "L-1", "--optical-rx-min", "-28"]).expect("negative level");
+        let Command::Line(LineCommand::Thresholds(t)) = cli.command else { panic!("thresholds") };
+        assert_eq!(t.optical_rx_min, Some(-28.0));
+        assert!(parse(&["line", "thresholds", "L-1"]).is_err(), "nothing to set");
+        assert!(parse(&["line", "thresholds", "L-1", "--clear", "--radio-snr-min", "20"]).is_err());
+        let cli = parse(&["line", "watch", "L-1"]).expect("watch");
+        let Command::Line(LineCommand::Watch { every, count, .. }) = cli.command else { panic!("watch") };
+        assert_eq!((every, count), (Duration::from_secs(2), None));
+        assert!(parse(&["line", "watch", "L-1", "--every", "200ms"]).is_err(), "too often");
+        assert!(parse(&["line", "watch", "L-1", "--every", "5"]).is_err(), "no unit");
+        assert!(parse(&["lines", "--problems", "--unassigned"]).is_err());
+        assert!(parse(&["events", "--line", "L-1", "--device", "olt"]).is_err());
+        let cli = parse(&["events", "--since", "24h"]).expect("events");
+        let Command::Events { limit, .. } = cli.command else { panic!("events") };
+        assert_eq!(limit, 50);
+    }
 }

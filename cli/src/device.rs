@@ -4,7 +4,7 @@ use clap::Subcommand;
 use coopnocd::ipc::{DeviceDetail, DeviceSummary, Request, Response};
 
 use crate::Session;
-use crate::output;
+use crate::output::{self, ago, cut};
 
 #[derive(Subcommand, Debug)]
 pub enum DeviceCommand {
@@ -56,15 +56,6 @@ pub async fn poll(session: &mut Session, device: &str) -> anyhow::Result<u8> {
     Ok(if failed { 1 } else { 0 })
 }
 
-/// "12s ago" from an RFC 3339 time.
-fn ago(at: Option<&str>, now: jiff::Timestamp) -> String {
-    let Some(t) = at.and_then(|a| a.parse::<jiff::Timestamp>().ok()) else {
-        return "never".to_string();
-    };
-    let secs = (now.as_second() - t.as_second()).max(0) as u64;
-    format!("{} ago", output::duration(secs))
-}
-
 fn millis(ms: Option<u64>) -> String {
     match ms {
         None => "-".to_string(),
@@ -80,16 +71,6 @@ fn speed(bps: Option<u64>) -> String {
         Some(b) if b >= 1_000_000 => format!("{}M", b / 1_000_000),
         Some(b) => format!("{}k", b / 1000),
     }
-}
-
-/// Cuts a cell to `max` characters (an ellipsis marks the cut): tables stay within 80 columns.
-fn cut(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 fn list(devices: &[DeviceSummary], now: jiff::Timestamp) -> String {

@@ -5,6 +5,9 @@
 
 mod args;
 mod device;
+mod events;
+mod line;
+mod lines;
 mod output;
 mod usage;
 
@@ -124,6 +127,10 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Device(cmd) => device::run(&mut s, cmd).await,
         Command::Poll { device } => device::poll(&mut s, &device).await,
         Command::Usage { target, month, daily } => usage::usage(&mut s, target, month, daily).await,
+        Command::Lines { problems: _, unassigned } => lines::run(&mut s, unassigned).await,
+        Command::Events { since, line, device, limit } => {
+            events::run(&mut s, events::EventsArgs { since, line, device, limit }).await
+        }
     }
 }
 
@@ -260,50 +267,13 @@ async fn member(s: &mut Session, cmd: MemberCommand) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-fn print_line(d: &ipc::LineDetail) {
-    let l = &d.line;
-    println!("{}  {}  {}", l.reference, l.kind.as_str(), output::state(&l.state));
-    if let Some(since) = &l.state_since {
-        println!("  since     {since}");
-    }
-    match (&l.member, &d.member_name) {
-        (Some(m), Some(name)) => println!("  member    {m}  {name}"),
-        (Some(m), None) => println!("  member    {m}"),
-        _ => println!("  member    - (unassigned)"),
-    }
-    println!(
-        "  where     site {} / device {} / {} {}",
-        d.site.as_deref().unwrap_or("-"),
-        l.device.as_deref().unwrap_or("-"),
-        l.match_kind.as_str(),
-        l.match_key
-    );
-    if let Some(desc) = &l.description {
-        println!("  note      {desc}");
-    }
-    if d.events.is_empty() {
-        println!("  events    none yet");
-    } else {
-        println!("  last events:");
-        for e in &d.events {
-            println!(
-                "    {}  {} -> {}{}",
-                e.at,
-                e.old_state.as_deref().unwrap_or("-"),
-                e.new_state,
-                e.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
-            );
-        }
-    }
-}
-
 async fn line(s: &mut Session, cmd: LineCommand) -> anyhow::Result<u8> {
     match cmd {
         LineCommand::Add(a) => {
             let kind = LineKind::parse(&a.kind)
                 .with_context(|| format!("--kind {}: use fibre, radio or port", a.kind))?;
             let match_kind = MatchKind::parse(&a.match_kind)
-                .with_context(|| format!("--match {}: use serial, mac, ifname or ifalias", a.match_kind))?;
+                .with_context(|| format!("--match {}: use serial, mac, ifname, ifalias or onu", a.match_kind))?;
             let req = Request::LineAdd(NewLine {
                 reference: a.reference,
                 kind,
@@ -339,14 +309,9 @@ async fn line(s: &mut Session, cmd: LineCommand) -> anyhow::Result<u8> {
                 println!("{} lines", lines.len());
             }
         }
-        LineCommand::Show { line } => {
-            let Response::Line(d) = s.call(Request::LineShow { line }).await? else {
-                anyhow::bail!("unexpected answer")
-            };
-            if !s.print_json(&d)? {
-                print_line(&d);
-            }
-        }
+        LineCommand::Show { line } => return line::show_command(s, line).await,
+        LineCommand::Watch { line, every, count } => return line::watch(s, line, every, count).await,
+        LineCommand::Thresholds(a) => return line::thresholds(s, a).await,
         LineCommand::Assign { line, member, none } => {
             let member = if none { None } else { member };
             let Response::Line(d) = s.call(Request::LineAssign { line, member }).await? else {
