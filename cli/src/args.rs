@@ -229,8 +229,8 @@ pub enum LineCommand {
     /// Give a line its own thresholds, or remove them with --clear.
     ///
     /// For a line that lives outside the usual range: a long rural fibre may be fine at -28
-    /// dBm. The values given replace the line's previous ones; a threshold not given is the
-    /// configured one ([lines] in coopnoc.toml).
+    /// dBm. The values given are set; the line's other own values stay; a threshold the line
+    /// has no value for is the configured one ([lines] in coopnoc.toml).
     Thresholds(ThresholdArgs),
     /// Attach a line to a member (or detach it with --none).
     Assign {

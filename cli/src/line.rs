@@ -483,11 +483,16 @@ pub async fn thresholds(s: &mut Session, a: ThresholdArgs) -> anyhow::Result<u8>
     let o = if a.clear {
         ThresholdOverrides::default()
     } else {
+        // Flags given replace the line's own values; the others it already has stay.
+        let Response::Line(current) = s.call(Request::LineShow { line: a.line.clone() }).await? else {
+            anyhow::bail!("unexpected answer to line show")
+        };
+        let had = &current.thresholds;
         ThresholdOverrides {
-            optical_rx_min_dbm: a.optical_rx_min,
-            optical_rx_max_dbm: a.optical_rx_max,
-            radio_signal_min_dbm: a.radio_signal_min,
-            radio_snr_min_db: a.radio_snr_min,
+            optical_rx_min_dbm: a.optical_rx_min.or(had.optical_rx_min_dbm),
+            optical_rx_max_dbm: a.optical_rx_max.or(had.optical_rx_max_dbm),
+            radio_signal_min_dbm: a.radio_signal_min.or(had.radio_signal_min_dbm),
+            radio_snr_min_db: a.radio_snr_min.or(had.radio_snr_min_db),
         }
     };
     check_thresholds(&o).map_err(anyhow::Error::msg)?;
@@ -549,6 +554,7 @@ mod tests {
                     detail: Some(serde_json::json!({"olt_rx_dbm": -22.5, "rx_dbm": null})),
                 },
             ],
+            thresholds: ThresholdOverrides::default(),
             live: Some(LineLive {
                 reason: Some("OLT rx -28.40 dBm below -27.0".into()),
                 flaps: 1,

@@ -243,7 +243,20 @@ async fn line_watch(shared: &Shared, line: &str) -> Result<Response, StoreError>
             format!("line {reference} is not seen on any polled device yet: nothing to re-read (see `coopnoc line show {reference}`)"),
         ));
     };
-    let oids: Vec<crate::snmp::Oid> = target.rows.iter().flat_map(|(table, index)| target.profile.row_oids(table, index)).collect();
+    // Each row, and the rows of the profile's other tables indexed the same way (an ONU's
+    // interface is in IF-MIB's table and in the vendor's per-ONU counters table).
+    let tables = &target.profile.tables;
+    let mut oids: Vec<crate::snmp::Oid> = Vec::new();
+    for (table, index) in &target.rows {
+        let Some(spec) = tables.iter().find(|t| &t.name == table) else { continue };
+        for sibling in tables.iter().filter(|t| t.subject == spec.subject && t.index == spec.index) {
+            for oid in target.profile.row_oids(&sibling.name, index) {
+                if !oids.contains(&oid) {
+                    oids.push(oid);
+                }
+            }
+        }
+    }
     if oids.is_empty() {
         return Ok(Response::error(ErrorKind::Unsupported, format!("profile {} reads nothing per row for this line", target.profile.id)));
     }

@@ -282,6 +282,9 @@ pub struct LineDetail {
     /// What the daemon sees of the line now (absent from a store-only answer).
     #[serde(default)]
     pub live: Option<LineLive>,
+    /// The line's own thresholds; those not set are the configured ones (`[lines]`).
+    #[serde(default)]
+    pub thresholds: crate::linestate::ThresholdOverrides,
 }
 
 /// A line as the daemon sees it now: state with why, where it hangs, levels, traffic.

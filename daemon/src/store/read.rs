@@ -102,7 +102,7 @@ impl Store {
     /// reference when the member has exactly one line.
     pub async fn find_line(&self, what: &str) -> Result<LineDetail, StoreError> {
         let sql = format!(
-            "SELECT {LINE_COLUMNS}, m.display_name AS member_name, d.site AS site
+            "SELECT {LINE_COLUMNS}, m.display_name AS member_name, d.site AS site, l.thresholds AS thresholds
              FROM line l LEFT JOIN member m ON m.id = l.member_id LEFT JOIN device d ON d.name = l.device
              WHERE l.ref = ?1 OR l.match_key = ?1 OR m.ref = ?1 ORDER BY (l.ref = ?1) DESC, (l.match_key = ?1) DESC, l.ref"
         );
@@ -130,6 +130,10 @@ impl Store {
             line,
             events,
             live: None,
+            thresholds: first
+                .try_get::<Option<String>, _>("thresholds")?
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default(),
         })
     }
 
