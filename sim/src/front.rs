@@ -1,6 +1,7 @@
-//! A UDP front for lossy devices: it owns the public port, drops a share of the requests
-//! and relays the rest to the agent (one upstream socket per client, so the agent's
-//! answer finds its way back).
+//! A UDP front for devices that do not always answer: it owns the public port, drops the
+//! requests its caller says to drop (a share of them for a lossy device, all of them while
+//! a scripted device is silent) and relays the rest to the agent (one upstream socket per
+//! client, so the agent's answer finds its way back).
 
 use std::collections::HashMap;
 use std::io;
@@ -16,17 +17,28 @@ use crate::rng::Rng;
 /// Above this many distinct clients, forget the old ones (a sim has a handful).
 const MAX_CLIENTS: usize = 1024;
 
+/// A front that drops each request with probability `loss` (deterministic per `seed`).
 pub(crate) async fn spawn_loss_front(
     public: SocketAddr,
     agent: SocketAddr,
     loss: f64,
     seed: u64,
+    stop: watch::Receiver<bool>,
+) -> io::Result<(SocketAddr, JoinHandle<()>)> {
+    let mut rng = Rng::new(seed ^ 0x1055);
+    spawn_front(public, agent, move || rng.next_f64() < loss, stop).await
+}
+
+/// A front that asks `drop_request` about each request as it arrives: `true` drops it.
+pub(crate) async fn spawn_front(
+    public: SocketAddr,
+    agent: SocketAddr,
+    mut drop_request: impl FnMut() -> bool + Send + 'static,
     mut stop: watch::Receiver<bool>,
 ) -> io::Result<(SocketAddr, JoinHandle<()>)> {
     let socket = Arc::new(UdpSocket::bind(public).await?);
     let addr = socket.local_addr()?;
     let task = tokio::spawn(async move {
-        let mut rng = Rng::new(seed ^ 0x1055);
         let mut upstreams: HashMap<SocketAddr, Arc<UdpSocket>> = HashMap::new();
         let mut relays = JoinSet::new();
         let mut buf = vec![0u8; 65_536];
@@ -41,7 +53,7 @@ pub(crate) async fn spawn_loss_front(
                     }
                 },
             };
-            if rng.next_f64() < loss {
+            if drop_request() {
                 continue;
             }
             let upstream = match upstreams.get(&client) {

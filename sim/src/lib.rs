@@ -6,6 +6,8 @@
 //! `recordings/PROVENANCE.md`) or a synthetic OLT with thousands of ONUs, with values
 //! that move: `sysUpTime.0` advances in real time and every counter grows at a
 //! configurable rate. Latency, jitter, loss, reboots and stalls are options per device.
+//! A [`ScriptedDevice`] is the opposite: its counters move only when a test says, for checks
+//! against an exact ground truth.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), coopnoc_sim::SimError> {
@@ -24,6 +26,7 @@ mod network;
 mod presets;
 pub mod recordings;
 mod rng;
+pub mod scripted;
 pub mod snmprec;
 pub mod synth;
 pub mod table;
@@ -34,4 +37,7 @@ pub use network::{
     BENCH_LATENCY, DeviceSpec, RunningDevice, SimError, SimKind, SimNetwork, Source, V3User,
 };
 pub use presets::{BENCH_RADIOS, bench, demo, demo_v3_user};
+pub use scripted::{
+    CounterWidth, Octets, ScriptHandle, ScriptedDevice, ScriptedPort, ScriptedSpec,
+};
 pub use synth::{OltShape, Onu, OnuRows, RowSink, SyntheticOlt};

@@ -100,6 +100,15 @@ fn u(v: i64) -> u64 {
     v.max(0) as u64
 }
 
+/// SQL (over `line l`): from when a line's usage is expected, in Unix seconds. From its
+/// creation, or from the start of its first day of data when that whole day is older (usage
+/// replayed or imported for a line entered into coopnoc after it was lit). Daily rows know
+/// their day, not the moment within it: on the day a line is created its data starts after
+/// that moment, so the day's start would count hours in which the line did not exist yet.
+pub(super) const EXPECTED_FROM: &str = "COALESCE(
+        (SELECT MIN(d.day_start) FROM usage_daily d WHERE d.line_id = l.id AND d.day_start + d.period_s <= l.created_at),
+        l.created_at)";
+
 /// Parses "YYYY-MM".
 pub fn parse_month(s: &str) -> Option<(i16, i8)> {
     let (y, m) = s.split_once('-')?;
@@ -121,12 +130,11 @@ struct Subject {
 
 async fn subject(pool: &SqlitePool, what: &str) -> Result<Subject, StoreError> {
     let member: Option<i64> = sqlx::query_scalar("SELECT id FROM member WHERE ref = ?").bind(what).fetch_optional(pool).await?;
-    // Expected from the line's creation, or its first data if older (see rollup::apply_month).
-    let line_sql = "SELECT l.id, l.ref,
-                MIN(l.created_at, COALESCE((SELECT MIN(d.day_start) FROM usage_daily d WHERE d.line_id = l.id), l.created_at))
-                    AS created_at,
+    let line_sql = format!(
+        "SELECT l.id, l.ref, {EXPECTED_FROM} AS created_at,
                 NOT EXISTS (SELECT 1 FROM usage_counter c WHERE c.line_id = l.id AND c.per_line = 0) AS measured
-         FROM line l";
+         FROM line l"
+    );
     let to_line = |r: &SqliteRow| -> Result<(i64, String, i64, bool), sqlx::Error> {
         Ok((r.try_get("id")?, r.try_get("ref")?, r.try_get("created_at")?, r.try_get("measured")?))
     };
@@ -339,4 +347,111 @@ fn row_json(r: &SqliteRow, extra: Option<(&str, &str)>) -> serde_json::Value {
         map.insert(col.name().to_string(), v);
     }
     serde_json::Value::Object(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipc::{LineKind, MatchKind, NewLine, NewMember, ReportPreference};
+    use crate::observe::Counter;
+    use crate::store::WriteOp;
+    use crate::usage::rollup::rollup_days;
+    use crate::usage::{CounterSample, Direction, UsageService};
+
+    const PEAK: (u16, u16) = (19 * 60, 23 * 60);
+
+    fn ts(s: &str) -> i64 {
+        s.parse::<jiff::Timestamp>().expect("timestamp").as_second()
+    }
+
+    /// Both directions of a line every 5 minutes over [from, to], at 1,000 bytes/s.
+    fn steady(line: i64, from: i64, to: i64) -> Vec<CounterSample> {
+        (from..=to)
+            .step_by(300)
+            .flat_map(|t| {
+                [Direction::Download, Direction::Upload].map(|direction| CounterSample {
+                    line,
+                    direction,
+                    counter: Counter::C64(1_000 * (t - from) as u64),
+                    at: jiff::Timestamp::from_second(t).expect("time"),
+                    device_uptime_ticks: None,
+                    discontinuity: None,
+                    link_speed_bps: Some(1_000_000_000),
+                    per_line: true,
+                })
+            })
+            .collect()
+    }
+
+    /// A line created in the middle of a day, measured from then on, is complete from its
+    /// creation, not from that day's midnight; a line with data from days before its creation
+    /// (replayed) is expected from its first day.
+    #[tokio::test]
+    async fn a_line_is_expected_from_its_creation_or_from_an_older_first_day() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (store, writer) = Store::open(&dir.path().join("coopnoc.db")).await.expect("open");
+        store
+            .write(WriteOp::AddMember(NewMember {
+                reference: "M-1".into(),
+                display_name: "Member".into(),
+                email: None,
+                language: "fr".into(),
+                reports: ReportPreference::None,
+            }))
+            .await
+            .expect("member");
+        for reference in ["L-NEW", "L-OLD"] {
+            store
+                .write(WriteOp::AddLine(NewLine {
+                    reference: reference.into(),
+                    kind: LineKind::Fibre,
+                    device: None,
+                    match_kind: MatchKind::Serial,
+                    match_key: format!("SN-{reference}"),
+                    member: Some("M-1".into()),
+                    description: None,
+                }))
+                .await
+                .expect("line");
+        }
+        // The store stamps lines with the present: move their creation into March 2026.
+        let created = ts("2026-03-10T15:00:00Z");
+        {
+            use sqlx::ConnectOptions;
+            let mut conn = sqlx::sqlite::SqliteConnectOptions::new().filename(store.path()).connect().await.expect("open");
+            sqlx::query("UPDATE line SET created_at = ?").bind(created).execute(&mut conn).await.expect("update");
+        }
+        let id = |r: &'static str| {
+            let pool = store.reader().clone();
+            async move { sqlx::query_scalar::<_, i64>("SELECT id FROM line WHERE ref = ?").bind(r).fetch_one(&pool).await.expect("id") }
+        };
+        let usage = UsageService::new(store.clone());
+        // L-NEW: the first sample 30 s after its creation; L-OLD: data from two days before.
+        let (new_from, old_from, to) = (created + 30, ts("2026-03-08T00:00:30Z"), ts("2026-03-11T15:00:30Z"));
+        let old_day = ts("2026-03-08T00:00:00Z");
+        usage.ingest(&steady(id("L-NEW").await, new_from, to)).await.expect("ingest");
+        usage.ingest(&steady(id("L-OLD").await, old_from, to)).await.expect("ingest");
+        let utc = jiff::tz::TimeZone::UTC;
+        rollup_days(&store, &utc, PEAK, jiff::civil::date(2026, 3, 8), jiff::civil::date(2026, 3, 12), 0).await.expect("rollup");
+
+        // The month is over: expected to its end, from the creation (or the first old day).
+        let month_end = ts("2026-04-01T00:00:00Z");
+        let new = store.usage_report("L-NEW", Some("2026-03"), false, &utc, "UTC", PEAK).await.expect("report");
+        assert_eq!(new.total_bytes, 2 * 1_000 * (to - new_from) as u64);
+        let expected = (to - new_from) as f64 / (month_end - created) as f64;
+        assert!((new.completeness - expected).abs() < 1e-9, "{} instead of {expected}", new.completeness);
+        let old = store.usage_report("L-OLD", Some("2026-03"), false, &utc, "UTC", PEAK).await.expect("report");
+        let expected = (to - old_from) as f64 / (month_end - old_day) as f64;
+        assert!((old.completeness - expected).abs() < 1e-9, "{} instead of {expected}", old.completeness);
+
+        // The member's month follows the same rule.
+        let (covered, expected): (i64, i64) =
+            sqlx::query_as("SELECT covered_ms, expected_ms FROM usage_monthly WHERE month = '2026-03'").fetch_one(store.reader()).await.expect("month");
+        assert_eq!(covered, 2_000 * ((to - new_from) + (to - old_from)));
+        assert_eq!(expected, 2_000 * ((month_end - created) + (month_end - old_day)));
+
+        drop(usage);
+        store.close().await;
+        writer.finish().await;
+    }
 }

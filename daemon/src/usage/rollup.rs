@@ -226,16 +226,14 @@ pub(super) async fn apply_month(conn: &mut SqliteConnection, plan: &MonthPlan) -
         );
     }
     // Expected coverage: each measured line of the member, both directions, from the start of
-    // the month (or the line's creation) to the end of the month (or now).
-    // A line counts from its creation, or from its first data if that is older (lines are
-    // often entered into coopnoc after they were lit).
-    let lines = sqlx::query(
-        "SELECT l.member_id,
-                MIN(l.created_at, COALESCE((SELECT MIN(d.day_start) FROM usage_daily d WHERE d.line_id = l.id), l.created_at))
-                    AS created_at,
+    // the month (or the line's creation, see `read::EXPECTED_FROM`) to the end of the month
+    // (or now).
+    let lines = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT l.member_id, {} AS created_at,
                 EXISTS (SELECT 1 FROM usage_counter c WHERE c.line_id = l.id AND c.per_line = 0) AS per_pon
          FROM line l WHERE l.member_id IS NOT NULL",
-    )
+        super::read::EXPECTED_FROM
+    )))
     .fetch_all(&mut *conn)
     .await?;
     let until = plan.end.min(plan.now);
