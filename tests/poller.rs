@@ -405,3 +405,50 @@ async fn the_vendor_profile_observations_are_in_the_device_batch() {
     assert!(all > 0 && all == interfaces.len(), "{all} interface observations, {} interfaces", interfaces.len());
     while set.join_next().await.is_some() {}
 }
+
+/// A switch whose ports do not all have 64-bit counters (a 10 Mb/s port on an old line card):
+/// each port is read with the widest counters it has, none is left without.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ports_without_64_bit_counters_fall_back_to_32_bit_one_by_one() {
+    use coopnoc_sim::{CounterWidth, Octets, ScriptedDevice, ScriptedPort, ScriptedSpec};
+    let device = ScriptedDevice::start(ScriptedSpec::new(
+        "sw-mixed",
+        vec![
+            ScriptedPort::new(1, "ge-0/0/1", "uplink", 1_000_000_000, CounterWidth::Hc64),
+            ScriptedPort::new(2, "fe-0/0/2", "L-0002", 10_000_000, CounterWidth::Only32),
+        ],
+    ))
+    .await
+    .expect("scripted device");
+    let h = device.handle();
+    h.set_octets(1, Octets { in_octets: 5_000_000_000, out_octets: 7_000_000_000 });
+    h.set_octets(2, Octets { in_octets: 1_234, out_octets: 5_678 });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = format!(
+        "[daemon]\nstate-directory = \"{state}\"\nshutdown-timeout = \"5s\"\n\n[ctl]\nsocket = \"{state}/ctl.sock\"\n\n\
+         [reports]\nenabled = false\n\n[[device]]\nname = \"sw-mixed\"\nkind = \"switch\"\naddress = \"{addr}\"\n\
+         snmp = {{ version = \"2c\", community = \"{community}\" }}\npoll = {{ status-interval = \"1h\" }}\n",
+        state = dir.path().join("state").display(),
+        addr = device.addr,
+        community = device.community,
+    );
+    let config = coopnocd::config::parse(&text, dir.path()).unwrap_or_else(|p| panic!("test config: {p:?}"));
+    let socket = config.ctl.socket.clone();
+    let daemon = common::DaemonThread::start(config);
+    let started = Instant::now();
+    let mut client = loop {
+        if let Ok(c) = Client::connect(&socket, Duration::from_secs(10)).await {
+            break c;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "the daemon did not open its socket");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let Response::Device(d) = call(&mut client, Request::Poll { device: "sw-mixed".into() }).await else { panic!("poll") };
+    let port = |i: u32| d.interfaces.iter().find(|p| p.index == i).cloned().expect("port");
+    let (p1, p2) = (port(1), port(2));
+    assert_eq!((p1.counter_bits, p1.in_octets, p1.out_octets), (Some(64), Some(5_000_000_000), Some(7_000_000_000)), "{p1:?}");
+    assert_eq!((p2.counter_bits, p2.in_octets, p2.out_octets), (Some(32), Some(1_234), Some(5_678)), "{p2:?}");
+    drop(client);
+    daemon.stop(Duration::from_secs(8));
+    device.shutdown().await;
+}

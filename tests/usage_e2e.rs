@@ -259,9 +259,8 @@ fn spec(name: &str, alias: &str, width: CounterWidth) -> ScriptedSpec {
     ScriptedSpec::new(
         name,
         vec![
-            // A neighbour port nobody matches, and the member's port.
-            // The poller reads 32-bit counters only from a device without 64-bit ones: both
-            // ports of a device have the same width.
+            // A neighbour port nobody matches, and the member's port, of the same width
+            // (mixed widths on one device: tests/poller.rs).
             ScriptedPort::new(1, "ge-0/0/1", "uplink", 1_000_000_000, width),
             ScriptedPort::new(PORT, "ge-0/0/3", alias, SPEED_BPS, width),
         ],

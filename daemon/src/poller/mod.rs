@@ -195,6 +195,9 @@ struct DeviceTask {
     last_slow: Option<Instant>,
     /// Roles the device turned out not to have (their fallbacks are read instead).
     absent: HashSet<Role>,
+    /// Roles some interfaces have and others lack (a 10 Mb/s port without 64-bit counters
+    /// on a switch whose other ports have them): both they and their fallbacks are read.
+    partial: HashSet<Role>,
     /// ifIndex → name, for the subjects of interface observations.
     names: BTreeMap<u32, Arc<str>>,
     /// Every device profile known, to detect this device's.
@@ -229,6 +232,7 @@ impl DeviceTask {
             last_labels: None,
             last_slow: None,
             absent: HashSet::new(),
+            partial: HashSet::new(),
             names: BTreeMap::new(),
             profiles,
             detection: None,
@@ -373,6 +377,7 @@ impl DeviceTask {
                     values.extend(extra);
                 }
                 self.absent.clear();
+                self.partial.clear();
                 // ONU tables may have been renumbered: what was found is re-read now.
                 self.last_slow = None;
             }
@@ -383,6 +388,7 @@ impl DeviceTask {
             items.push(system_observation(&values));
             // Recheck on every labels poll whether the device gained what it lacked.
             self.absent.clear();
+            self.partial.clear();
         }
         // The device's profile: at the first poll, after a reboot (labels are due then) and
         // with every labels poll (new firmware, or a model swapped at the same address).
@@ -399,7 +405,7 @@ impl DeviceTask {
         let status_columns: Vec<&Object> = profile
             .columns(Schedule::Status)
             .filter(|o| match o.fallback_for {
-                Some(primary) => self.absent.contains(&primary),
+                Some(primary) => self.absent.contains(&primary) || self.partial.contains(&primary),
                 None => !self.absent.contains(&o.role),
             })
             .collect();
@@ -407,15 +413,25 @@ impl DeviceTask {
         let mut labels = labels?;
         let mut status = status?;
 
-        // Primaries the device lacks: read their fallbacks now, and from now on.
-        let missing: Vec<Role> = status_columns
+        // Primaries the device lacks, for every interface or for some: read their fallbacks
+        // now, and from now on (each interface then takes the primary where it has it).
+        let interfaces = status.get(&Role::IfOperStatus).map_or(0, |rows| rows.len());
+        let rows_of = |role: &Role| status.get(role).map_or(0, |rows| rows.len());
+        let with_fallback: Vec<Role> = status_columns
             .iter()
-            .filter(|o| o.fallback_for.is_none() && status.get(&o.role).is_none_or(|rows| rows.is_empty()))
-            .filter(|o| profile.objects.iter().any(|f| f.fallback_for == Some(o.role)))
+            .filter(|o| o.fallback_for.is_none() && profile.objects.iter().any(|f| f.fallback_for == Some(o.role)))
             .map(|o| o.role)
             .collect();
+        let absent: Vec<Role> = with_fallback.iter().filter(|r| rows_of(r) == 0).copied().collect();
+        let partial: Vec<Role> = with_fallback
+            .iter()
+            .filter(|r| (1..interfaces).contains(&rows_of(r)) && !self.partial.contains(*r))
+            .copied()
+            .collect();
+        let missing: Vec<Role> = absent.iter().chain(&partial).copied().collect();
         if !missing.is_empty() {
-            self.absent.extend(missing.iter().copied());
+            self.absent.extend(absent.iter().copied());
+            self.partial.extend(partial.iter().copied());
             let fallbacks: Vec<&Object> = profile
                 .columns(Schedule::Status)
                 .filter(|o| o.fallback_for.is_some_and(|p| missing.contains(&p)))
