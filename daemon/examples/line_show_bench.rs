@@ -194,6 +194,9 @@ fn main() {
         assert!(waiting.elapsed() < Duration::from_secs(30), "the daemon did not start");
         std::thread::sleep(Duration::from_millis(100));
     }
+    std::thread::sleep(Duration::from_secs(2));
+    let (rss_idle, hwm_idle) = rss(daemon.0.id());
+    println!("coopnocd started on it: VmRSS {:.1} MiB, VmHWM {:.1} MiB", rss_idle as f64 / 1024.0, hwm_idle as f64 / 1024.0);
     // The first request loads the line book: timed apart.
     let (first, _) = cli(&["line", "show", "L-00000"]);
     let mut text = Vec::new();

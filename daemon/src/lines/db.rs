@@ -23,16 +23,18 @@ pub struct BookRow {
     pub thresholds: ThresholdOverrides,
 }
 
+/// Every line, read row by row (10,000 rows held at once as SQLite values would cost tens of
+/// megabytes the allocator keeps).
 pub async fn book_rows(pool: &SqlitePool) -> Result<Vec<BookRow>, StoreError> {
-    let rows = sqlx::query(
+    use futures_util::TryStreamExt;
+    let mut rows = sqlx::query(
         "SELECT l.id, l.ref, m.ref AS member, l.kind, l.device, l.match_kind, l.match_key, l.state, l.state_since,
                 l.state_reason, l.thresholds
          FROM line l LEFT JOIN member m ON m.id = l.member_id ORDER BY l.id",
     )
-    .fetch_all(pool)
-    .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
+    .fetch(pool);
+    let mut out = Vec::new();
+    while let Some(r) = rows.try_next().await? {
         let reference: String = r.try_get("ref")?;
         let thresholds: Option<String> = r.try_get("thresholds")?;
         let thresholds = match thresholds {
@@ -59,22 +61,30 @@ pub async fn book_rows(pool: &SqlitePool) -> Result<Vec<BookRow>, StoreError> {
     Ok(out)
 }
 
+fn level_row(r: &sqlx::sqlite::SqliteRow) -> Result<Option<(i64, DayLevels)>, StoreError> {
+    let Some(metric) = Metric::from_code(r.try_get("metric")?) else { return Ok(None) };
+    let blob: &[u8] = r.try_get("hours")?;
+    let line_id: i64 = r.try_get("line_id")?;
+    Ok(DayLevels::from_blob(metric, r.try_get("day")?, blob).map(|d| (line_id, d)))
+}
+
 fn level_rows(rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<Vec<(i64, DayLevels)>, StoreError> {
     let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let Some(metric) = Metric::from_code(r.try_get("metric")?) else { continue };
-        let blob: Vec<u8> = r.try_get("hours")?;
-        if let Some(d) = DayLevels::from_blob(metric, r.try_get("day")?, &blob) {
-            out.push((r.try_get("line_id")?, d));
-        }
+    for r in &rows {
+        out.extend(level_row(r)?);
     }
     Ok(out)
 }
 
-/// Every line's levels of one UTC day (what the book resumes from after a restart).
+/// Every line's levels of one UTC day (what the book resumes from after a restart), row by row.
 pub async fn levels_of_day(pool: &SqlitePool, day: i64) -> Result<Vec<(i64, DayLevels)>, StoreError> {
-    let rows = sqlx::query("SELECT line_id, metric, day, hours FROM line_level WHERE day = ?").bind(day).fetch_all(pool).await?;
-    level_rows(rows)
+    use futures_util::TryStreamExt;
+    let mut rows = sqlx::query("SELECT line_id, metric, day, hours FROM line_level WHERE day = ?").bind(day).fetch(pool);
+    let mut out = Vec::new();
+    while let Some(r) = rows.try_next().await? {
+        out.extend(level_row(&r)?);
+    }
+    Ok(out)
 }
 
 /// One line's levels of the UTC days `from..=to`.

@@ -132,13 +132,17 @@ struct Book {
 impl Book {
     /// Replaces the lines with `rows`, keeping what is known of the lines that stay.
     fn load(&mut self, rows: Vec<BookRow>, today: Vec<(i64, DayLevels)>) {
-        let mut old: HashMap<i64, Entry> = self.entries.drain(..).map(|e| (e.row.id, e)).collect();
+        // Sized to the lines, not grown by doubling: 10,000 entries of ~1 KB each.
+        let mut old: HashMap<i64, Entry> = std::mem::replace(&mut self.entries, Vec::with_capacity(rows.len()))
+            .into_iter()
+            .map(|e| (e.row.id, e))
+            .collect();
         let mut today_by_line: HashMap<i64, Vec<DayLevels>> = HashMap::new();
         for (id, d) in today {
             today_by_line.entry(id).or_default().push(d);
         }
-        self.by_id.clear();
-        self.by_key.clear();
+        self.by_id = HashMap::with_capacity(rows.len());
+        self.by_key = HashMap::with_capacity(rows.len());
         self.configured.clear();
         for row in rows {
             let slot = self.entries.len();
