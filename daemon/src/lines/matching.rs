@@ -250,7 +250,7 @@ mod tests {
         Discovered {
             subject: Subject::Onu { port: Arc::from(port), onu: n, serial: serial.map(Arc::from) },
             key: serial.map(|s| (KeyKind::Serial, s.to_string())),
-            labels: BTreeMap::new(),
+            labels: BTreeMap::new().into(),
             table: table.to_string(),
             index: vec![1, n],
         }
@@ -262,7 +262,7 @@ mod tests {
         Discovered {
             subject: Subject::Interface { index, name: Arc::from(name) },
             key: Some((KeyKind::IfName, name.to_string())),
-            labels,
+            labels: labels.into(),
             table: "interfaces".to_string(),
             index: vec![index],
         }

@@ -260,9 +260,10 @@ impl DeviceTask {
                     None => return,
                 },
             };
+            // Boxed: a poll's state (~12 KB) is held only while it runs, not by every idle task.
             let batch = tokio::select! {
                 _ = shutdown.cancelled() => return,
-                b = self.poll_once() => b,
+                b = Box::pin(self.poll_once()) => b,
             };
             if self.tx.send(batch).await.is_err() {
                 return;
@@ -415,8 +416,8 @@ impl DeviceTask {
 
         // Primaries the device lacks, for every interface or for some: read their fallbacks
         // now, and from now on (each interface then takes the primary where it has it).
-        let interfaces = status.get(&Role::IfOperStatus).map_or(0, |rows| rows.len());
-        let rows_of = |role: &Role| status.get(role).map_or(0, |rows| rows.len());
+        let interfaces = status.rows(Role::IfOperStatus).len();
+        let rows_of = |role: &Role| status.rows(*role).len();
         let with_fallback: Vec<Role> = status_columns
             .iter()
             .filter(|o| o.fallback_for.is_none() && profile.objects.iter().any(|f| f.fallback_for == Some(o.role)))
@@ -437,16 +438,13 @@ impl DeviceTask {
                 .filter(|o| o.fallback_for.is_some_and(|p| missing.contains(&p)))
                 .collect();
             let more = walk_objects(&session, &fallbacks).await?;
-            status.roles.extend(more.roles);
-            status.anomalies.extend(more.anomalies);
-            status.tables.extend(more.tables);
-            status.own_tables = status.tables.len();
+            status.add(more);
         }
 
         if labels_due {
             self.names.clear();
             for index in labels.indexes() {
-                let text = |role| labels.get(&role).and_then(|m| m.get(&index)).and_then(Value::as_text);
+                let text = |role| labels.value(role, index).and_then(Value::as_text);
                 let name = text(Role::IfName).filter(|n| !n.is_empty()).map(|n| Arc::<str>::from(n.as_str()));
                 if let Some(n) = name.clone().or_else(|| text(Role::IfDescr).map(|d| Arc::from(d.as_str()))) {
                     self.names.insert(index, n);
@@ -456,7 +454,7 @@ impl DeviceTask {
                     name,
                     descr: text(Role::IfDescr),
                     alias: text(Role::IfAlias),
-                    if_type: labels.get(&Role::IfType).and_then(|m| m.get(&index)).and_then(|v| match v {
+                    if_type: labels.value(Role::IfType, index).and_then(|v| match v {
                         Value::Integer(i) => Some(*i),
                         _ => None,
                     }),
@@ -479,6 +477,8 @@ impl DeviceTask {
             }
             vendor.labels_cache = cache;
         }
+        // The interfaces the poller observed itself (before its walks go to the decode).
+        let own_indexes: HashSet<u32> = status.indexes().into_iter().collect();
         let mut fresh = std::mem::take(&mut status.tables);
         for columns in vendor.walks(crate::profile::Schedule::Status) {
             fresh.push(session.walk(columns).await?);
@@ -493,7 +493,6 @@ impl DeviceTask {
         for t in &fresh[status.own_tables..] {
             items.extend(t.anomalies.iter().map(|a| Observation::Anomaly { message: a.to_string() }));
         }
-        let own_indexes: HashSet<u32> = status.indexes().into_iter().collect();
         let discovered = vendor.decode(&fresh, &own_indexes, &self.name, items);
         items.push(Observation::Discovered { items: discovered });
         Ok(())
@@ -520,7 +519,7 @@ impl DeviceTask {
     }
 
     fn interface_observations(&self, status: &Walked, items: &mut Vec<Observation>) {
-        let value = |role: Role, index: u32| status.get(&role).and_then(|m| m.get(&index));
+        let value = |role: Role, index: u32| status.value(role, index);
         for index in status.indexes() {
             let counter = |hc: Role, c32: Role| match (value(hc, index), value(c32, index)) {
                 (Some(Value::Counter64(v)), _) => Some(Counter::C64(*v)),
@@ -569,27 +568,54 @@ async fn get_objects(session: &Session, objects: &[&Object]) -> Result<HashMap<R
         .collect())
 }
 
-/// Columns read in one walk, by role and index (the index's last arc for IF-MIB).
+/// Columns read in walks, by role: the walks as they came (which the vendor profile's decode
+/// reads too), looked up in place rather than copied.
 #[derive(Default)]
 struct Walked {
-    roles: HashMap<Role, BTreeMap<u32, Value>>,
+    /// Role → (walk, column) in `tables`.
+    roles: HashMap<Role, (usize, usize)>,
     anomalies: Vec<String>,
-    /// The walks as they came, for the vendor profile's decode.
     tables: Vec<Table>,
     /// How many of `tables` are the poller's own (before the vendor profile adds its own).
     own_tables: usize,
 }
 
 impl Walked {
-    fn get(&self, role: &Role) -> Option<&BTreeMap<u32, Value>> {
-        self.roles.get(role)
+    fn rows(&self, role: Role) -> &[(Vec<u32>, Value)] {
+        let column = self.roles.get(&role).and_then(|&(t, c)| self.tables.get(t)?.columns.get(c));
+        column.map_or(&[], |c| &c.rows)
     }
 
+    /// The value of `role` at ifIndex `index`. A walk's rows are in increasing index order.
+    fn value(&self, role: Role, index: u32) -> Option<&Value> {
+        let rows = self.rows(role);
+        rows.binary_search_by(|(i, _)| i.as_slice().cmp(&[index])).ok().map(|at| &rows[at].1)
+    }
+
+    /// Every ifIndex of the walked columns, in order. IF-MIB tables have one-arc indexes;
+    /// rows with more are not this profile's table.
     fn indexes(&self) -> Vec<u32> {
-        let mut all: Vec<u32> = self.roles.values().flat_map(|m| m.keys().copied()).collect();
+        let mut all: Vec<u32> = self
+            .roles
+            .keys()
+            .flat_map(|r| self.rows(*r))
+            .filter_map(|(i, _)| match i.as_slice() {
+                [i] => Some(*i),
+                _ => None,
+            })
+            .collect();
         all.sort_unstable();
         all.dedup();
         all
+    }
+
+    /// Takes in another walk (fallback columns): its roles come in addition.
+    fn add(&mut self, more: Walked) {
+        let offset = self.tables.len();
+        self.roles.extend(more.roles.into_iter().map(|(role, (t, c))| (role, (t + offset, c))));
+        self.anomalies.extend(more.anomalies);
+        self.tables.extend(more.tables);
+        self.own_tables = self.tables.len();
     }
 }
 
@@ -602,19 +628,15 @@ async fn walk_objects(session: &Session, objects: &[&Object]) -> Result<Walked, 
     let oids: Vec<Oid> = objects.iter().map(|o| o.oid.clone()).collect();
     let table: Table = session.walk(&oids).await?;
     out.anomalies = table.anomalies.iter().map(|a| a.to_string()).collect();
-    for (o, column) in objects.iter().zip(&table.columns) {
-        let mut rows = BTreeMap::new();
+    for (c, (o, column)) in objects.iter().zip(&table.columns).enumerate() {
         for (index, value) in &column.rows {
-            // IF-MIB tables have one-arc indexes; anything else is not this profile's table.
-            let [i] = index.as_slice() else { continue };
-            if let Value::Counter64(v) = *value
-                && v >= 1 << 63
+            if let ([i], Value::Counter64(v)) = (index.as_slice(), value)
+                && *v >= 1 << 63
             {
                 out.anomalies.push(format!("implausible Counter64 {v} at {}.{i}", o.oid));
             }
-            rows.insert(*i, value.clone());
         }
-        out.roles.insert(o.role, rows);
+        out.roles.insert(o.role, (0, c));
     }
     out.tables.push(table);
     out.own_tables = out.tables.len();

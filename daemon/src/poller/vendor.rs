@@ -9,7 +9,7 @@
 //! interfaces as lines; its interface observations for the same ifIndexes are left out,
 //! the poller's own being the ones sent.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::profile as own;
@@ -27,8 +27,12 @@ pub(super) struct Vendor {
     /// The labels tables of the last labels poll, the poller's own IF-MIB labels included:
     /// they name the rows of the status and slow tables.
     pub labels_cache: Vec<Table>,
-    /// What the decode found, by table, from the last poll that read that table.
-    by_table: BTreeMap<String, Vec<Discovered>>,
+    /// What the decode found, by table (`profile.tables` order), from the last poll that
+    /// read that table.
+    by_table: Vec<Arc<Vec<Discovered>>>,
+    /// All of it, each subject once: what the polls send on. The same `Arc` poll after poll
+    /// while nothing changes (the state and line matching keep it, not a copy of it).
+    all: Arc<Vec<Discovered>>,
 }
 
 impl Vendor {
@@ -62,9 +66,10 @@ impl Vendor {
             status: plan(Schedule::Status, own::Schedule::Status),
             labels: plan(Schedule::Labels, own::Schedule::Labels),
             slow: plan(Schedule::Slow, own::Schedule::Slow),
+            by_table: vec![Arc::default(); profile.tables.len()],
             profile,
             labels_cache: Vec::new(),
-            by_table: BTreeMap::new(),
+            all: Arc::default(),
         }
     }
 
@@ -96,28 +101,48 @@ impl Vendor {
         }));
 
         // A table read in this poll replaces what the last read of it found (an ONU gone is
-        // gone); tables not read now (optics between slow polls) keep theirs.
+        // gone); tables not read now (optics between slow polls) keep theirs. Most polls find
+        // what the last one did: then nothing is replaced and the last list is sent again.
         let present: HashSet<&Oid> = inputs.iter().flat_map(|t| t.columns.iter().map(|c| &c.oid)).collect();
-        let mut found: BTreeMap<String, Vec<Discovered>> = BTreeMap::new();
+        let tables = &self.profile.tables;
+        let mut found: Vec<Vec<Discovered>> = vec![Vec::new(); tables.len()];
         for d in decoded.discovered {
-            found.entry(d.table.clone()).or_default().push(d);
-        }
-        for t in &self.profile.tables {
-            if t.columns.iter().any(|c| present.contains(&c.oid)) {
-                self.by_table.insert(t.name.clone(), found.remove(&t.name).unwrap_or_default());
+            if let Some(i) = tables.iter().position(|t| t.name == d.table) {
+                found[i].push(d);
             }
         }
-        // In profile order, each subject once (an interface may be in several tables).
-        let mut seen: HashSet<&Subject> = HashSet::new();
-        let mut all = Vec::new();
-        for t in &self.profile.tables {
-            for d in self.by_table.get(&t.name).into_iter().flatten() {
+        let mut changed = false;
+        for ((t, found), kept) in tables.iter().zip(found).zip(&mut self.by_table) {
+            if t.columns.iter().any(|c| present.contains(&c.oid)) && **kept != found {
+                *kept = Arc::new(found);
+                changed = true;
+            }
+        }
+        if changed {
+            self.all = merge(&self.by_table);
+        }
+        self.all.clone()
+    }
+}
+
+/// Every table's findings in profile order, each subject once (an interface may be in
+/// several tables, found by different polls). One decode finds each subject once: a device
+/// whose items all come from one table (most) shares that table's list rather than a copy.
+fn merge(by_table: &[Arc<Vec<Discovered>>]) -> Arc<Vec<Discovered>> {
+    let mut non_empty = by_table.iter().filter(|found| !found.is_empty());
+    match (non_empty.next(), non_empty.next()) {
+        (None, _) => Arc::default(),
+        (Some(only), None) => only.clone(),
+        _ => {
+            let mut seen: HashSet<&Subject> = HashSet::new();
+            let mut all = Vec::new();
+            for d in by_table.iter().flat_map(|found| found.iter()) {
                 if seen.insert(&d.subject) {
                     all.push(d.clone());
                 }
             }
+            Arc::new(all)
         }
-        Arc::new(all)
     }
 }
 

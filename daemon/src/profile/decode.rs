@@ -32,10 +32,59 @@ pub struct Discovered {
     /// The stable key (serial, MAC, ifName...), when the device gives it.
     pub key: Option<(KeyKind, String)>,
     /// Other labels by role name ("name", "model", "if-alias"...).
-    pub labels: BTreeMap<&'static str, String>,
+    pub labels: Labels,
     /// Which table and row it came from: what `line watch` GETs.
     pub table: String,
     pub index: Vec<u32>,
+}
+
+/// A discovered item's labels by role name, in name order. An item has a few and a device
+/// thousands of items: one small vector each, where a `BTreeMap` would allocate a node with
+/// room for eleven (~460 bytes) per item.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Labels(Vec<(&'static str, String)>);
+
+impl Labels {
+    pub fn get(&self, name: &str) -> Option<&String> {
+        self.0.binary_search_by(|(k, _)| (*k).cmp(name)).ok().map(|i| &self.0[i].1)
+    }
+
+    /// Sets `name` unless it is set already (the first value found wins).
+    pub fn insert_new(&mut self, name: &'static str, value: String) {
+        if let Err(i) = self.0.binary_search_by(|(k, _)| (*k).cmp(name)) {
+            self.0.insert(i, (name, value));
+        }
+    }
+
+    /// (name, value) in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &String)> {
+        self.0.iter().map(|(k, v)| (*k, v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl FromIterator<(&'static str, String)> for Labels {
+    fn from_iter<I: IntoIterator<Item = (&'static str, String)>>(iter: I) -> Labels {
+        let mut labels = Labels::default();
+        for (k, v) in iter {
+            labels.insert_new(k, v);
+        }
+        labels.0.shrink_to_fit();
+        labels
+    }
+}
+
+impl From<BTreeMap<&'static str, String>> for Labels {
+    fn from(map: BTreeMap<&'static str, String>) -> Labels {
+        Labels(map.into_iter().collect())
+    }
 }
 
 /// The parts an index decodes into.
@@ -629,21 +678,21 @@ fn discover(
         };
         v.map(|v| (k, v))
     });
-    let mut labels = BTreeMap::new();
-    for (c, _) in &row.cells {
-        if c.role.is_label() && !matches!(c.role, Role::Serial | Role::GponSerial | Role::Mac)
-            && let Some(t) = row.label(c.role) {
-                labels.insert(c.role.as_str(), t);
-            }
-    }
+    // Cells of one role all give the role's first value (`Row::label`): the first one wins.
+    let labels: Labels = row
+        .cells
+        .iter()
+        .filter(|(c, _)| c.role.is_label() && !matches!(c.role, Role::Serial | Role::GponSerial | Role::Mac))
+        .filter_map(|(c, _)| Some((c.role.as_str(), row.label(c.role)?)))
+        .collect();
     match seen.get(&subject) {
         Some(&i) => {
             let d = &mut out.discovered[i];
             if d.key.is_none() {
                 d.key = key;
             }
-            for (k, v) in labels {
-                d.labels.entry(k).or_insert(v);
+            for (k, v) in labels.0 {
+                d.labels.insert_new(k, v);
             }
         }
         None => {

@@ -9,7 +9,7 @@ mod decode;
 mod file;
 mod model;
 
-pub use decode::{Decoded, Discovered, IF_DESCR, IF_NAME, format_mac, mac_of, gpon_serial_of, reading, table_from_get};
+pub use decode::{Decoded, Discovered, IF_DESCR, IF_NAME, Labels, format_mac, mac_of, gpon_serial_of, reading, table_from_get};
 pub use file::{Problem, parse_profile};
 pub use model::*;
 

@@ -322,7 +322,17 @@ impl TableWalk {
                 });
             }
         }
-        Table { columns: self.columns.into_iter().map(|c| c.column).collect(), anomalies }
+        // A column's rows are kept as long as the walk (labels: until the next labels poll):
+        // without the room they grew into.
+        let columns = self
+            .columns
+            .into_iter()
+            .map(|mut c| {
+                c.column.rows.shrink_to_fit();
+                c.column
+            })
+            .collect();
+        Table { columns, anomalies }
     }
 }
 
