@@ -45,7 +45,7 @@ pub enum Command {
         /// The file to check, e.g. /etc/coopnoc/coopnoc.toml.
         file: PathBuf,
     },
-    /// Members: add, list, show; export or erase what is held about one.
+    /// Members: add, list, show, leave; export or erase what is held about one.
     #[command(subcommand)]
     Member(MemberCommand),
     /// Subscriber lines: show, watch, add, list, assign to a member, set thresholds.
