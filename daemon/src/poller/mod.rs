@@ -442,11 +442,17 @@ impl DeviceTask {
         }
 
         if labels_due {
-            self.names.clear();
+            // A name that did not change keeps its Arc (the state shares it): no churn of
+            // thousands of small allocations at every labels poll.
+            let old = std::mem::take(&mut self.names);
             for index in labels.indexes() {
                 let text = |role| labels.value(role, index).and_then(Value::as_text);
-                let name = text(Role::IfName).filter(|n| !n.is_empty()).map(|n| Arc::<str>::from(n.as_str()));
-                if let Some(n) = name.clone().or_else(|| text(Role::IfDescr).map(|d| Arc::from(d.as_str()))) {
+                let shared = |text: String| match old.get(&index) {
+                    Some(n) if **n == *text => n.clone(),
+                    _ => Arc::<str>::from(text),
+                };
+                let name = text(Role::IfName).filter(|n| !n.is_empty()).map(shared);
+                if let Some(n) = name.clone().or_else(|| text(Role::IfDescr).map(shared)) {
                     self.names.insert(index, n);
                 }
                 items.push(Observation::InterfaceLabels {

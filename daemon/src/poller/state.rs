@@ -21,7 +21,8 @@ const LAST_ERRORS: usize = 10;
 
 #[derive(Debug, Clone, Default)]
 struct InterfaceState {
-    name: Option<String>,
+    /// Shared with the poller's own name of the interface.
+    name: Option<Arc<str>>,
     descr: Option<String>,
     alias: Option<String>,
     if_type: Option<i32>,
@@ -195,15 +196,21 @@ impl DeviceStates {
                     }
                     Observation::InterfaceLabels { index, name, descr, alias, if_type } => {
                         let i = d.interfaces.entry(*index).or_default();
-                        i.name = name.as_ref().map(|n| n.to_string());
-                        i.descr = descr.clone();
-                        i.alias = alias.clone();
+                        // Labels rarely change: kept as they are rather than replaced by
+                        // equal copies at every labels poll (10,000 small strings).
+                        i.name.clone_from(name);
+                        if i.descr != *descr {
+                            i.descr.clone_from(descr);
+                        }
+                        if i.alias != *alias {
+                            i.alias.clone_from(alias);
+                        }
                         i.if_type = *if_type;
                     }
                     Observation::Interface { subject: Subject::Interface { index, name }, oper_up, in_octets, out_octets, speed_bps, .. } => {
                         let i = d.interfaces.entry(*index).or_default();
                         if i.name.is_none() && !name.is_empty() {
-                            i.name = Some(name.to_string());
+                            i.name = Some(name.clone());
                         }
                         i.oper_up = *oper_up;
                         i.in_octets = *in_octets;
@@ -287,7 +294,7 @@ impl DeviceStates {
                     .iter()
                     .map(|(index, i)| InterfaceInfo {
                         index: *index,
-                        name: i.name.clone(),
+                        name: i.name.as_deref().map(str::to_string),
                         descr: i.descr.clone(),
                         alias: i.alias.clone(),
                         if_type: i.if_type,
