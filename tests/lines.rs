@@ -92,14 +92,7 @@ async fn lines_follow_their_onu_by_serial_and_change_state_after_n_agreeing_poll
     let socket = config.ctl.socket.clone();
     let db = config.database_path();
     let daemon = common::DaemonThread::start(config);
-    let started = Instant::now();
-    let mut client = loop {
-        if let Ok(c) = Client::connect(&socket, Duration::from_secs(20)).await {
-            break c;
-        }
-        assert!(started.elapsed() < Duration::from_secs(10), "the daemon did not open its socket");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let mut client = common::connect(&socket, Duration::from_secs(20)).await;
 
     // The poller's own first poll comes within 10 s of the start (spread by jitter): wait for
     // it, so that every later poll is one the test asks for.

@@ -59,14 +59,7 @@ async fn devices_are_polled_shown_and_judged_unreachable() {
     let db = config.database_path();
 
     let daemon = common::DaemonThread::start(config);
-    let started = Instant::now();
-    let mut client = loop {
-        if let Ok(c) = Client::connect(&socket, Duration::from_secs(10)).await {
-            break c;
-        }
-        assert!(started.elapsed() < Duration::from_secs(10), "the daemon did not open its socket");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let mut client = common::connect(&socket, Duration::from_secs(10)).await;
 
     // Poll now: the result comes back with the device's state.
     let answer = call(&mut client, Request::Poll { device: "switch-dc".into() }).await;
@@ -294,14 +287,7 @@ snmp = {{ version = "2c", community = "zxa10_c320v2" }}
     let config = coopnocd::config::parse(&text, dir.path()).unwrap_or_else(|p| panic!("test config: {p:?}"));
     let socket = config.ctl.socket.clone();
     let daemon = common::DaemonThread::start(config);
-    let started = Instant::now();
-    let mut client = loop {
-        if let Ok(c) = Client::connect(&socket, Duration::from_secs(25)).await {
-            break c;
-        }
-        assert!(started.elapsed() < Duration::from_secs(10), "the daemon did not open its socket");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let mut client = common::connect(&socket, Duration::from_secs(25)).await;
 
     // The OLT: detected by sysObjectID; 458 ONU rows in zxAnPonRxOpticalPower, read on the
     // slow schedule because optics are on for it.
@@ -435,14 +421,7 @@ async fn ports_without_64_bit_counters_fall_back_to_32_bit_one_by_one() {
     let config = coopnocd::config::parse(&text, dir.path()).unwrap_or_else(|p| panic!("test config: {p:?}"));
     let socket = config.ctl.socket.clone();
     let daemon = common::DaemonThread::start(config);
-    let started = Instant::now();
-    let mut client = loop {
-        if let Ok(c) = Client::connect(&socket, Duration::from_secs(10)).await {
-            break c;
-        }
-        assert!(started.elapsed() < Duration::from_secs(10), "the daemon did not open its socket");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let mut client = common::connect(&socket, Duration::from_secs(10)).await;
     let Response::Device(d) = call(&mut client, Request::Poll { device: "sw-mixed".into() }).await else { panic!("poll") };
     let port = |i: u32| d.interfaces.iter().find(|p| p.index == i).cloned().expect("port");
     let (p1, p2) = (port(1), port(2));

@@ -38,6 +38,20 @@ impl TempSetup {
 }
 
 /// Waits until `f` is true or the deadline passes.
+/// A control-socket client to a daemon that is starting: retries until the socket answers
+/// (10 s at most); `timeout` is the client's per-request patience.
+#[allow(dead_code)]
+pub async fn connect(socket: &Path, timeout: Duration) -> coopnocd::ctl::client::Client {
+    let started = Instant::now();
+    loop {
+        if let Ok(c) = coopnocd::ctl::client::Client::connect(socket, timeout).await {
+            return c;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "the daemon did not open its socket");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 pub fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     let start = Instant::now();
     while start.elapsed() < timeout {
