@@ -21,8 +21,13 @@ impl InProcess {
     fn start(extra: &str) -> InProcess {
         let setup = TempSetup::new(extra);
         let config = coopnocd::config::load(&setup.config()).expect("config");
-        let d = InProcess { _daemon: common::DaemonThread::start(config), setup };
-        wait_for("the control socket", Duration::from_secs(20), || d.cli(&["status"]).status.success());
+        let d = InProcess {
+            _daemon: common::DaemonThread::start(config),
+            setup,
+        };
+        wait_for("the control socket", Duration::from_secs(20), || {
+            d.cli(&["status"]).status.success()
+        });
         d
     }
 
@@ -40,7 +45,11 @@ impl InProcess {
 
     fn ok(&self, args: &[&str]) -> String {
         let out = self.cli(args);
-        assert!(out.status.success(), "coopnoc {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "coopnoc {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -68,20 +77,85 @@ fn status_members_and_lines_end_to_end() {
     let d = InProcess::start(DEVICES);
     let status = d.ok(&["status"]);
     assert!(status.contains("1 sites, 1 devices, 0 members"), "{status}");
-    assert!(status.contains(&format!("schema {}", coopnocd::store::LATEST_SCHEMA_VERSION)), "{status}");
+    assert!(
+        status.contains(&format!(
+            "schema {}",
+            coopnocd::store::LATEST_SCHEMA_VERSION
+        )),
+        "{status}"
+    );
     let st = d.json(&["status"]);
     assert_eq!(st["devices"], 1);
     assert!(st["store"]["size_bytes"].as_u64().expect("size") > 0);
 
-    d.ok(&["member", "add", "--ref", "M-0042", "--name", "Mme Durand", "--email", "durand@example.org"]);
-    d.ok(&["member", "add", "--ref", "M-0043", "--name", "M. Petit", "--language", "en", "--no-reports"]);
-    let out = d.cli(&["member", "add", "--ref", "M-0042", "--name", "Twice", "--email", "t@example.org"]);
+    d.ok(&[
+        "member",
+        "add",
+        "--ref",
+        "M-0042",
+        "--name",
+        "Mme Durand",
+        "--email",
+        "durand@example.org",
+    ]);
+    d.ok(&[
+        "member",
+        "add",
+        "--ref",
+        "M-0043",
+        "--name",
+        "M. Petit",
+        "--language",
+        "en",
+        "--no-reports",
+    ]);
+    let out = d.cli(&[
+        "member",
+        "add",
+        "--ref",
+        "M-0042",
+        "--name",
+        "Twice",
+        "--email",
+        "t@example.org",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("member M-0042 already exists"));
 
-    d.ok(&["line", "add", "--ref", "L-1", "--kind", "fibre", "--match", "serial", "--key", "zteg0a1b2c3d", "--device", "olt-nord", "--member", "M-0042", "--description", "ONU au garage"]);
-    d.ok(&["line", "add", "--ref", "L-2", "--kind", "radio", "--match", "mac", "--key", "AA-BB-CC-00-11-22"]);
-    let out = d.cli(&["line", "add", "--ref", "L-3", "--kind", "port", "--match", "ifname", "--key", "ge-0/0/1", "--device", "olt-sud"]);
+    d.ok(&[
+        "line",
+        "add",
+        "--ref",
+        "L-1",
+        "--kind",
+        "fibre",
+        "--match",
+        "serial",
+        "--key",
+        "zteg0a1b2c3d",
+        "--device",
+        "olt-nord",
+        "--member",
+        "M-0042",
+        "--description",
+        "ONU au garage",
+    ]);
+    d.ok(&[
+        "line",
+        "add",
+        "--ref",
+        "L-2",
+        "--kind",
+        "radio",
+        "--match",
+        "mac",
+        "--key",
+        "AA-BB-CC-00-11-22",
+    ]);
+    let out = d.cli(&[
+        "line", "add", "--ref", "L-3", "--kind", "port", "--match", "ifname", "--key", "ge-0/0/1",
+        "--device", "olt-sud",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no device olt-sud"));
 
@@ -90,18 +164,33 @@ fn status_members_and_lines_end_to_end() {
         let show = d.ok(&["line", "show", what]);
         assert!(show.contains("L-1  fibre  unknown"), "{show}");
         assert!(show.contains("member    M-0042  Mme Durand"), "{show}");
-        assert!(show.contains("where     joigny-nord / olt-nord: not seen there now\n"), "{show}");
-        assert!(show.contains("found by  serial ZTEG0A1B2C3D on olt-nord\n"), "{show}");
+        assert!(
+            show.contains("where     joigny-nord / olt-nord: not seen there now\n"),
+            "{show}"
+        );
+        assert!(
+            show.contains("found by  serial ZTEG0A1B2C3D on olt-nord\n"),
+            "{show}"
+        );
     }
     let line = d.json(&["line", "show", "aa:bb:cc:00:11:22"]);
     assert_eq!(line["line"]["reference"], "L-2");
     assert_eq!(line["line"]["member"], serde_json::Value::Null);
 
     let unassigned = d.ok(&["line", "list", "--unassigned"]);
-    assert!(unassigned.contains("L-2") && !unassigned.contains("L-1 "), "{unassigned}");
-    assert!(d.ok(&["line", "assign", "L-2", "M-0043"]).contains("now belongs to member M-0043"));
+    assert!(
+        unassigned.contains("L-2") && !unassigned.contains("L-1 "),
+        "{unassigned}"
+    );
+    assert!(
+        d.ok(&["line", "assign", "L-2", "M-0043"])
+            .contains("now belongs to member M-0043")
+    );
     assert!(d.ok(&["line", "list", "--unassigned"]).contains("0 lines"));
-    assert!(d.ok(&["line", "assign", "L-2", "--none"]).contains("unassigned"));
+    assert!(
+        d.ok(&["line", "assign", "L-2", "--none"])
+            .contains("unassigned")
+    );
 
     let members = d.json(&["member", "list"]);
     assert_eq!(members.as_array().expect("array").len(), 2);
@@ -112,7 +201,10 @@ fn status_members_and_lines_end_to_end() {
 
     let out = d.cli(&["line", "show", "nothing-like-this"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no line, ONU serial, MAC, interface or member matches"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("no line, ONU serial, MAC, interface or member matches")
+    );
 }
 
 #[test]
@@ -127,17 +219,29 @@ fn csv_import_names_bad_rows_and_imports_nothing_of_a_bad_file() {
     let out = d.cli(&["import", "members.csv"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("members.csv: 2 problems; nothing of it was imported"), "{err}");
-    assert!(err.contains("line 3: \"not-an-email\" is not an email address"), "{err}");
+    assert!(
+        err.contains("members.csv: 2 problems; nothing of it was imported"),
+        "{err}"
+    );
+    assert!(
+        err.contains("line 3: \"not-an-email\" is not an email address"),
+        "{err}"
+    );
     assert!(err.contains("line 5: language \"de\""), "{err}");
-    assert_eq!(common::sqlite_count(&d.setup.database(), "SELECT COUNT(*) FROM member"), 0);
+    assert_eq!(
+        common::sqlite_count(&d.setup.database(), "SELECT COUNT(*) FROM member"),
+        0
+    );
 
     std::fs::write(
         dir.join("members.csv"),
         "ref,name,email,language\nM-1,Alice,alice@example.org,fr\nM-3,Chloé,chloe@example.org,en\n",
     )
     .expect("write");
-    assert!(d.ok(&["import", "members.csv"]).contains("2 rows (2 new, 0 updated)"));
+    assert!(
+        d.ok(&["import", "members.csv"])
+            .contains("2 rows (2 new, 0 updated)")
+    );
 
     // A lines file whose last row names a member that does not exist: the store refuses it
     // inside the transaction, and the rows before it are not kept either.
@@ -149,8 +253,14 @@ fn csv_import_names_bad_rows_and_imports_nothing_of_a_bad_file() {
     let out = d.cli(&["import", "lines.csv"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("line 3: no member M-9; nothing of lines.csv was imported"), "{err}");
-    assert_eq!(common::sqlite_count(&d.setup.database(), "SELECT COUNT(*) FROM line"), 0);
+    assert!(
+        err.contains("line 3: no member M-9; nothing of lines.csv was imported"),
+        "{err}"
+    );
+    assert_eq!(
+        common::sqlite_count(&d.setup.database(), "SELECT COUNT(*) FROM line"),
+        0
+    );
 
     std::fs::write(dir.join("odd.csv"), "a,b\n1,2\n").expect("write");
     let out = d.cli(&["import", "odd.csv"]);
@@ -164,7 +274,12 @@ fn csv_import_names_bad_rows_and_imports_nothing_of_a_bad_file() {
 fn without_a_daemon_the_cli_says_so_and_names_the_socket() {
     let dir = tempfile::tempdir().expect("tmp");
     let socket = dir.path().join("nobody-here.sock");
-    let out = Command::new(CLI).arg("--socket").arg(&socket).arg("status").output().expect("run");
+    let out = Command::new(CLI)
+        .arg("--socket")
+        .arg(&socket)
+        .arg("status")
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(69));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Is coopnocd running?"), "{err}");
@@ -174,13 +289,28 @@ fn without_a_daemon_the_cli_says_so_and_names_the_socket() {
 #[test]
 fn validate_uses_the_daemons_loader() {
     let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/example.toml");
-    let out = Command::new(CLI).arg("validate").arg(&examples).output().expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(CLI)
+        .arg("validate")
+        .arg(&examples)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let dir = tempfile::tempdir().expect("tmp");
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[daemon]\ntime-zone = \"Europe/Joigny\"\n").expect("write");
-    let out = Command::new(CLI).arg("validate").arg(&bad).output().expect("run");
+    let out = Command::new(CLI)
+        .arg("validate")
+        .arg(&bad)
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("daemon.time-zone") && err.contains("Europe/Joigny"), "{err}");
+    assert!(
+        err.contains("daemon.time-zone") && err.contains("Europe/Joigny"),
+        "{err}"
+    );
 }

@@ -22,7 +22,10 @@ fn every_file_in_config_validates() {
             seen += 1;
         }
     }
-    assert!(seen >= 2, "expected example.toml and minimal.toml, saw {seen} files");
+    assert!(
+        seen >= 2,
+        "expected example.toml and minimal.toml, saw {seen} files"
+    );
 }
 
 #[test]
@@ -93,7 +96,11 @@ fn secrets_never_reach_the_output() {
         .arg(setup.config())
         .output()
         .expect("run coopnocd");
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(all.contains("window"), "{all}");
     assert!(!all.contains("TOPSECRET"), "{all}");
     let parsed = coopnocd::config::parse(

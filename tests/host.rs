@@ -10,9 +10,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use coopnocd::ctl::client::Client;
+use coopnocd::ipc::{NewMember, ReportPreference, Request, Response, StatusInfo};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use coopnocd::ipc::{NewMember, ReportPreference, Request, Response, StatusInfo};
 
 fn config_text(dir: &Path, sites: &[&str]) -> String {
     let mut text = format!(
@@ -36,10 +36,16 @@ struct Daemon {
 impl Daemon {
     fn start(sites: &[&str], env: &[(&str, String)]) -> Daemon {
         let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(dir.path().join("coopnoc.toml"), config_text(dir.path(), sites)).expect("write config");
+        std::fs::write(
+            dir.path().join("coopnoc.toml"),
+            config_text(dir.path(), sites),
+        )
+        .expect("write config");
         let notify_path = dir.path().join("notify.sock");
         let notify = UnixDatagram::bind(&notify_path).expect("bind the notify socket");
-        notify.set_read_timeout(Some(Duration::from_millis(100))).expect("timeout");
+        notify
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("timeout");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_coopnocd"));
         cmd.arg("--config")
             .arg(dir.path().join("coopnoc.toml"))
@@ -61,7 +67,12 @@ impl Daemon {
                 let _ = tx.send(line);
             }
         });
-        Daemon { child, notify, stderr: rx, dir }
+        Daemon {
+            child,
+            notify,
+            stderr: rx,
+            dir,
+        }
     }
 
     fn config_path(&self) -> PathBuf {
@@ -105,7 +116,9 @@ impl Daemon {
     }
 
     fn wait_ready(&self) -> Vec<String> {
-        self.notify_until(Duration::from_secs(15), |m| m.lines().any(|l| l == "READY=1"))
+        self.notify_until(Duration::from_secs(15), |m| {
+            m.lines().any(|l| l == "READY=1")
+        })
     }
 
     /// Stderr lines up to the first containing `needle`.
@@ -113,7 +126,10 @@ impl Daemon {
         let deadline = Instant::now() + within;
         let mut seen = Vec::new();
         loop {
-            match self.stderr.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            match self
+                .stderr
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
                 Ok(line) => {
                     let found = line.contains(needle);
                     seen.push(line);
@@ -121,21 +137,33 @@ impl Daemon {
                         return seen;
                     }
                 }
-                Err(_) => panic!("{needle:?} not on stderr within {within:?}; got:\n{}", seen.join("\n")),
+                Err(_) => panic!(
+                    "{needle:?} not on stderr within {within:?}; got:\n{}",
+                    seen.join("\n")
+                ),
             }
         }
     }
 
     fn signal(&self, sig: Signal) {
-        kill(Pid::from_raw(self.child.id() as i32), sig).unwrap_or_else(|e| panic!("kill {sig}: {e}"));
+        kill(Pid::from_raw(self.child.id() as i32), sig)
+            .unwrap_or_else(|e| panic!("kill {sig}: {e}"));
     }
 
     fn call(&self, request: Request) -> Response {
         let socket = self.dir.path().join("ctl.sock");
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
         rt.block_on(async {
-            let mut client = Client::connect(&socket, Duration::from_secs(20)).await.expect("connect to coopnocd");
-            client.call(&request).await.expect("an answer from coopnocd")
+            let mut client = Client::connect(&socket, Duration::from_secs(20))
+                .await
+                .expect("connect to coopnocd");
+            client
+                .call(&request)
+                .await
+                .expect("an answer from coopnocd")
         })
     }
 
@@ -169,7 +197,10 @@ impl Drop for Daemon {
 }
 
 fn count_pings(messages: &[String]) -> usize {
-    messages.iter().filter(|m| m.lines().any(|l| l == "WATCHDOG=1")).count()
+    messages
+        .iter()
+        .filter(|m| m.lines().any(|l| l == "WATCHDOG=1"))
+        .count()
 }
 
 fn monotonic_usec() -> u64 {
@@ -180,30 +211,58 @@ fn monotonic_usec() -> u64 {
 #[test]
 fn watchdog_pings_follow_ready_and_stop_while_the_store_writer_is_stuck() {
     // WatchdogSec=1s: a ping every half second while healthy.
-    let daemon = Daemon::start(&["joigny-nord"], &[("WATCHDOG_USEC", "1000000".to_string())]);
+    let daemon = Daemon::start(
+        &["joigny-nord"],
+        &[("WATCHDOG_USEC", "1000000".to_string())],
+    );
     let before_ready = daemon.wait_ready();
-    assert_eq!(count_pings(&before_ready), 0, "no watchdog ping before READY=1: {before_ready:?}");
+    assert_eq!(
+        count_pings(&before_ready),
+        0,
+        "no watchdog ping before READY=1: {before_ready:?}"
+    );
     let ready = before_ready.last().expect("READY");
-    assert!(ready.contains("STATUS=watching 0 devices and 0 lines"), "READY says what the daemon does: {ready:?}");
+    assert!(
+        ready.contains("STATUS=watching 0 devices and 0 lines"),
+        "READY says what the daemon does: {ready:?}"
+    );
     let pings = count_pings(&daemon.notify_during(Duration::from_millis(2100)));
-    assert!((3..=6).contains(&pings), "about 4 pings in 2.1s at WatchdogSec=1s, got {pings}");
+    assert!(
+        (3..=6).contains(&pings),
+        "about 4 pings in 2.1s at WatchdogSec=1s, got {pings}"
+    );
 
     // Hold SQLite's write lock from outside: the store writer blocks on the next real write,
     // its health probe waits behind it, and the pings must stop.
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let db = daemon.dir.path().join("coopnoc.db");
     let mut lock = rt.block_on(async {
         use sqlx::{ConnectOptions, Connection};
-        let mut conn = sqlx::sqlite::SqliteConnectOptions::new().filename(&db).connect().await.expect("open the store");
-        sqlx::query("BEGIN EXCLUSIVE").execute(&mut conn).await.expect("lock the store");
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&db)
+            .connect()
+            .await
+            .expect("open the store");
+        sqlx::query("BEGIN EXCLUSIVE")
+            .execute(&mut conn)
+            .await
+            .expect("lock the store");
         let _ = conn.ping().await;
         conn
     });
     let socket = daemon.dir.path().join("ctl.sock");
     let blocked_write = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
         rt.block_on(async {
-            let mut client = Client::connect(&socket, Duration::from_secs(30)).await.expect("connect");
+            let mut client = Client::connect(&socket, Duration::from_secs(30))
+                .await
+                .expect("connect");
             client
                 .call(&Request::MemberAdd(NewMember {
                     reference: "M-0001".into(),
@@ -218,27 +277,54 @@ fn watchdog_pings_follow_ready_and_stop_while_the_store_writer_is_stuck() {
     });
     let stuck = daemon.notify_until(Duration::from_secs(4), |m| m.contains("STATUS=stuck"));
     let status = stuck.last().expect("a STATUS");
-    assert!(status.contains("store writer"), "STATUS names the stuck task: {status:?}");
+    assert!(
+        status.contains("store writer"),
+        "STATUS names the stuck task: {status:?}"
+    );
     let silent = daemon.notify_during(Duration::from_millis(1500));
-    assert_eq!(count_pings(&silent), 0, "no ping while the store writer is stuck: {silent:?}");
+    assert_eq!(
+        count_pings(&silent),
+        0,
+        "no ping while the store writer is stuck: {silent:?}"
+    );
 
     // The lock goes: the write completes, the pings come back with the usual STATUS.
     rt.block_on(async {
-        sqlx::query("ROLLBACK").execute(&mut lock).await.expect("unlock");
+        sqlx::query("ROLLBACK")
+            .execute(&mut lock)
+            .await
+            .expect("unlock");
     });
     drop(lock);
-    let back = daemon.notify_until(Duration::from_secs(4), |m| m.lines().any(|l| l == "WATCHDOG=1"));
-    assert!(back.last().expect("a ping").contains("STATUS=watching"), "the STATUS is restored: {back:?}");
+    let back = daemon.notify_until(Duration::from_secs(4), |m| {
+        m.lines().any(|l| l == "WATCHDOG=1")
+    });
+    assert!(
+        back.last().expect("a ping").contains("STATUS=watching"),
+        "the STATUS is restored: {back:?}"
+    );
     let added = blocked_write.join().expect("the blocked write");
-    assert!(!matches!(added, Response::Error(_)), "the queued write succeeds after the lock: {added:?}");
+    assert!(
+        !matches!(added, Response::Error(_)),
+        "the queued write succeeds after the lock: {added:?}"
+    );
     daemon.stop();
 }
 
 #[test]
 fn a_watchdog_meant_for_another_process_is_ignored() {
-    let daemon = Daemon::start(&["joigny-nord"], &[("WATCHDOG_USEC", "500000".to_string()), ("WATCHDOG_PID", "1".to_string())]);
+    let daemon = Daemon::start(
+        &["joigny-nord"],
+        &[
+            ("WATCHDOG_USEC", "500000".to_string()),
+            ("WATCHDOG_PID", "1".to_string()),
+        ],
+    );
     daemon.wait_ready();
-    assert_eq!(count_pings(&daemon.notify_during(Duration::from_millis(1200))), 0);
+    assert_eq!(
+        count_pings(&daemon.notify_during(Duration::from_millis(1200))),
+        0
+    );
     daemon.stop();
 }
 
@@ -249,33 +335,59 @@ fn sighup_reloads_a_good_config_and_refuses_a_bad_one() {
     assert_eq!(daemon.status().sites, 1);
 
     // A good config: one more site.
-    std::fs::write(daemon.config_path(), config_text(daemon.dir.path(), &["joigny-nord", "les-bordes"])).expect("write");
+    std::fs::write(
+        daemon.config_path(),
+        config_text(daemon.dir.path(), &["joigny-nord", "les-bordes"]),
+    )
+    .expect("write");
     let sent_at = monotonic_usec();
     daemon.signal(Signal::SIGHUP);
-    let messages = daemon.notify_until(Duration::from_secs(5), |m| m.lines().any(|l| l == "READY=1"));
-    let reloading = messages.iter().find(|m| m.lines().any(|l| l == "RELOADING=1")).expect("RELOADING=1 before READY=1");
+    let messages = daemon.notify_until(Duration::from_secs(5), |m| {
+        m.lines().any(|l| l == "READY=1")
+    });
+    let reloading = messages
+        .iter()
+        .find(|m| m.lines().any(|l| l == "RELOADING=1"))
+        .expect("RELOADING=1 before READY=1");
     let usec: u64 = reloading
         .lines()
         .find_map(|l| l.strip_prefix("MONOTONIC_USEC="))
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("RELOADING=1 carries MONOTONIC_USEC: {reloading:?}"));
-    assert!(usec >= sent_at && usec < sent_at + 5_000_000, "MONOTONIC_USEC is CLOCK_MONOTONIC at the reload");
+    assert!(
+        usec >= sent_at && usec < sent_at + 5_000_000,
+        "MONOTONIC_USEC is CLOCK_MONOTONIC at the reload"
+    );
     let ready = messages.last().expect("READY");
-    assert!(ready.contains("STATUS=watching 0 devices and 0 lines; configuration reloaded"), "{ready:?}");
+    assert!(
+        ready.contains("STATUS=watching 0 devices and 0 lines; configuration reloaded"),
+        "{ready:?}"
+    );
     daemon.stderr_until("configuration reloaded from", Duration::from_secs(5));
     assert_eq!(daemon.status().sites, 2, "the new config is in force");
 
     // A bad config: a misspelt key. It is refused, with the reason, and the daemon goes on.
-    let bad = config_text(daemon.dir.path(), &["joigny-nord"]).replace("name = \"joigny-nord\"", "nmae = \"joigny-nord\"");
+    let bad = config_text(daemon.dir.path(), &["joigny-nord"])
+        .replace("name = \"joigny-nord\"", "nmae = \"joigny-nord\"");
     std::fs::write(daemon.config_path(), bad).expect("write");
     daemon.signal(Signal::SIGHUP);
-    let messages = daemon.notify_until(Duration::from_secs(5), |m| m.lines().any(|l| l == "READY=1"));
+    let messages = daemon.notify_until(Duration::from_secs(5), |m| {
+        m.lines().any(|l| l == "READY=1")
+    });
     assert!(
-        messages.last().expect("READY").contains("; new configuration refused, running on the previous one"),
+        messages
+            .last()
+            .expect("READY")
+            .contains("; new configuration refused, running on the previous one"),
         "{messages:?}"
     );
-    let said = daemon.stderr_until("nmae", Duration::from_secs(5)).join("\n");
-    assert!(said.contains("keeping the running configuration"), "stderr says the old config is kept:\n{said}");
+    let said = daemon
+        .stderr_until("nmae", Duration::from_secs(5))
+        .join("\n");
+    assert!(
+        said.contains("keeping the running configuration"),
+        "stderr says the old config is kept:\n{said}"
+    );
     let status = daemon.status();
     assert_eq!(status.sites, 2, "still on the previous good configuration");
     daemon.stop();

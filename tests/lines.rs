@@ -62,7 +62,13 @@ async fn show(client: &mut Client, line: &str) -> LineDetail {
 async fn poll(client: &mut Client) {
     // Optics are read on their own slower schedule (here every second).
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let r = call(client, Request::Poll { device: "olt-hw".into() }).await;
+    let r = call(
+        client,
+        Request::Poll {
+            device: "olt-hw".into(),
+        },
+    )
+    .await;
     assert!(matches!(r, Response::Device(_)), "{r:?}");
 }
 
@@ -78,7 +84,11 @@ fn recording(rx_centi_dbm: i32, renumber: bool) -> String {
         } else {
             l.to_string()
         };
-        out.push_str(&if renumber { l.replace(PORT, RENUMBERED) } else { l });
+        out.push_str(&if renumber {
+            l.replace(PORT, RENUMBERED)
+        } else {
+            l
+        });
         out.push('\n');
     }
     out
@@ -86,7 +96,8 @@ fn recording(rx_centi_dbm: i32, renumber: bool) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lines_follow_their_onu_by_serial_and_change_state_after_n_agreeing_polls() {
-    let agent = snmp_support::start_snmpsim_with(&[("ont".to_string(), recording(-1850, false))], "ont");
+    let agent =
+        snmp_support::start_snmpsim_with(&[("ont".to_string(), recording(-1850, false))], "ont");
     let dir = tempfile::tempdir().expect("temp dir");
     let config = config(dir.path(), agent.port);
     let socket = config.ctl.socket.clone();
@@ -98,7 +109,13 @@ async fn lines_follow_their_onu_by_serial_and_change_state_after_n_agreeing_poll
     // it, so that every later poll is one the test asks for.
     let waiting = Instant::now();
     loop {
-        if let Response::Device(d) = call(&mut client, Request::DeviceShow { device: "olt-hw".into() }).await
+        if let Response::Device(d) = call(
+            &mut client,
+            Request::DeviceShow {
+                device: "olt-hw".into(),
+            },
+        )
+        .await
             && d.summary.polls >= 1
         {
             break;
@@ -127,32 +144,65 @@ async fn lines_follow_their_onu_by_serial_and_change_state_after_n_agreeing_poll
     let d = show(&mut client, "L-0001").await;
     let live = d.live.as_ref().expect("the daemon sees the line");
     let at = live.location.as_ref().expect("found on the OLT");
-    assert_eq!((at.device.as_str(), at.port.as_deref(), at.onu), ("olt-hw", Some("0/0/0"), Some(0)), "{at:?}");
+    assert_eq!(
+        (at.device.as_str(), at.port.as_deref(), at.onu),
+        ("olt-hw", Some("0/0/0"), Some(0)),
+        "{at:?}"
+    );
     assert_eq!(at.serial.as_deref(), Some(SERIAL));
     assert_eq!(d.line.state, "up", "{d:?}");
     assert_eq!(live.levels.rx_dbm, Some(-18.5));
     assert_eq!(live.levels.olt_rx_dbm, Some(-22.88));
-    let rx_day = live.day.iter().find(|l| l.metric == "rx").expect("an rx level for the day");
-    assert_eq!((rx_day.min, rx_day.max, rx_day.hourly_min[23]), (Some(-18.5), Some(-18.5), Some(-18.5)));
+    let rx_day = live
+        .day
+        .iter()
+        .find(|l| l.metric == "rx")
+        .expect("an rx level for the day");
+    assert_eq!(
+        (rx_day.min, rx_day.max, rx_day.hourly_min[23]),
+        (Some(-18.5), Some(-18.5), Some(-18.5))
+    );
     // The first judgement of a new line is its state, not an event.
     assert!(d.events.is_empty(), "{:?}", d.events);
 
     // Three ONTs of the recording have no line: listed with the key a line would take.
-    let Response::Unassigned { items } = call(&mut client, Request::Lines { query: LinesQuery::Unassigned }).await else {
+    let Response::Unassigned { items } = call(
+        &mut client,
+        Request::Lines {
+            query: LinesQuery::Unassigned,
+        },
+    )
+    .await
+    else {
         panic!("unassigned list")
     };
     let keys: Vec<&str> = items.iter().filter_map(|i| i.key.as_deref()).collect();
-    assert!(keys.contains(&"HWTCDEADBEEF") && !keys.contains(&SERIAL), "{items:?}");
-    assert!(items.iter().all(|i| i.kind == "onu" && i.device == "olt-hw"));
+    assert!(
+        keys.contains(&"HWTCDEADBEEF") && !keys.contains(&SERIAL),
+        "{items:?}"
+    );
+    assert!(
+        items
+            .iter()
+            .all(|i| i.kind == "onu" && i.device == "olt-hw")
+    );
 
     // The OLT reboots and renumbers its ports (the ONT's rows now hang under another
     // ifIndex): the line stays the same ONT, found by its serial; no event, no unknown.
     agent.rewrite_recording("ont", &recording(-1850, true));
     poll(&mut client).await;
     let d = show(&mut client, SERIAL).await;
-    let at = d.live.as_ref().and_then(|l| l.location.clone()).expect("still found");
+    let at = d
+        .live
+        .as_ref()
+        .and_then(|l| l.location.clone())
+        .expect("still found");
     assert_eq!(d.line.reference, "L-0001");
-    assert_eq!((at.port.as_deref(), at.onu, at.serial.as_deref()), (Some("0/0/2"), Some(0), Some(SERIAL)), "{at:?}");
+    assert_eq!(
+        (at.port.as_deref(), at.onu, at.serial.as_deref()),
+        (Some("0/0/2"), Some(0), Some(SERIAL)),
+        "{at:?}"
+    );
     assert_eq!(d.line.state, "up");
     assert!(d.events.is_empty(), "{:?}", d.events);
 
@@ -162,7 +212,10 @@ async fn lines_follow_their_onu_by_serial_and_change_state_after_n_agreeing_poll
     for n in 1..=2 {
         poll(&mut client).await;
         let d = show(&mut client, "L-0001").await;
-        assert_eq!(d.line.state, "up", "after {n} degraded reading(s) the line is still up");
+        assert_eq!(
+            d.line.state, "up",
+            "after {n} degraded reading(s) the line is still up"
+        );
     }
     poll(&mut client).await;
     let d = show(&mut client, "L-0001").await;
@@ -170,36 +223,88 @@ async fn lines_follow_their_onu_by_serial_and_change_state_after_n_agreeing_poll
     let live = d.live.as_ref().expect("live");
     assert_eq!(live.reason.as_deref(), Some("rx -30.12 dBm below -27.0"));
     let e = d.events.first().expect("an event");
-    assert_eq!((e.old_state.as_deref(), e.new_state.as_str()), (Some("up"), "degraded"));
+    assert_eq!(
+        (e.old_state.as_deref(), e.new_state.as_str()),
+        (Some("up"), "degraded")
+    );
     assert_eq!(e.reason.as_deref(), Some("rx -30.12 dBm below -27.0"));
     let detail = e.detail.as_ref().expect("the values behind the change");
     assert_eq!(detail["rx_dbm"], serde_json::json!(-30.12));
     assert_eq!(detail["device"], "olt-hw");
     let rx_day = live.day.iter().find(|l| l.metric == "rx").expect("rx");
-    assert_eq!((rx_day.min, rx_day.max), (Some(-30.12), Some(-18.5)), "the hour keeps its min and max");
+    assert_eq!(
+        (rx_day.min, rx_day.max),
+        (Some(-30.12), Some(-18.5)),
+        "the hour keeps its min and max"
+    );
 
     // Listed among the problems; the event in `events` for the line.
-    let Response::Problems(p) = call(&mut client, Request::Lines { query: LinesQuery::Problems }).await else { panic!("problems") };
+    let Response::Problems(p) = call(
+        &mut client,
+        Request::Lines {
+            query: LinesQuery::Problems,
+        },
+    )
+    .await
+    else {
+        panic!("problems")
+    };
     assert_eq!(p.lines.len(), 1);
-    assert_eq!((p.lines[0].reference.as_str(), p.lines[0].state.as_str()), ("L-0001", "degraded"));
+    assert_eq!(
+        (p.lines[0].reference.as_str(), p.lines[0].state.as_str()),
+        ("L-0001", "degraded")
+    );
     assert_eq!(p.lines[0].location.as_deref(), Some("olt-hw 0/0/2:0"));
-    let Response::Events { events } = call(&mut client, Request::Events { since: None, subject: Some("L-0001".into()), limit: 10 }).await else {
+    let Response::Events { events } = call(
+        &mut client,
+        Request::Events {
+            since: None,
+            subject: Some("L-0001".into()),
+            limit: 10,
+        },
+    )
+    .await
+    else {
         panic!("events")
     };
     assert_eq!(events.len(), 1);
 
     // `line watch`: one GET of the ONT's rows, read with the profile; no hysteresis.
     agent.rewrite_recording("ont", &recording(-2100, true));
-    let r = call(&mut client, Request::LineWatch { line: "L-0001".into() }).await;
-    let Response::Watch(w) = r else { panic!("watch answers with a reading, not {r:?}") };
-    assert_eq!((w.state.as_str(), w.levels.rx_dbm, w.oper.as_deref()), ("up", Some(-21.0), Some("up")), "{w:?}");
+    let r = call(
+        &mut client,
+        Request::LineWatch {
+            line: "L-0001".into(),
+        },
+    )
+    .await;
+    let Response::Watch(w) = r else {
+        panic!("watch answers with a reading, not {r:?}")
+    };
+    assert_eq!(
+        (w.state.as_str(), w.levels.rx_dbm, w.oper.as_deref()),
+        ("up", Some(-21.0), Some("up")),
+        "{w:?}"
+    );
     assert!(w.values >= 5, "{w:?}");
 
     // A long fibre gets its own threshold: kept with the line, read back with it, and the
     // next agreeing polls judge the line with it.
-    let own = coopnocd::linestate::ThresholdOverrides { optical_rx_min_dbm: Some(-31.0), ..Default::default() };
-    let r = call(&mut client, Request::LineThresholds { line: "L-0001".into(), thresholds: own.clone() }).await;
-    let Response::Line(d) = r else { panic!("thresholds answer with the line, not {r:?}") };
+    let own = coopnocd::linestate::ThresholdOverrides {
+        optical_rx_min_dbm: Some(-31.0),
+        ..Default::default()
+    };
+    let r = call(
+        &mut client,
+        Request::LineThresholds {
+            line: "L-0001".into(),
+            thresholds: own.clone(),
+        },
+    )
+    .await;
+    let Response::Line(d) = r else {
+        panic!("thresholds answer with the line, not {r:?}")
+    };
     assert_eq!(d.thresholds, own);
     agent.rewrite_recording("ont", &recording(-3012, true));
     for _ in 0..3 {
@@ -209,8 +314,16 @@ async fn lines_follow_their_onu_by_serial_and_change_state_after_n_agreeing_poll
 
     // The state and the event are in the SQLite file.
     let count = |sql: &str| tokio::task::block_in_place(|| common::sqlite_count(&db, sql));
-    assert_eq!(count("SELECT COUNT(*) FROM line WHERE ref = 'L-0001' AND state = 'up' AND thresholds IS NOT NULL"), 1);
-    assert_eq!(count("SELECT COUNT(*) FROM event WHERE subject = 'L-0001'"), 2);
+    assert_eq!(
+        count(
+            "SELECT COUNT(*) FROM line WHERE ref = 'L-0001' AND state = 'up' AND thresholds IS NOT NULL"
+        ),
+        1
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM event WHERE subject = 'L-0001'"),
+        2
+    );
     assert!(count("SELECT COUNT(*) FROM line_level") >= 2);
     drop(client);
     daemon.stop(Duration::from_secs(10));

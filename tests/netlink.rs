@@ -15,11 +15,19 @@ use coopnocd::observe::{Counter, Observation, ObservationBatch, Subject};
 /// (`CI` set) it fails, so that a lost privilege never turns into a silent pass.
 fn can_run() -> bool {
     let root = nix::unistd::geteuid().is_root();
-    let ip = Command::new("ip").args(["netns", "list"]).output().map(|o| o.status.success()).unwrap_or(false);
+    let ip = Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
     if root && ip {
         return true;
     }
-    let why = if !root { "this test needs root (network namespaces)" } else { "`ip netns` (iproute2) is unavailable" };
+    let why = if !root {
+        "this test needs root (network namespaces)"
+    } else {
+        "`ip netns` (iproute2) is unavailable"
+    };
     if std::env::var_os("CI").is_some() {
         panic!("{why}; CI must run the netlink tests as root with iproute2 installed");
     }
@@ -29,7 +37,12 @@ fn can_run() -> bool {
 
 fn ip(args: &[&str]) {
     let out = Command::new("ip").args(args).output().expect("run ip");
-    assert!(out.status.success(), "ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The tests of this file run one at a time: iproute2 sets up /run/netns on first use and
@@ -58,9 +71,28 @@ impl Pair {
         };
         ip(&["netns", "add", &pair.ns_a]);
         ip(&["netns", "add", &pair.ns_b]);
-        ip(&["link", "add", &pair.a, "netns", &pair.ns_a, "type", "veth", "peer", "name", &pair.b, "netns", &pair.ns_b]);
-        ip(&["-n", &pair.ns_a, "addr", "add", &format!("10.231.{subnet}.1/24"), "dev", &pair.a]);
-        ip(&["-n", &pair.ns_b, "addr", "add", &format!("10.231.{subnet}.2/24"), "dev", &pair.b]);
+        ip(&[
+            "link", "add", &pair.a, "netns", &pair.ns_a, "type", "veth", "peer", "name", &pair.b,
+            "netns", &pair.ns_b,
+        ]);
+        ip(&[
+            "-n",
+            &pair.ns_a,
+            "addr",
+            "add",
+            &format!("10.231.{subnet}.1/24"),
+            "dev",
+            &pair.a,
+        ]);
+        ip(&[
+            "-n",
+            &pair.ns_b,
+            "addr",
+            "add",
+            &format!("10.231.{subnet}.2/24"),
+            "dev",
+            &pair.b,
+        ]);
         for (ns, dev) in [(&pair.ns_a, &pair.a), (&pair.ns_b, &pair.b)] {
             ip(&["-n", ns, "link", "set", "lo", "up"]);
             ip(&["-n", ns, "link", "set", dev, "up"]);
@@ -68,11 +100,17 @@ impl Pair {
         // The kernel reports the new link operationally up within about a second.
         let started = Instant::now();
         loop {
-            let out = Command::new("ip").args(["-n", &pair.ns_a, "-br", "link", "show", "dev", &pair.a]).output().expect("ip link show");
+            let out = Command::new("ip")
+                .args(["-n", &pair.ns_a, "-br", "link", "show", "dev", &pair.a])
+                .output()
+                .expect("ip link show");
             if String::from_utf8_lossy(&out.stdout).contains(" UP ") {
                 break;
             }
-            assert!(started.elapsed() < Duration::from_secs(5), "the veth pair did not come up within 5s");
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "the veth pair did not come up within 5s"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         pair
@@ -170,7 +208,12 @@ async fn events(db: &Path, subject: &str) -> Vec<(Option<String>, String)> {
 }
 
 /// Waits up to `within` for the `n`th event of `subject` and returns it.
-async fn wait_event(db: &Path, subject: &str, n: usize, within: Duration) -> (Option<String>, String) {
+async fn wait_event(
+    db: &Path,
+    subject: &str,
+    n: usize,
+    within: Duration,
+) -> (Option<String>, String) {
     let started = Instant::now();
     loop {
         let mut found = events(db, subject).await;
@@ -198,7 +241,13 @@ async fn daemon_records_link_down_and_up_within_a_second() {
     // A pattern, not the name: the tiny glob is part of what is tested.
     let config = write_config(dir.path(), &format!("\"cn{}d*\"", std::process::id()));
     let child = Command::new("ip")
-        .args(["netns", "exec", &pair.ns_a, env!("CARGO_BIN_EXE_coopnocd"), "--config"])
+        .args([
+            "netns",
+            "exec",
+            &pair.ns_a,
+            env!("CARGO_BIN_EXE_coopnocd"),
+            "--config",
+        ])
         .arg(&config)
         .env("COOPNOC_LOG", "info")
         .env_remove("NOTIFY_SOCKET")
@@ -228,7 +277,10 @@ async fn daemon_records_link_down_and_up_within_a_second() {
             Ok(line) => said.push(line),
             Err(_) => {
                 if let Some(status) = daemon.0.try_wait().expect("wait") {
-                    panic!("coopnocd (under ip netns exec) exited with {status}:\n{}", said.join("\n"));
+                    panic!(
+                        "coopnocd (under ip netns exec) exited with {status}:\n{}",
+                        said.join("\n")
+                    );
                 }
                 assert!(
                     Instant::now() < deadline,
@@ -250,18 +302,30 @@ async fn daemon_records_link_down_and_up_within_a_second() {
 
     settle().await;
     pair.set(&pair.ns_a, &pair.a, false);
-    assert_eq!(wait_event(&db, &subject, 1, second).await, (None, "down".to_string()));
+    assert_eq!(
+        wait_event(&db, &subject, 1, second).await,
+        (None, "down".to_string())
+    );
     settle().await;
     pair.set(&pair.ns_a, &pair.a, true);
-    assert_eq!(wait_event(&db, &subject, 2, second).await, (Some("down".into()), "up".to_string()));
+    assert_eq!(
+        wait_event(&db, &subject, 2, second).await,
+        (Some("down".into()), "up".to_string())
+    );
 
     // The far end goes away (cable pulled, radio lost): our end loses its carrier.
     settle().await;
     pair.set(&pair.ns_b, &pair.b, false);
-    assert_eq!(wait_event(&db, &subject, 3, second).await, (Some("up".into()), "down".to_string()));
+    assert_eq!(
+        wait_event(&db, &subject, 3, second).await,
+        (Some("up".into()), "down".to_string())
+    );
     settle().await;
     pair.set(&pair.ns_b, &pair.b, true);
-    assert_eq!(wait_event(&db, &subject, 4, second).await, (Some("down".into()), "up".to_string()));
+    assert_eq!(
+        wait_event(&db, &subject, 4, second).await,
+        (Some("down".into()), "up".to_string())
+    );
 
     // Only changes are events: nothing more arrives while the link stays up.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -273,7 +337,10 @@ async fn daemon_records_link_down_and_up_within_a_second() {
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(10) {
         if let Some(status) = daemon.0.try_wait().expect("wait") {
-            assert!(status.success(), "coopnocd exited with {status} after SIGTERM");
+            assert!(
+                status.success(),
+                "coopnocd exited with {status} after SIGTERM"
+            );
             return;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -292,7 +359,10 @@ fn collector_counters_move_with_traffic() {
     let pair = Pair::new('c', 42);
     let dir = tempfile::tempdir().expect("temp dir");
     let config = write_config(dir.path(), &format!("\"{}\"", pair.a));
-    let mut device = coopnocd::config::load(&config).expect("the test config is valid").devices.remove(0);
+    let mut device = coopnocd::config::load(&config)
+        .expect("the test config is valid")
+        .devices
+        .remove(0);
     // Faster than any config may ask (5s at least), so that the test stays short.
     device.poll.status_interval = Duration::from_millis(300);
 
@@ -304,7 +374,10 @@ fn collector_counters_move_with_traffic() {
     let stop = shutdown.clone();
     let collector = std::thread::spawn(move || {
         enter_netns(&ns);
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
         rt.block_on(coopnocd::local::run_local_device(device, tx, beat, stop));
     });
 
@@ -321,19 +394,36 @@ fn collector_counters_move_with_traffic() {
             let mut reachable = false;
             for item in &batch.items {
                 match item {
-                    Observation::Reachability { reachable: r, error, .. } => {
+                    Observation::Reachability {
+                        reachable: r,
+                        error,
+                        ..
+                    } => {
                         assert!(*r, "the kernel always answers: {error:?}");
                         reachable = true;
                     }
-                    Observation::Interface { subject: Subject::Interface { name, .. }, in_octets, oper_up, .. } => {
-                        assert_eq!(&**name, pair.a.as_str(), "only the configured interface is read");
+                    Observation::Interface {
+                        subject: Subject::Interface { name, .. },
+                        in_octets,
+                        oper_up,
+                        ..
+                    } => {
+                        assert_eq!(
+                            &**name,
+                            pair.a.as_str(),
+                            "only the configured interface is read"
+                        );
                         assert_eq!(*oper_up, Some(true));
                         match in_octets {
                             Some(Counter::C64(v)) => octets = Some(*v),
                             other => panic!("netlink gives 64-bit counters, got {other:?}"),
                         }
                     }
-                    Observation::InterfaceStats { in_packets: Counter::C64(p), in_errors, .. } => {
+                    Observation::InterfaceStats {
+                        in_packets: Counter::C64(p),
+                        in_errors,
+                        ..
+                    } => {
                         assert_eq!(in_errors.value(), 0);
                         packets = Some(*p);
                     }
@@ -357,7 +447,10 @@ fn collector_counters_move_with_traffic() {
         octets_after >= octets_before + 50 * 1000,
         "rx bytes should grow by at least 50 kB: {octets_before} -> {octets_after}"
     );
-    assert!(packets_after >= packets_before + 50, "rx packets: {packets_before} -> {packets_after}");
+    assert!(
+        packets_after >= packets_before + 50,
+        "rx packets: {packets_before} -> {packets_after}"
+    );
 
     // A live change arrives without waiting for a reading.
     while rx.try_recv().is_ok() {}
@@ -367,12 +460,18 @@ fn collector_counters_move_with_traffic() {
     while sent.elapsed() < Duration::from_secs(1) && !seen {
         match rx.try_recv() {
             Ok(batch) => {
-                seen = batch.items.iter().any(|i| matches!(i, Observation::LinkChange { up: false, .. }));
+                seen = batch
+                    .items
+                    .iter()
+                    .any(|i| matches!(i, Observation::LinkChange { up: false, .. }));
             }
             Err(_) => std::thread::sleep(Duration::from_millis(10)),
         }
     }
-    assert!(seen, "no LinkChange(down) within 1s of the far end going down");
+    assert!(
+        seen,
+        "no LinkChange(down) within 1s of the far end going down"
+    );
     assert_eq!(health.check(), Ok(()), "the collector beats its heartbeat");
 
     shutdown.cancel();

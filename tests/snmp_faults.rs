@@ -20,7 +20,10 @@ const COLUMNS: &[&str] = &[
 ];
 
 fn columns() -> Vec<Oid> {
-    COLUMNS.iter().map(|c| Oid::parse(c).expect("OID")).collect()
+    COLUMNS
+        .iter()
+        .map(|c| Oid::parse(c).expect("OID"))
+        .collect()
 }
 
 fn options() -> SessionOptions {
@@ -42,7 +45,10 @@ fn budget(o: &SessionOptions) -> Duration {
 }
 
 fn same_values(a: &Table, b: &Table) {
-    assert_eq!(a.columns, b.columns, "values differ from the fault-free walk");
+    assert_eq!(
+        a.columns, b.columns,
+        "values differ from the fault-free walk"
+    );
 }
 
 #[tokio::test]
@@ -51,8 +57,13 @@ async fn faults_give_right_values_or_a_clear_error_in_time() {
     let upstream: SocketAddr = agent.address().parse().expect("address");
     let proxy = UdpProxy::start(upstream).await;
     let engine = Engine::bind_on("127.0.0.1:0").await.expect("engine");
-    let target = Target { host: "127.0.0.1".into(), port: proxy.address.port() };
-    let creds = SnmpCredentials::V2c { community: Secret::new("public") };
+    let target = Target {
+        host: "127.0.0.1".into(),
+        port: proxy.address.port(),
+    };
+    let creds = SnmpCredentials::V2c {
+        community: Secret::new("public"),
+    };
     let o = options();
     let session = engine.session(&target, &creds, o).await.expect("session");
 
@@ -66,24 +77,46 @@ async fn faults_give_right_values_or_a_clear_error_in_time() {
     let t = session.walk(&columns()).await.expect("walk with losses");
     same_values(&t, &reference);
     let after = session.counters();
-    assert!(after.timeouts > before.timeouts && after.retries > before.retries, "{after:?}");
+    assert!(
+        after.timeouts > before.timeouts && after.retries > before.retries,
+        "{after:?}"
+    );
 
     // Replies held a little (less than the timeout): same values.
     proxy.set(Fault::Delay(Duration::from_millis(40)));
-    same_values(&session.walk(&columns()).await.expect("walk with delay"), &reference);
+    same_values(
+        &session.walk(&columns()).await.expect("walk with delay"),
+        &reference,
+    );
 
     // Every reply twice: the duplicates are dropped by the engine, values unchanged.
     proxy.set(Fault::Duplicate);
     let discarded = engine.counters().discarded;
-    same_values(&session.walk(&columns()).await.expect("walk with duplicates"), &reference);
+    same_values(
+        &session
+            .walk(&columns())
+            .await
+            .expect("walk with duplicates"),
+        &reference,
+    );
     // Let the last duplicate arrive, then check it was discarded, not taken for an answer.
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert!(engine.counters().discarded > discarded, "{:?}", engine.counters());
+    assert!(
+        engine.counters().discarded > discarded,
+        "{:?}",
+        engine.counters()
+    );
 
     // Every other reply truncated and scrambled: counted, retried, values unchanged.
     proxy.set(Fault::CorruptEvery(2));
     let before = (session.counters(), engine.counters());
-    same_values(&session.walk(&columns()).await.expect("walk with corruption"), &reference);
+    same_values(
+        &session
+            .walk(&columns())
+            .await
+            .expect("walk with corruption"),
+        &reference,
+    );
     let after = (session.counters(), engine.counters());
     assert!(
         after.0.timeouts > before.0.timeouts || after.0.malformed > before.0.malformed,
@@ -97,28 +130,53 @@ async fn faults_give_right_values_or_a_clear_error_in_time() {
     // Every other reply with a wrong request id: ignored, retried, values unchanged.
     proxy.set(Fault::WrongRequestIdEvery(2));
     let discarded = engine.counters().discarded;
-    same_values(&session.walk(&columns()).await.expect("walk with wrong ids"), &reference);
-    assert!(engine.counters().discarded > discarded, "{:?}", engine.counters());
+    same_values(
+        &session.walk(&columns()).await.expect("walk with wrong ids"),
+        &reference,
+    );
+    assert!(
+        engine.counters().discarded > discarded,
+        "{:?}",
+        engine.counters()
+    );
 
     // Replies later than the timeout: a clear timeout within the budget, not a hang.
     proxy.set(Fault::Delay(Duration::from_millis(450)));
     let started = Instant::now();
-    let e = session.walk(&columns()).await.expect_err("late replies are no replies");
+    let e = session
+        .walk(&columns())
+        .await
+        .expect_err("late replies are no replies");
     assert!(matches!(e, SnmpError::Timeout { .. }), "{e:?}");
-    assert!(started.elapsed() <= budget(&o), "took {:?}, budget {:?}", started.elapsed(), budget(&o));
+    assert!(
+        started.elapsed() <= budget(&o),
+        "took {:?}, budget {:?}",
+        started.elapsed(),
+        budget(&o)
+    );
 
     // Nothing comes back at all: the same, for a GET and for a walk.
     proxy.set(Fault::DropAll);
     let started = Instant::now();
-    let e = session.get(&[Oid::parse("1.3.6.1.2.1.1.3.0").expect("OID")]).await.expect_err("no agent");
+    let e = session
+        .get(&[Oid::parse("1.3.6.1.2.1.1.3.0").expect("OID")])
+        .await
+        .expect_err("no agent");
     assert!(matches!(e, SnmpError::Timeout { attempts: 4, .. }), "{e:?}");
-    assert!(started.elapsed() <= budget(&o), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() <= budget(&o),
+        "took {:?}",
+        started.elapsed()
+    );
     assert!(e.to_string().contains("no answer"), "{e}");
 
     // And back to normal: the session recovers by itself.
     proxy.set(Fault::None);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    same_values(&session.walk(&columns()).await.expect("walk after recovery"), &reference);
+    same_values(
+        &session.walk(&columns()).await.expect("walk after recovery"),
+        &reference,
+    );
 }
 
 #[tokio::test]
@@ -127,9 +185,17 @@ async fn bulk_size_shrinks_on_timeouts_and_grows_back() {
     let upstream: SocketAddr = agent.address().parse().expect("address");
     let proxy = UdpProxy::start(upstream).await;
     let engine = Engine::bind_on("127.0.0.1:0").await.expect("engine");
-    let target = Target { host: "127.0.0.1".into(), port: proxy.address.port() };
-    let creds = SnmpCredentials::V2c { community: Secret::new("public") };
-    let o = SessionOptions { max_repetitions: 40, ..options() };
+    let target = Target {
+        host: "127.0.0.1".into(),
+        port: proxy.address.port(),
+    };
+    let creds = SnmpCredentials::V2c {
+        community: Secret::new("public"),
+    };
+    let o = SessionOptions {
+        max_repetitions: 40,
+        ..options()
+    };
     let session = engine.session(&target, &creds, o).await.expect("session");
     let reference = session.walk(&columns()).await.expect("walk");
     assert_eq!(session.max_repetitions(), 40);
@@ -143,7 +209,10 @@ async fn bulk_size_shrinks_on_timeouts_and_grows_back() {
     for _ in 0..30 {
         same_values(&session.walk(&columns()).await.expect("walk"), &reference);
     }
-    assert!(session.max_repetitions() > shrunk, "max-repetitions grows back after good replies");
+    assert!(
+        session.max_repetitions() > shrunk,
+        "max-repetitions grows back after good replies"
+    );
 }
 
 /// Replies from a real snmpd, damaged at random (bytes flipped, cut short, lengthened), fed
@@ -156,27 +225,56 @@ fn damaged_replies_never_panic_or_hang_the_engine() {
 
     let agent = snmp_support::start_snmpd();
     let upstream: SocketAddr = agent.address().parse().expect("address");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let engine = rt.block_on(Engine::bind_on("127.0.0.1:0")).expect("engine");
-    let creds = SnmpCredentials::V2c { community: Secret::new("public") };
-    let o = SessionOptions { timeout: Duration::from_millis(150), retries: 0, max_repetitions: 5, window: 1, max_walk_values: 1000 };
+    let creds = SnmpCredentials::V2c {
+        community: Secret::new("public"),
+    };
+    let o = SessionOptions {
+        timeout: Duration::from_millis(150),
+        retries: 0,
+        max_repetitions: 5,
+        window: 1,
+        max_walk_values: 1000,
+    };
 
     let edits = prop::collection::vec((any::<u16>(), 1u8..=255), 1..6);
-    let strategy = (edits, prop_oneof![Just(None), (0usize..200).prop_map(Some)], prop::collection::vec(any::<u8>(), 0..4));
-    let mut runner = TestRunner::new(Config { cases: 24, failure_persistence: None, ..Config::default() });
+    let strategy = (
+        edits,
+        prop_oneof![Just(None), (0usize..200).prop_map(Some)],
+        prop::collection::vec(any::<u8>(), 0..4),
+    );
+    let mut runner = TestRunner::new(Config {
+        cases: 24,
+        failure_persistence: None,
+        ..Config::default()
+    });
     let result = runner.run(&strategy, |(edits, cut, tail)| {
         rt.block_on(async {
             // A one-shot responder: forwards the engine's request to snmpd, damages the reply.
-            let front = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
-            let back = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+            let front = tokio::net::UdpSocket::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let back = tokio::net::UdpSocket::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
             back.connect(upstream).await.expect("connect");
             let port = front.local_addr().expect("address").port();
             let responder = tokio::spawn(async move {
                 let mut buf = vec![0u8; 65536];
                 loop {
-                    let Ok((n, from)) = front.recv_from(&mut buf).await else { return };
+                    let Ok((n, from)) = front.recv_from(&mut buf).await else {
+                        return;
+                    };
                     let _ = back.send(&buf[..n]).await;
-                    let Ok(Ok(m)) = tokio::time::timeout(Duration::from_secs(1), back.recv(&mut buf)).await else { continue };
+                    let Ok(Ok(m)) =
+                        tokio::time::timeout(Duration::from_secs(1), back.recv(&mut buf)).await
+                    else {
+                        continue;
+                    };
                     let mut reply = buf[..m].to_vec();
                     for (pos, x) in &edits {
                         let len = reply.len();
@@ -191,10 +289,15 @@ fn damaged_replies_never_panic_or_hang_the_engine() {
                     let _ = front.send_to(&reply, from).await;
                 }
             });
-            let target = Target { host: "127.0.0.1".into(), port };
+            let target = Target {
+                host: "127.0.0.1".into(),
+                port,
+            };
             let session = engine.session(&target, &creds, o).await.expect("session");
             let started = Instant::now();
-            let _ = session.get(&[Oid::parse("1.3.6.1.2.1.1.1.0").expect("OID")]).await;
+            let _ = session
+                .get(&[Oid::parse("1.3.6.1.2.1.1.1.0").expect("OID")])
+                .await;
             let _ = session.walk(&columns()).await;
             responder.abort();
             let took = started.elapsed();

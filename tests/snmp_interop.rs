@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use coopnocd::config::{AuthProtocol, PrivProtocol, Secret, SnmpCredentials, Target, UsmUser};
 use coopnocd::snmp::{Anomaly, Engine, Oid, Session, SessionOptions, SnmpError, Table, Value};
-use snmp_support::{V3_SHA1_DES, V3_SHA256_AES128, V3_SHA512_AES256, V3_SHA512_AUTH, net_snmp_text, snmpbulkwalk};
+use snmp_support::{
+    V3_SHA1_DES, V3_SHA256_AES128, V3_SHA512_AES256, V3_SHA512_AUTH, net_snmp_text, snmpbulkwalk,
+};
 
 fn options() -> SessionOptions {
     SessionOptions {
@@ -21,11 +23,16 @@ fn options() -> SessionOptions {
 }
 
 fn target(port: u16) -> Target {
-    Target { host: "127.0.0.1".into(), port }
+    Target {
+        host: "127.0.0.1".into(),
+        port,
+    }
 }
 
 fn v2c(community: &str) -> SnmpCredentials {
-    SnmpCredentials::V2c { community: Secret::new(community) }
+    SnmpCredentials::V2c {
+        community: Secret::new(community),
+    }
 }
 
 fn oid(s: &str) -> Oid {
@@ -34,9 +41,17 @@ fn oid(s: &str) -> Oid {
 
 /// Walks `columns` together with our engine, then each column alone with snmpbulkwalk, and
 /// asserts the same rows. Returns our table for further checks.
-async fn assert_same_as_net_snmp(session: &Session, net_snmp_auth: &[&str], address: &str, columns: &[&str]) -> Table {
+async fn assert_same_as_net_snmp(
+    session: &Session,
+    net_snmp_auth: &[&str],
+    address: &str,
+    columns: &[&str],
+) -> Table {
     let oids: Vec<Oid> = columns.iter().map(|c| oid(c)).collect();
-    let table = session.walk(&oids).await.unwrap_or_else(|e| panic!("walk {columns:?} as {net_snmp_auth:?}: {e}"));
+    let table = session
+        .walk(&oids)
+        .await
+        .unwrap_or_else(|e| panic!("walk {columns:?} as {net_snmp_auth:?}: {e}"));
     for (column, ours) in columns.iter().zip(&table.columns) {
         let theirs = snmpbulkwalk(net_snmp_auth, address, column);
         let ours: Vec<(String, String)> = ours
@@ -68,26 +83,64 @@ async fn snmpd_v2c_v1_and_v3_read_what_snmpbulkwalk_reads() {
     let address = agent.address();
 
     // v2c: several columns of two tables in one multi-column GETBULK walk.
-    let session = engine.session(&target(agent.port), &v2c("public"), options()).await.expect("session");
-    let table = assert_same_as_net_snmp(&session, &["-v2c", "-c", "public"], &address, IF_STABLE).await;
+    let session = engine
+        .session(&target(agent.port), &v2c("public"), options())
+        .await
+        .expect("session");
+    let table =
+        assert_same_as_net_snmp(&session, &["-v2c", "-c", "public"], &address, IF_STABLE).await;
     assert!(table.anomalies.is_empty(), "{:?}", table.anomalies);
-    assert!(table.columns[0].rows.len() >= 2, "snmpd shows at least lo and one more interface");
+    assert!(
+        table.columns[0].rows.len() >= 2,
+        "snmpd shows at least lo and one more interface"
+    );
     // IpAddress values and the ipAddrTable index.
-    assert_same_as_net_snmp(&session, &["-v2c", "-c", "public"], &address, &["1.3.6.1.2.1.4.20.1.1", "1.3.6.1.2.1.4.20.1.2"]).await;
+    assert_same_as_net_snmp(
+        &session,
+        &["-v2c", "-c", "public"],
+        &address,
+        &["1.3.6.1.2.1.4.20.1.1", "1.3.6.1.2.1.4.20.1.2"],
+    )
+    .await;
     // Counters: the same rows (values move with our own traffic on lo).
-    let counters = session.walk(&[oid("1.3.6.1.2.1.31.1.1.1.6"), oid("1.3.6.1.2.1.31.1.1.1.10")]).await.expect("walk");
-    let theirs = snmpbulkwalk(&["-v2c", "-c", "public"], &address, "1.3.6.1.2.1.31.1.1.1.6");
+    let counters = session
+        .walk(&[
+            oid("1.3.6.1.2.1.31.1.1.1.6"),
+            oid("1.3.6.1.2.1.31.1.1.1.10"),
+        ])
+        .await
+        .expect("walk");
+    let theirs = snmpbulkwalk(
+        &["-v2c", "-c", "public"],
+        &address,
+        "1.3.6.1.2.1.31.1.1.1.6",
+    );
     assert_eq!(counters.columns[0].rows.len(), theirs.len());
-    assert!(counters.columns[0].rows.iter().all(|(_, v)| matches!(v, Value::Counter64(_))));
+    assert!(
+        counters.columns[0]
+            .rows
+            .iter()
+            .all(|(_, v)| matches!(v, Value::Counter64(_)))
+    );
 
     // A small max-repetitions still reads everything (many requests, same rows).
-    let small = SessionOptions { max_repetitions: 2, ..options() };
-    let session2 = engine.session(&target(agent.port), &v2c("public"), small).await.expect("session");
+    let small = SessionOptions {
+        max_repetitions: 2,
+        ..options()
+    };
+    let session2 = engine
+        .session(&target(agent.port), &v2c("public"), small)
+        .await
+        .expect("session");
     assert_same_as_net_snmp(&session2, &["-v2c", "-c", "public"], &address, IF_STABLE).await;
 
     // GET of scalars, one missing.
     let got = session
-        .get(&[oid("1.3.6.1.2.1.1.2.0"), oid("1.3.6.1.2.1.1.5.0"), oid("1.3.6.1.2.1.1.99.0")])
+        .get(&[
+            oid("1.3.6.1.2.1.1.2.0"),
+            oid("1.3.6.1.2.1.1.5.0"),
+            oid("1.3.6.1.2.1.1.99.0"),
+        ])
         .await
         .expect("get");
     assert!(matches!(got[0].1, Value::Oid(_)));
@@ -95,10 +148,18 @@ async fn snmpd_v2c_v1_and_v3_read_what_snmpbulkwalk_reads() {
     assert!(got[2].1.is_exception(), "{:?}", got[2].1);
 
     // v1: GETNEXT walks, and a missing object in a GET does not lose the others.
-    let v1 = SnmpCredentials::V1 { community: Secret::new("public") };
-    let s1 = engine.session(&target(agent.port), &v1, options()).await.expect("session");
+    let v1 = SnmpCredentials::V1 {
+        community: Secret::new("public"),
+    };
+    let s1 = engine
+        .session(&target(agent.port), &v1, options())
+        .await
+        .expect("session");
     assert_same_as_net_snmp(&s1, &["-v1", "-c", "public"], &address, &IF_STABLE[..3]).await;
-    let got = s1.get(&[oid("1.3.6.1.2.1.1.2.0"), oid("1.3.6.1.2.1.1.99.0")]).await.expect("v1 get");
+    let got = s1
+        .get(&[oid("1.3.6.1.2.1.1.2.0"), oid("1.3.6.1.2.1.1.99.0")])
+        .await
+        .expect("v1 get");
     assert!(matches!(got[0].1, Value::Oid(_)));
     assert!(got[1].1.is_exception());
 
@@ -111,8 +172,19 @@ async fn snmpd_v2c_v1_and_v3_read_what_snmpbulkwalk_reads() {
         privacy: Some((PrivProtocol::Aes128, Secret::new(p))),
         context: None,
     });
-    let s3 = engine.session(&target(agent.port), &creds, options()).await.expect("v3 session");
-    assert_same_as_net_snmp(&s3, &["-v3", "-l", "authPriv", "-u", u, "-a", "SHA-256", "-A", a, "-x", "AES", "-X", p], &address, IF_STABLE).await;
+    let s3 = engine
+        .session(&target(agent.port), &creds, options())
+        .await
+        .expect("v3 session");
+    assert_same_as_net_snmp(
+        &s3,
+        &[
+            "-v3", "-l", "authPriv", "-u", u, "-a", "SHA-256", "-A", a, "-x", "AES", "-X", p,
+        ],
+        &address,
+        IF_STABLE,
+    )
+    .await;
 
     let (u, a, p) = V3_SHA1_DES;
     let creds = SnmpCredentials::V3(UsmUser {
@@ -121,8 +193,19 @@ async fn snmpd_v2c_v1_and_v3_read_what_snmpbulkwalk_reads() {
         privacy: Some((PrivProtocol::Des, Secret::new(p))),
         context: None,
     });
-    let s3 = engine.session(&target(agent.port), &creds, options()).await.expect("v3 session");
-    assert_same_as_net_snmp(&s3, &["-v3", "-l", "authPriv", "-u", u, "-a", "SHA", "-A", a, "-x", "DES", "-X", p], &address, &IF_STABLE[..2]).await;
+    let s3 = engine
+        .session(&target(agent.port), &creds, options())
+        .await
+        .expect("v3 session");
+    assert_same_as_net_snmp(
+        &s3,
+        &[
+            "-v3", "-l", "authPriv", "-u", u, "-a", "SHA", "-A", a, "-x", "DES", "-X", p,
+        ],
+        &address,
+        &IF_STABLE[..2],
+    )
+    .await;
 
     let (u, a) = V3_SHA512_AUTH;
     let creds = SnmpCredentials::V3(UsmUser {
@@ -131,8 +214,17 @@ async fn snmpd_v2c_v1_and_v3_read_what_snmpbulkwalk_reads() {
         privacy: None,
         context: None,
     });
-    let s3 = engine.session(&target(agent.port), &creds, options()).await.expect("v3 session");
-    assert_same_as_net_snmp(&s3, &["-v3", "-l", "authNoPriv", "-u", u, "-a", "SHA-512", "-A", a], &address, &IF_STABLE[..2]).await;
+    let s3 = engine
+        .session(&target(agent.port), &creds, options())
+        .await
+        .expect("v3 session");
+    assert_same_as_net_snmp(
+        &s3,
+        &["-v3", "-l", "authNoPriv", "-u", u, "-a", "SHA-512", "-A", a],
+        &address,
+        &IF_STABLE[..2],
+    )
+    .await;
 
     let (u, a, p) = V3_SHA512_AES256;
     let creds = SnmpCredentials::V3(UsmUser {
@@ -141,8 +233,19 @@ async fn snmpd_v2c_v1_and_v3_read_what_snmpbulkwalk_reads() {
         privacy: Some((PrivProtocol::Aes256, Secret::new(p))),
         context: None,
     });
-    let s3 = engine.session(&target(agent.port), &creds, options()).await.expect("v3 session");
-    assert_same_as_net_snmp(&s3, &["-v3", "-l", "authPriv", "-u", u, "-a", "SHA-512", "-A", a, "-x", "AES-256", "-X", p], &address, &IF_STABLE[..2]).await;
+    let s3 = engine
+        .session(&target(agent.port), &creds, options())
+        .await
+        .expect("v3 session");
+    assert_same_as_net_snmp(
+        &s3,
+        &[
+            "-v3", "-l", "authPriv", "-u", u, "-a", "SHA-512", "-A", a, "-x", "AES-256", "-X", p,
+        ],
+        &address,
+        &IF_STABLE[..2],
+    )
+    .await;
 
     // A wrong password is a clear error within the time budget, and never shows the secret.
     let (u, _, p) = V3_SHA256_AES128;
@@ -153,12 +256,31 @@ async fn snmpd_v2c_v1_and_v3_read_what_snmpbulkwalk_reads() {
         context: None,
     });
     let started = Instant::now();
-    let s3 = engine.session(&target(agent.port), &creds, options()).await.expect("v3 session");
-    let e = s3.get(&[oid("1.3.6.1.2.1.1.1.0")]).await.expect_err("wrong password must fail");
-    assert!(started.elapsed() < Duration::from_secs(6), "took {:?}", started.elapsed());
+    let s3 = engine
+        .session(&target(agent.port), &creds, options())
+        .await
+        .expect("v3 session");
+    let e = s3
+        .get(&[oid("1.3.6.1.2.1.1.1.0")])
+        .await
+        .expect_err("wrong password must fail");
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "took {:?}",
+        started.elapsed()
+    );
     let text = e.to_string();
-    assert!(!text.contains("not-the-password") && !text.contains(p), "{text}");
-    assert!(matches!(e, SnmpError::Auth { .. } | SnmpError::Timeout { .. } | SnmpError::Agent { .. }), "{e:?}");
+    assert!(
+        !text.contains("not-the-password") && !text.contains(p),
+        "{text}"
+    );
+    assert!(
+        matches!(
+            e,
+            SnmpError::Auth { .. } | SnmpError::Timeout { .. } | SnmpError::Agent { .. }
+        ),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]
@@ -168,7 +290,10 @@ async fn snmpsim_recordings_read_like_snmpbulkwalk_and_defects_end_cleanly() {
     let address = agent.address();
 
     // An OLT with 96 interfaces: the 5 columns the poller reads, walked together.
-    let bdcom = engine.session(&target(agent.port), &v2c("bdcom"), options()).await.expect("session");
+    let bdcom = engine
+        .session(&target(agent.port), &v2c("bdcom"), options())
+        .await
+        .expect("session");
     let cols = [
         "1.3.6.1.2.1.2.2.1.8",
         "1.3.6.1.2.1.31.1.1.1.1",
@@ -177,7 +302,11 @@ async fn snmpsim_recordings_read_like_snmpbulkwalk_and_defects_end_cleanly() {
         "1.3.6.1.2.1.31.1.1.1.15",
     ];
     let t = assert_same_as_net_snmp(&bdcom, &["-v2c", "-c", "bdcom"], &address, &cols).await;
-    assert_eq!(t.columns[2].rows.len(), 96, "bdcom has 96 ifHCInOctets rows");
+    assert_eq!(
+        t.columns[2].rows.len(),
+        96,
+        "bdcom has 96 ifHCInOctets rows"
+    );
     assert!(t.anomalies.is_empty(), "{:?}", t.anomalies);
     // Whole subtrees too (a subtree is walked as one column).
     for (community, subtree) in [
@@ -187,38 +316,79 @@ async fn snmpsim_recordings_read_like_snmpbulkwalk_and_defects_end_cleanly() {
         ("airos-af-ltu", "1.3.6.1.2.1.31.1.1.1"),
         ("airos-af-ltu", "1.3.6.1.4.1.41112"),
     ] {
-        let s = engine.session(&target(agent.port), &v2c(community), options()).await.expect("session");
+        let s = engine
+            .session(&target(agent.port), &v2c(community), options())
+            .await
+            .expect("session");
         let t = assert_same_as_net_snmp(&s, &["-v2c", "-c", community], &address, &[subtree]).await;
-        assert!(!t.columns[0].rows.is_empty(), "{community} {subtree} is empty");
+        assert!(
+            !t.columns[0].rows.is_empty(),
+            "{community} {subtree} is empty"
+        );
     }
 
     // aviat-wtm: an OID goes backwards in the middle of a column. The walk ends, says so,
     // and keeps what came before (snmpbulkwalk stops at the same place).
-    let aviat = engine.session(&target(agent.port), &v2c("aviat-wtm"), options()).await.expect("session");
+    let aviat = engine
+        .session(&target(agent.port), &v2c("aviat-wtm"), options())
+        .await
+        .expect("session");
     let column = "1.3.6.1.4.1.2509.9.3.2.1.1.14";
     let started = Instant::now();
     let t = aviat.walk(&[oid(column)]).await.expect("walk ends");
     assert!(started.elapsed() < Duration::from_secs(5));
-    assert!(t.anomalies.iter().any(|a| matches!(a, Anomaly::NotIncreasing { .. })), "{:?}", t.anomalies);
+    assert!(
+        t.anomalies
+            .iter()
+            .any(|a| matches!(a, Anomaly::NotIncreasing { .. })),
+        "{:?}",
+        t.anomalies
+    );
     let theirs = snmpbulkwalk(&["-v2c", "-c", "aviat-wtm"], &address, column);
-    let ours: Vec<(String, String)> =
-        t.columns[0].rows.iter().map(|(i, v)| (oid(column).child(i).to_string(), net_snmp_text(v))).collect();
+    let ours: Vec<(String, String)> = t.columns[0]
+        .rows
+        .iter()
+        .map(|(i, v)| (oid(column).child(i).to_string(), net_snmp_text(v)))
+        .collect();
     // snmpbulkwalk prints the backwards OID before it stops; we stop before keeping it, so a
     // column's rows are always in increasing order.
-    assert!(!ours.is_empty() && theirs.starts_with(&ours) && theirs.len() == ours.len() + 1, "{ours:?} vs {theirs:?}");
+    assert!(
+        !ours.is_empty() && theirs.starts_with(&ours) && theirs.len() == ours.len() + 1,
+        "{ours:?} vs {theirs:?}"
+    );
     assert!(aviat.counters().anomalies >= 1);
 
     // ePMP: Counter64 values that snmpsimd cannot encode; it answers endOfMibView in the middle
     // of ifXTable. The walk ends and reports it; the column next to it is read in full.
-    let epmp = engine.session(&target(agent.port), &v2c("epmp_epmp-ap-connected-sta"), options()).await.expect("session");
+    let epmp = engine
+        .session(
+            &target(agent.port),
+            &v2c("epmp_epmp-ap-connected-sta"),
+            options(),
+        )
+        .await
+        .expect("session");
     let t = epmp
         .walk(&[oid("1.3.6.1.2.1.31.1.1.1.1"), oid("1.3.6.1.2.1.31.1.1.1.6")])
         .await
         .expect("walk ends");
-    assert!(!t.anomalies.is_empty(), "the broken Counter64 column must be reported");
-    let names = snmpbulkwalk(&["-v2c", "-c", "epmp_epmp-ap-connected-sta"], &address, "1.3.6.1.2.1.31.1.1.1.1");
+    assert!(
+        !t.anomalies.is_empty(),
+        "the broken Counter64 column must be reported"
+    );
+    let names = snmpbulkwalk(
+        &["-v2c", "-c", "epmp_epmp-ap-connected-sta"],
+        &address,
+        "1.3.6.1.2.1.31.1.1.1.1",
+    );
     assert_eq!(t.columns[0].rows.len(), names.len());
     assert!(epmp.counters().anomalies >= 1);
     // Other tables of that device still read fine.
-    assert_same_as_net_snmp(&epmp, &["-v2c", "-c", "epmp_epmp-ap-connected-sta"], &address, &["1.3.6.1.4.1.17713.21.1.2.30.1.4"]).await;
+    assert_same_as_net_snmp(
+        &epmp,
+        &["-v2c", "-c", "epmp_epmp-ap-connected-sta"],
+        &address,
+        &["1.3.6.1.4.1.17713.21.1.2.30.1.4"],
+    )
+    .await;
 }

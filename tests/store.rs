@@ -5,9 +5,9 @@ mod common;
 
 use std::time::Duration;
 
+use common::{DaemonProcess, TempSetup, wait_for};
 use coopnocd::ipc::{ImportKind, NewMember, ReportPreference, Request, Response};
 use coopnocd::store::{LATEST_SCHEMA_VERSION, Store, WriteOp, migrator};
-use common::{DaemonProcess, TempSetup, wait_for};
 
 fn member(i: usize) -> NewMember {
     NewMember {
@@ -38,7 +38,10 @@ async fn an_older_database_is_migrated_and_keeps_its_rows() {
             .expect("row");
     }
     let (store, writer) = Store::open(&db).await.expect("open and migrate");
-    assert_eq!(store.info().await.expect("info").schema_version, LATEST_SCHEMA_VERSION);
+    assert_eq!(
+        store.info().await.expect("info").schema_version,
+        LATEST_SCHEMA_VERSION
+    );
     assert_eq!(store.member("M-1").await.expect("kept").display_name, "Old");
     store.close().await;
     writer.finish().await;
@@ -52,7 +55,9 @@ async fn a_failing_write_fails_alone_in_its_batch() {
     let mut handles = Vec::new();
     for i in 0..200 {
         let s = store.clone();
-        handles.push(tokio::spawn(async move { s.write(WriteOp::AddMember(member(i % 199))).await }));
+        handles.push(tokio::spawn(async move {
+            s.write(WriteOp::AddMember(member(i % 199))).await
+        }));
     }
     let mut ok = 0;
     let mut conflicts = 0;
@@ -76,15 +81,24 @@ async fn a_failing_write_fails_alone_in_its_batch() {
 fn a_crash_mid_batch_loses_no_committed_row_and_half_imports_nothing() {
     let setup = TempSetup::new("");
     let daemon = DaemonProcess::spawn(env!("CARGO_BIN_EXE_coopnocd"), &setup.config(), &[]);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
     let socket = setup.socket();
     wait_for("the daemon", Duration::from_secs(20), || {
-        rt.block_on(coopnocd::ctl::client::Client::connect(&socket, Duration::from_secs(1))).is_ok()
+        rt.block_on(coopnocd::ctl::client::Client::connect(
+            &socket,
+            Duration::from_secs(1),
+        ))
+        .is_ok()
     });
 
     const BIG: usize = 30_000;
     let acknowledged = rt.block_on(async {
-        let mut c = coopnocd::ctl::client::Client::connect(&socket, Duration::from_secs(30)).await.expect("connect");
+        let mut c = coopnocd::ctl::client::Client::connect(&socket, Duration::from_secs(30))
+            .await
+            .expect("connect");
         let mut acked = 0;
         for i in 0..50 {
             match c.call(&Request::MemberAdd(member(i))).await.expect("call") {
@@ -97,9 +111,16 @@ fn a_crash_mid_batch_loses_no_committed_row_and_half_imports_nothing() {
         for i in 1000..1000 + BIG {
             csv.push_str(&format!("B-{i},Bulk {i},b{i}@example.org\n"));
         }
-        let mut c2 = coopnocd::ctl::client::Client::connect(&socket, Duration::from_secs(30)).await.expect("connect");
+        let mut c2 = coopnocd::ctl::client::Client::connect(&socket, Duration::from_secs(30))
+            .await
+            .expect("connect");
         let import = tokio::spawn(async move {
-            c2.call(&Request::Import { kind: ImportKind::Members, csv, file_name: "bulk.csv".into() }).await
+            c2.call(&Request::Import {
+                kind: ImportKind::Members,
+                csv,
+                file_name: "bulk.csv".into(),
+            })
+            .await
         });
         // Kill once the import's transaction is spilling pages into the write-ahead log,
         // i.e. in the middle of the batch, before its commit.
@@ -120,12 +141,26 @@ fn a_crash_mid_batch_loses_no_committed_row_and_half_imports_nothing() {
     let db = setup.database();
     let members = common::sqlite_count(&db, "SELECT COUNT(*) FROM member");
     let bulk = common::sqlite_count(&db, "SELECT COUNT(*) FROM member WHERE ref LIKE 'B-%'");
-    let audit = common::sqlite_count(&db, "SELECT COUNT(*) FROM audit WHERE action = 'import-members'");
+    let audit = common::sqlite_count(
+        &db,
+        "SELECT COUNT(*) FROM audit WHERE action = 'import-members'",
+    );
     eprintln!("bulk rows after the crash: {bulk}");
     assert_eq!(acknowledged, 50);
-    assert_eq!(members - bulk, 50, "every acknowledged member survives the crash");
-    assert!(bulk == 0 || bulk == BIG as i64, "the import is all or nothing, found {bulk} rows");
-    assert_eq!(audit, i64::from(bulk > 0), "the audit row commits with the import, or not at all");
+    assert_eq!(
+        members - bulk,
+        50,
+        "every acknowledged member survives the crash"
+    );
+    assert!(
+        bulk == 0 || bulk == BIG as i64,
+        "the import is all or nothing, found {bulk} rows"
+    );
+    assert_eq!(
+        audit,
+        i64::from(bulk > 0),
+        "the audit row commits with the import, or not at all"
+    );
 
     // And the daemon starts again on that file.
     let daemon = DaemonProcess::spawn(env!("CARGO_BIN_EXE_coopnocd"), &setup.config(), &[]);

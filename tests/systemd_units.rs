@@ -14,7 +14,11 @@ fn systemd_dir() -> PathBuf {
 }
 
 fn have(tool: &str) -> bool {
-    let found = Command::new(tool).arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
+    let found = Command::new(tool)
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
     if !found {
         if std::env::var_os("CI").is_some() {
             panic!("{tool} is missing: install the Debian package `systemd`");
@@ -27,10 +31,18 @@ fn have(tool: &str) -> bool {
 /// The unit as installed, but starting the coopnocd just built (verify checks that the
 /// command exists and is executable).
 fn unit_for_test(dir: &Path) -> PathBuf {
-    let unit = std::fs::read_to_string(systemd_dir().join("coopnocd.service")).expect("read systemd/coopnocd.service");
-    assert!(unit.contains("ExecStart=/usr/bin/coopnocd "), "the unit starts /usr/bin/coopnocd, where the package puts it");
+    let unit = std::fs::read_to_string(systemd_dir().join("coopnocd.service"))
+        .expect("read systemd/coopnocd.service");
+    assert!(
+        unit.contains("ExecStart=/usr/bin/coopnocd "),
+        "the unit starts /usr/bin/coopnocd, where the package puts it"
+    );
     let path = dir.join("coopnocd.service");
-    std::fs::write(&path, unit.replace("/usr/bin/coopnocd", env!("CARGO_BIN_EXE_coopnocd"))).expect("write the unit");
+    std::fs::write(
+        &path,
+        unit.replace("/usr/bin/coopnocd", env!("CARGO_BIN_EXE_coopnocd")),
+    )
+    .expect("write the unit");
     path
 }
 
@@ -42,11 +54,21 @@ fn unit_verifies_clean() {
     let dir = tempfile::tempdir().expect("temp dir");
     let unit = unit_for_test(dir.path());
     // --man=no: the man pages are installed by the package, not on the build machine.
-    let out = Command::new("systemd-analyze").args(["verify", "--man=no"]).arg(&unit).output().expect("run systemd-analyze");
+    let out = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&unit)
+        .output()
+        .expect("run systemd-analyze");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "systemd-analyze verify failed:\n{stderr}");
+    assert!(
+        out.status.success(),
+        "systemd-analyze verify failed:\n{stderr}"
+    );
     // Unknown or misspelt directives are only warnings for verify: we want none.
-    assert!(stderr.trim().is_empty(), "systemd-analyze verify complained:\n{stderr}");
+    assert!(
+        stderr.trim().is_empty(),
+        "systemd-analyze verify complained:\n{stderr}"
+    );
 }
 
 #[test]
@@ -67,7 +89,9 @@ fn unit_exposure_is_at_most_two() {
         .lines()
         .chain(stderr.lines())
         .find(|l| l.contains("Overall exposure level"))
-        .unwrap_or_else(|| panic!("no exposure level in systemd-analyze security's output:\n{stdout}\n{stderr}"));
+        .unwrap_or_else(|| {
+            panic!("no exposure level in systemd-analyze security's output:\n{stdout}\n{stderr}")
+        });
     let level: f64 = line
         .split(':')
         .nth(1)
@@ -75,7 +99,10 @@ fn unit_exposure_is_at_most_two() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("cannot read the level in {line:?}"));
     eprintln!("{}", line.trim());
-    assert!(level <= MAX_EXPOSURE, "exposure level {level} is above {MAX_EXPOSURE}:\n{stdout}");
+    assert!(
+        level <= MAX_EXPOSURE,
+        "exposure level {level} is above {MAX_EXPOSURE}:\n{stdout}"
+    );
     // The hardening must leave the daemon what it needs: netlink for the uplinks, the network
     // for polling, a Unix socket for the CLI.
     let unit_text = std::fs::read_to_string(&unit).expect("read the unit");
@@ -83,7 +110,10 @@ fn unit_exposure_is_at_most_two() {
         unit_text.contains("RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK"),
         "the unit must allow AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK"
     );
-    assert!(!unit_text.contains("PrivateNetwork=yes") && !unit_text.contains("IPAddressDeny="), "coopnocd polls the network");
+    assert!(
+        !unit_text.contains("PrivateNetwork=yes") && !unit_text.contains("IPAddressDeny="),
+        "coopnocd polls the network"
+    );
 }
 
 #[test]
@@ -100,11 +130,18 @@ fn sysusers_and_tmpfiles_make_the_user_and_directories() {
             .arg(systemd_dir().join(file))
             .output()
             .expect("run the tool");
-        assert!(out.status.success(), "{tool} {file}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{tool} {file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     run("systemd-sysusers", &[], "coopnoc.sysusers");
     let passwd = std::fs::read_to_string(root.path().join("etc/passwd")).expect("read passwd");
-    let entry = passwd.lines().find(|l| l.starts_with("coopnoc:")).expect("a coopnoc user");
+    let entry = passwd
+        .lines()
+        .find(|l| l.starts_with("coopnoc:"))
+        .expect("a coopnoc user");
     let fields: Vec<&str> = entry.split(':').collect();
     let uid: u32 = fields[2].parse().expect("uid");
     assert!(uid < 1000, "coopnoc is a system user, got uid {uid}");
@@ -120,8 +157,13 @@ fn sysusers_and_tmpfiles_make_the_user_and_directories() {
 
     run("systemd-tmpfiles", &["--create"], "coopnoc.tmpfiles");
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    for (dir, owned_by_coopnoc) in [("etc/coopnoc", false), ("var/lib/coopnoc", true), ("run/coopnoc", true)] {
-        let meta = std::fs::metadata(root.path().join(dir)).unwrap_or_else(|e| panic!("{dir}: {e}"));
+    for (dir, owned_by_coopnoc) in [
+        ("etc/coopnoc", false),
+        ("var/lib/coopnoc", true),
+        ("run/coopnoc", true),
+    ] {
+        let meta =
+            std::fs::metadata(root.path().join(dir)).unwrap_or_else(|e| panic!("{dir}: {e}"));
         assert_eq!(meta.permissions().mode() & 0o7777, 0o750, "{dir} mode");
         assert_eq!(meta.gid(), gid, "{dir} belongs to group coopnoc");
         assert_eq!(meta.uid() == uid, owned_by_coopnoc, "{dir} owner");

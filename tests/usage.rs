@@ -6,12 +6,12 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use common::{DaemonProcess, sqlite_count, wait_for};
 use coopnocd::ipc::{LineKind, MatchKind, NewLine, NewMember, ReportPreference, Request, Response};
 use coopnocd::observe::Counter;
 use coopnocd::store::{Store, WriteOp};
 use coopnocd::usage::rollup::{DayPlan, MonthPlan, rollup_days};
 use coopnocd::usage::{CounterSample, Direction, UsageOutcome, UsageService, UsageWrite};
-use common::{DaemonProcess, sqlite_count, wait_for};
 use jiff::civil::date;
 
 const PEAK: (u16, u16) = (19 * 60, 23 * 60);
@@ -21,7 +21,10 @@ fn paris() -> jiff::tz::TimeZone {
 }
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
 }
 
 fn member(reference: &str) -> NewMember {
@@ -47,12 +50,22 @@ fn line(reference: &str, member: Option<&str>) -> NewLine {
 }
 
 /// Samples of one line every `step_s` seconds over [from, to], at constant rates (bytes/s).
-fn steady(line: i64, from: i64, to: i64, step_s: i64, down_rate: u64, up_rate: u64) -> Vec<CounterSample> {
+fn steady(
+    line: i64,
+    from: i64,
+    to: i64,
+    step_s: i64,
+    down_rate: u64,
+    up_rate: u64,
+) -> Vec<CounterSample> {
     let mut out = Vec::new();
     let mut t = from;
     while t <= to {
         let e = (t - from) as u64;
-        for (direction, rate) in [(Direction::Download, down_rate), (Direction::Upload, up_rate)] {
+        for (direction, rate) in [
+            (Direction::Download, down_rate),
+            (Direction::Upload, up_rate),
+        ] {
             out.push(CounterSample {
                 line,
                 direction,
@@ -74,21 +87,42 @@ fn ts(s: &str) -> i64 {
 }
 
 async fn one_i64(store: &Store, sql: &str) -> i64 {
-    sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(store.reader()).await.expect("query")
+    sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_one(store.reader())
+        .await
+        .expect("query")
 }
 
 #[test]
 fn local_days_and_months_follow_paris_time_across_dst() {
     let tz = paris();
     // The last Sundays of March and October 2026: 23 and 25 hours.
-    assert_eq!(DayPlan::new(date(2026, 3, 29), &tz, PEAK).map(|d| d.end - d.start).ok(), Some(82_800));
-    assert_eq!(DayPlan::new(date(2026, 10, 25), &tz, PEAK).map(|d| d.end - d.start).ok(), Some(90_000));
-    assert_eq!(DayPlan::new(date(2026, 3, 30), &tz, PEAK).map(|d| d.end - d.start).ok(), Some(86_400));
+    assert_eq!(
+        DayPlan::new(date(2026, 3, 29), &tz, PEAK)
+            .map(|d| d.end - d.start)
+            .ok(),
+        Some(82_800)
+    );
+    assert_eq!(
+        DayPlan::new(date(2026, 10, 25), &tz, PEAK)
+            .map(|d| d.end - d.start)
+            .ok(),
+        Some(90_000)
+    );
+    assert_eq!(
+        DayPlan::new(date(2026, 3, 30), &tz, PEAK)
+            .map(|d| d.end - d.start)
+            .ok(),
+        Some(86_400)
+    );
     let april = MonthPlan::new(2026, 4, &tz, 0).expect("plan");
     assert_eq!(april.start, ts("2026-03-31T22:00:00Z"));
     let november = MonthPlan::new(2026, 11, &tz, 0).expect("plan");
     assert_eq!(november.start, ts("2026-10-31T23:00:00Z"));
-    assert_eq!(MonthPlan::new(2026, 10, &tz, 0).expect("plan").end, november.start);
+    assert_eq!(
+        MonthPlan::new(2026, 10, &tz, 0).expect("plan").end,
+        november.start
+    );
 
     let dir = tempfile::tempdir().expect("tempdir");
     rt().block_on(async {
@@ -178,8 +212,13 @@ fn local_days_and_months_follow_paris_time_across_dst() {
 fn retention_prunes_in_batches_and_keeps_what_is_recent() {
     let dir = tempfile::tempdir().expect("tempdir");
     rt().block_on(async {
-        let (store, writer) = Store::open(&dir.path().join("coopnoc.db")).await.expect("open");
-        store.write(WriteOp::AddLine(line("L-1", None))).await.expect("line");
+        let (store, writer) = Store::open(&dir.path().join("coopnoc.db"))
+            .await
+            .expect("open");
+        store
+            .write(WriteOp::AddLine(line("L-1", None)))
+            .await
+            .expect("line");
         let id = one_i64(&store, "SELECT id FROM line WHERE ref = 'L-1'").await;
         let now = coopnocd::store::now();
         let now_hour = now / 3600;
@@ -187,12 +226,24 @@ fn retention_prunes_in_batches_and_keeps_what_is_recent() {
         let mut slots = coopnocd::usage::slots::HourSlots::default();
         slots.bytes[0][0] = 1;
         let hours = (0..12_000)
-            .map(|i| coopnocd::usage::write::HourRow { line: id, hour: now_hour - i, slots: slots.clone() })
+            .map(|i| coopnocd::usage::write::HourRow {
+                line: id,
+                hour: now_hour - i,
+                slots: slots.clone(),
+            })
             .collect();
-        store.usage(UsageWrite::Record { hours, counters: vec![] }).await.expect("record");
+        store
+            .usage(UsageWrite::Record {
+                hours,
+                counters: vec![],
+            })
+            .await
+            .expect("record");
         // An old day rolled up, to be pruned from the daily table too.
         let old = coopnocd::usage::rollup::local_date(now - 450 * 86_400, &jiff::tz::TimeZone::UTC);
-        rollup_days(&store, &jiff::tz::TimeZone::UTC, PEAK, old, old, 0).await.expect("rollup");
+        rollup_days(&store, &jiff::tz::TimeZone::UTC, PEAK, old, old, 0)
+            .await
+            .expect("rollup");
         assert_eq!(one_i64(&store, "SELECT COUNT(*) FROM usage_daily").await, 1);
 
         let retention = coopnocd::config::RetentionConfig {
@@ -202,15 +253,24 @@ fn retention_prunes_in_batches_and_keeps_what_is_recent() {
             events: Duration::from_secs(400 * 86_400),
             levels: Duration::from_secs(35 * 86_400),
         };
-        let report = coopnocd::usage::retention::prune(&store, &retention, now).await.expect("prune");
+        let report = coopnocd::usage::retention::prune(&store, &retention, now)
+            .await
+            .expect("prune");
         let kept = one_i64(&store, "SELECT COUNT(*) FROM usage_fine").await;
         assert_eq!(report.fine as i64 + kept, 12_000);
         assert!((35 * 24..=35 * 24 + 1).contains(&kept), "{kept} hours kept");
-        assert_eq!(one_i64(&store, "SELECT MIN(hour) FROM usage_fine").await, (now - 35 * 86_400).div_euclid(3600));
+        assert_eq!(
+            one_i64(&store, "SELECT MIN(hour) FROM usage_fine").await,
+            (now - 35 * 86_400).div_euclid(3600)
+        );
         assert_eq!(report.daily, 1);
         // A single batch never exceeds its limit.
         let r = store
-            .usage(UsageWrite::Prune { target: coopnocd::usage::retention::PruneTarget::Fine, cutoff: now + 3600, limit: 100 })
+            .usage(UsageWrite::Prune {
+                target: coopnocd::usage::retention::PruneTarget::Fine,
+                cutoff: now + 3600,
+                limit: 100,
+            })
             .await
             .expect("prune");
         assert_eq!(r, UsageOutcome::Pruned { rows: 100 });
@@ -238,7 +298,8 @@ impl Setup {
         std::fs::write(dir.path().join("coopnoc.toml"), text).expect("config");
         // Our own copy of the binary: every restart runs the same build, even where several
         // worktrees share one target directory.
-        std::fs::copy(env!("CARGO_BIN_EXE_coopnocd"), dir.path().join("coopnocd")).expect("copy coopnocd");
+        std::fs::copy(env!("CARGO_BIN_EXE_coopnocd"), dir.path().join("coopnocd"))
+            .expect("copy coopnocd");
         Setup { dir }
     }
     fn config(&self) -> PathBuf {
@@ -252,10 +313,17 @@ impl Setup {
     }
     fn start(&self) -> DaemonProcess {
         let bin = self.dir.path().join("coopnocd");
-        let d = DaemonProcess::spawn(bin.to_str().expect("utf-8 path"), &self.config(), &[("RUST_LOG", "warn")]);
+        let d = DaemonProcess::spawn(
+            bin.to_str().expect("utf-8 path"),
+            &self.config(),
+            &[("RUST_LOG", "warn")],
+        );
         let socket = self.socket();
         wait_for("the control socket", Duration::from_secs(20), || {
-            matches!(try_call(&socket, &Request::Status, Duration::from_secs(2)), Ok(Response::Status(_)))
+            matches!(
+                try_call(&socket, &Request::Status, Duration::from_secs(2)),
+                Ok(Response::Status(_))
+            )
         });
         d
     }
@@ -263,7 +331,9 @@ impl Setup {
 
 fn try_call(socket: &Path, req: &Request, timeout: Duration) -> Result<Response, String> {
     rt().block_on(async {
-        let mut c = coopnocd::ctl::client::Client::connect(socket, timeout).await.map_err(|e| e.to_string())?;
+        let mut c = coopnocd::ctl::client::Client::connect(socket, timeout)
+            .await
+            .map_err(|e| e.to_string())?;
         c.call(req).await.map_err(|e| e.to_string())
     })
 }
@@ -278,8 +348,14 @@ fn call(socket: &Path, req: &Request) -> Response {
 
 fn totals(db: &Path) -> (i64, i64, i64) {
     (
-        sqlite_count(db, "SELECT COALESCE(SUM(down_bytes + up_bytes), 0) FROM usage_daily"),
-        sqlite_count(db, "SELECT COALESCE(SUM(down_bytes + up_bytes), 0) FROM usage_monthly"),
+        sqlite_count(
+            db,
+            "SELECT COALESCE(SUM(down_bytes + up_bytes), 0) FROM usage_daily",
+        ),
+        sqlite_count(
+            db,
+            "SELECT COALESCE(SUM(down_bytes + up_bytes), 0) FROM usage_monthly",
+        ),
         sqlite_count(db, "SELECT COUNT(*) FROM usage_daily"),
     )
 }
@@ -301,12 +377,20 @@ fn a_roll_up_killed_with_sigkill_leaves_totals_unchanged() {
     let mut truth = 0i64;
     let mut days = std::collections::BTreeSet::new();
     for (i, l) in ["L-1", "L-2", "L-3"].iter().enumerate() {
-        let id = sqlite_count(&setup.db(), &format!("SELECT id FROM line WHERE ref = '{l}'"));
+        let id = sqlite_count(
+            &setup.db(),
+            &format!("SELECT id FROM line WHERE ref = '{l}'"),
+        );
         let (down, up) = (10_000 * (i as u64 + 1), 1_000 * (i as u64 + 1));
         let samples = steady(id, from, now, 300, down, up);
         truth += (now - from) * (down + up) as i64;
         for chunk in samples.chunks(1_000) {
-            call(&socket, &Request::UsageIngest { samples: chunk.to_vec() });
+            call(
+                &socket,
+                &Request::UsageIngest {
+                    samples: chunk.to_vec(),
+                },
+            );
         }
     }
     let tz = paris();
@@ -315,8 +399,15 @@ fn a_roll_up_killed_with_sigkill_leaves_totals_unchanged() {
         days.insert(coopnocd::usage::rollup::local_date(t, &tz));
         t += 3600;
     }
-    let (first, last) = (days.first().expect("days").to_string(), days.last().expect("days").to_string());
-    let rollup = |pause_ms| Request::UsageRollup { from: Some(first.clone()), to: Some(last.clone()), pause_ms };
+    let (first, last) = (
+        days.first().expect("days").to_string(),
+        days.last().expect("days").to_string(),
+    );
+    let rollup = |pause_ms| Request::UsageRollup {
+        from: Some(first.clone()),
+        to: Some(last.clone()),
+        pause_ms,
+    };
 
     // 1. The first roll-up is killed half-way (each day holds its transaction 700 ms).
     let request = rollup(700);
@@ -326,13 +417,21 @@ fn a_roll_up_killed_with_sigkill_leaves_totals_unchanged() {
     daemon.signal(libc::SIGKILL);
     let (status, _) = daemon.wait(Duration::from_secs(10));
     assert!(!status.success());
-    assert!(pending.join().expect("thread").is_err(), "the roll-up should not have finished");
+    assert!(
+        pending.join().expect("thread").is_err(),
+        "the roll-up should not have finished"
+    );
     let partial = totals(&setup.db());
-    assert!(partial.2 < 3 * days.len() as i64, "the kill came too late to test anything: {partial:?}");
+    assert!(
+        partial.2 < 3 * days.len() as i64,
+        "the kill came too late to test anything: {partial:?}"
+    );
 
     // Restart: the daemon's own roll-up at start completes the job; totals are the truth.
     let daemon = setup.start();
-    wait_for("the start-up roll-up", Duration::from_secs(20), || totals(&setup.db()).0 == truth);
+    wait_for("the start-up roll-up", Duration::from_secs(20), || {
+        totals(&setup.db()).0 == truth
+    });
     call(&socket, &rollup(0));
     // The start-up roll-up may still be committing its last day beside ours: wait for both.
     let whole = (truth, truth, 3 * days.len() as i64);
@@ -376,9 +475,19 @@ fn a_restart_between_two_polls_loses_and_doubles_nothing() {
     rt().block_on(async {
         let id = {
             let (store, writer) = Store::open(&db).await.expect("open");
-            store.write(WriteOp::AddLine(line("L-1", None))).await.expect("line");
+            store
+                .write(WriteOp::AddLine(line("L-1", None)))
+                .await
+                .expect("line");
             let id = one_i64(&store, "SELECT id FROM line WHERE ref = 'L-1'").await;
-            let samples: Vec<_> = samples[..half].iter().cloned().map(|mut s| { s.line = id; s }).collect();
+            let samples: Vec<_> = samples[..half]
+                .iter()
+                .cloned()
+                .map(|mut s| {
+                    s.line = id;
+                    s
+                })
+                .collect();
             let usage = UsageService::new(store.clone());
             for poll in samples.chunks(2) {
                 usage.ingest(poll).await.expect("ingest");
@@ -391,7 +500,14 @@ fn a_restart_between_two_polls_loses_and_doubles_nothing() {
         // A new process: the accountant comes back from the store and goes on.
         let (store, writer) = Store::open(&db).await.expect("reopen");
         let usage = UsageService::new(store.clone());
-        let rest: Vec<_> = samples[half..].iter().cloned().map(|mut s| { s.line = id; s }).collect();
+        let rest: Vec<_> = samples[half..]
+            .iter()
+            .cloned()
+            .map(|mut s| {
+                s.line = id;
+                s
+            })
+            .collect();
         let mut first = None;
         for poll in rest.chunks(2) {
             let stats = usage.ingest(poll).await.expect("ingest");
@@ -401,11 +517,25 @@ fn a_restart_between_two_polls_loses_and_doubles_nothing() {
         // A sample for a line that does not exist is dropped alone, not the poll's write.
         let mut stray = steady(999_999, to, to, 70, 1, 1);
         stray.extend(steady(id, to + 70, to + 70, 70, 0, 0));
-        usage.ingest(&stray).await.expect("a stray line is not an error");
-        assert_eq!((first.first_sample, first.counted), (0, 2), "the interval across the restart is counted");
-        assert_eq!(one_i64(&store, "SELECT SUM(down_bytes + up_bytes) FROM usage_fine").await, truth);
+        usage
+            .ingest(&stray)
+            .await
+            .expect("a stray line is not an error");
         assert_eq!(
-            one_i64(&store, "SELECT SUM(down_covered_ms + up_covered_ms) FROM usage_fine").await,
+            (first.first_sample, first.counted),
+            (0, 2),
+            "the interval across the restart is counted"
+        );
+        assert_eq!(
+            one_i64(&store, "SELECT SUM(down_bytes + up_bytes) FROM usage_fine").await,
+            truth
+        );
+        assert_eq!(
+            one_i64(
+                &store,
+                "SELECT SUM(down_covered_ms + up_covered_ms) FROM usage_fine"
+            )
+            .await,
             2 * 1000 * ((to - from) / 70 * 70)
         );
         drop(usage);

@@ -16,11 +16,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::wait_for;
 use coopnoc_sim::{CounterWidth, ScriptHandle, ScriptedDevice, ScriptedPort, ScriptedSpec};
 use coopnocd::ctl::client::Client;
 use coopnocd::ipc::{Request, Response};
 use coopnocd::usage::slots::{HourSlots, SLOT_MS, SLOTS_PER_HOUR, apportion};
-use common::wait_for;
 
 const CLI: &str = env!("CARGO_BIN_EXE_coopnoc");
 const TZ: &str = "Europe/Paris";
@@ -71,10 +71,18 @@ impl Track {
         self.counted().map(|i| i.to_ms - i.from_ms).sum()
     }
     fn gap_ms(&self) -> i64 {
-        self.intervals.iter().filter(|i| i.expect != Counted).map(|i| i.to_ms - i.from_ms).sum()
+        self.intervals
+            .iter()
+            .filter(|i| i.expect != Counted)
+            .map(|i| i.to_ms - i.from_ms)
+            .sum()
     }
     fn gap_bytes(&self) -> u64 {
-        self.intervals.iter().filter(|i| i.expect != Counted).map(|i| i.bytes).sum()
+        self.intervals
+            .iter()
+            .filter(|i| i.expect != Counted)
+            .map(|i| i.bytes)
+            .sum()
     }
 }
 
@@ -137,13 +145,17 @@ impl Run {
                 .connect()
                 .await
                 .expect("open the store read-only");
-            sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql.to_string())).fetch_all(&mut conn).await.expect("query")
+            sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql.to_string()))
+                .fetch_all(&mut conn)
+                .await
+                .expect("query")
         })
     }
 
     fn call(&mut self, req: Request) -> Response {
         let client = &mut self.client;
-        self.rt.block_on(async { client.call(&req).await.expect("the daemon answers") })
+        self.rt
+            .block_on(async { client.call(&req).await.expect("the daemon answers") })
     }
 
     fn cli(&self, args: &[&str]) -> String {
@@ -156,12 +168,19 @@ impl Run {
             .stdin(Stdio::null())
             .output()
             .expect("run coopnoc");
-        assert!(out.status.success(), "coopnoc {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "coopnoc {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     fn line(&mut self, reference: &str) -> &mut TestLine {
-        self.lines.iter_mut().find(|l| l.reference == reference).expect("a line of the test")
+        self.lines
+            .iter_mut()
+            .find(|l| l.reference == reference)
+            .expect("a line of the test")
     }
 
     /// The last sample the daemon kept for a line, per direction.
@@ -175,35 +194,65 @@ impl Run {
     /// fails and leaves nothing; otherwise see `collect`.
     fn poll(&mut self, silent: bool, expect: &[[Expect; 2]]) {
         let before: Vec<_> = self.lines.iter().map(|l| self.kept(l.id)).collect();
-        let dropped: Vec<u64> = self.lines.iter().map(|l| l.script.requests_dropped()).collect();
+        let dropped: Vec<u64> = self
+            .lines
+            .iter()
+            .map(|l| l.script.requests_dropped())
+            .collect();
         for device in ["sw-64", "sw-32"] {
-            let r = self.call(Request::Poll { device: device.into() });
-            let Response::Device(d) = r else { panic!("poll answers with the device, not {r:?}") };
-            assert_eq!(d.summary.consecutive_failures > 0, silent, "{device}: {:?}", d.last_errors);
+            let r = self.call(Request::Poll {
+                device: device.into(),
+            });
+            let Response::Device(d) = r else {
+                panic!("poll answers with the device, not {r:?}")
+            };
+            assert_eq!(
+                d.summary.consecutive_failures > 0,
+                silent,
+                "{device}: {:?}",
+                d.last_errors
+            );
         }
         if silent {
             for (i, l) in self.lines.iter().enumerate() {
-                assert!(l.script.requests_dropped() > dropped[i], "{} was asked nothing", l.device);
+                assert!(
+                    l.script.requests_dropped() > dropped[i],
+                    "{} was asked nothing",
+                    l.device
+                );
             }
             let after: Vec<_> = self.lines.iter().map(|l| self.kept(l.id)).collect();
             assert_eq!(after, before, "a failed poll left samples");
             return;
         }
         self.answered += 1;
-        assert!(self.collect(&before, expect, Duration::from_secs(5)), "the poll's samples did not reach the store");
+        assert!(
+            self.collect(&before, expect, Duration::from_secs(5)),
+            "the poll's samples did not reach the store"
+        );
     }
 
     /// Takes the samples of the last poll from the store: each line's intervals since its
     /// last answered poll end there, judged as `expect` says ([download, upload] per line, in
     /// the order of `self.lines`). False if no new sample came within `patience`.
-    fn collect(&mut self, before: &[Vec<Kept>], expect: &[[Expect; 2]], patience: Duration) -> bool {
+    fn collect(
+        &mut self,
+        before: &[Vec<Kept>],
+        expect: &[[Expect; 2]],
+        patience: Duration,
+    ) -> bool {
         for (i, line_before) in before.iter().enumerate() {
             let id = self.lines[i].id;
             // A poll answers once the line's usage has its samples; waiting costs nothing and
             // would tell that it no longer does.
             let newer = |kept: &[Kept]| {
                 kept.len() == 2
-                    && kept.iter().all(|k| line_before.iter().find(|b| b.0 == k.0).is_none_or(|b| k.1 > b.1))
+                    && kept.iter().all(|k| {
+                        line_before
+                            .iter()
+                            .find(|b| b.0 == k.0)
+                            .is_none_or(|b| k.1 > b.1)
+                    })
             };
             let t = Instant::now();
             let mut kept = self.kept(id);
@@ -219,16 +268,31 @@ impl Run {
             for (d, (direction, at_ms, value, width)) in kept.into_iter().enumerate() {
                 assert_eq!(direction as usize, d);
                 let at_ms = at_ms.expect("a sample time");
-                assert_eq!(value, Some(served[d]), "{} direction {d}: the stored counter is what the device served", l.reference);
+                assert_eq!(
+                    value,
+                    Some(served[d]),
+                    "{} direction {d}: the stored counter is what the device served",
+                    l.reference
+                );
                 assert_eq!(width, Some(l.width), "{}: counter width", l.reference);
                 let t = &mut l.tracks[d];
                 if let Some(from_ms) = t.last_at_ms {
-                    t.intervals.push(Interval { from_ms, to_ms: at_ms, bytes: t.pending, expect: expect[i][d] });
+                    t.intervals.push(Interval {
+                        from_ms,
+                        to_ms: at_ms,
+                        bytes: t.pending,
+                        expect: expect[i][d],
+                    });
                 }
                 t.pending = 0;
                 t.last_at_ms = Some(at_ms);
             }
-            assert_eq!(l.script.polls_answered(), self.answered, "{}: polls other than the test's", l.device);
+            assert_eq!(
+                l.script.polls_answered(),
+                self.answered,
+                "{}: polls other than the test's",
+                l.device
+            );
         }
         true
     }
@@ -240,11 +304,17 @@ impl Run {
         for _ in 0..3 {
             let before: Vec<_> = self.lines.iter().map(|l| self.kept(l.id)).collect();
             for device in ["sw-64", "sw-32"] {
-                self.call(Request::Poll { device: device.into() });
+                self.call(Request::Poll {
+                    device: device.into(),
+                });
             }
             self.answered += 1;
             if self.collect(&before, &[], Duration::from_secs(2)) {
-                assert!(self.lines.iter().all(|l| l.tracks.iter().all(|t| t.intervals.is_empty())));
+                assert!(
+                    self.lines
+                        .iter()
+                        .all(|l| l.tracks.iter().all(|t| t.intervals.is_empty()))
+                );
                 return;
             }
         }
@@ -267,7 +337,11 @@ fn spec(name: &str, alias: &str, width: CounterWidth) -> ScriptedSpec {
     )
 }
 
-fn config(dir: &Path, sw64: std::net::SocketAddr, sw32: std::net::SocketAddr) -> coopnocd::config::Config {
+fn config(
+    dir: &Path,
+    sw64: std::net::SocketAddr,
+    sw32: std::net::SocketAddr,
+) -> coopnocd::config::Config {
     // Scheduled polls every hour: only the first one (within 10 s of the start) comes during
     // the test, while the devices are still silent; every other poll is the test's.
     let device = |name: &str, addr: std::net::SocketAddr| {
@@ -290,7 +364,11 @@ fn config(dir: &Path, sw64: std::net::SocketAddr, sw32: std::net::SocketAddr) ->
 /// Local months (YYYY-MM) from `from_ms` to `to_ms`.
 fn months(from_ms: i64, to_ms: i64) -> Vec<String> {
     let tz = jiff::tz::TimeZone::get(TZ).expect("tz");
-    let m = |ms: i64| coopnocd::usage::rollup::local_date(ms / 1000, &tz).strftime("%Y-%m").to_string();
+    let m = |ms: i64| {
+        coopnocd::usage::rollup::local_date(ms / 1000, &tz)
+            .strftime("%Y-%m")
+            .to_string()
+    };
     let mut out = vec![m(from_ms)];
     if m(to_ms) != out[0] {
         out.push(m(to_ms));
@@ -301,15 +379,37 @@ fn months(from_ms: i64, to_ms: i64) -> Vec<String> {
 #[test]
 fn scripted_counters_give_exact_volumes_and_flagged_gaps() {
     let started = Instant::now();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
-    let sw64 = rt.block_on(ScriptedDevice::start(spec("sw-64", "M1-FIBRE-A", CounterWidth::Hc64))).expect("sw-64");
-    let sw32 = rt.block_on(ScriptedDevice::start(spec("sw-32", "M1-PORT-B", CounterWidth::Only32))).expect("sw-32");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let sw64 = rt
+        .block_on(ScriptedDevice::start(spec(
+            "sw-64",
+            "M1-FIBRE-A",
+            CounterWidth::Hc64,
+        )))
+        .expect("sw-64");
+    let sw32 = rt
+        .block_on(ScriptedDevice::start(spec(
+            "sw-32",
+            "M1-PORT-B",
+            CounterWidth::Only32,
+        )))
+        .expect("sw-32");
     let (s64, s32) = (sw64.handle(), sw32.handle());
     // Silent until the poller's first scheduled poll has come and gone: it then makes no sample.
     s64.set_silent(true);
     s32.set_silent(true);
     // The 32-bit port starts close to 2^32, so that steady traffic wraps it.
-    s32.set_octets(PORT, coopnoc_sim::Octets { in_octets: (1 << 32) - 150_000, out_octets: (1 << 32) - 700_000 });
+    s32.set_octets(
+        PORT,
+        coopnoc_sim::Octets {
+            in_octets: (1 << 32) - 150_000,
+            out_octets: (1 << 32) - 700_000,
+        },
+    );
 
     let dir = tempfile::tempdir().expect("tempdir");
     let daemon = common::DaemonThread::start(config(dir.path(), sw64.addr, sw32.addr));
@@ -320,21 +420,46 @@ fn scripted_counters_give_exact_volumes_and_flagged_gaps() {
             if let Ok(c) = Client::connect(&socket, Duration::from_secs(10)).await {
                 break c;
             }
-            assert!(t.elapsed() < Duration::from_secs(10), "the daemon did not open its socket");
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "the daemon did not open its socket"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     });
-    let mut run = Run { rt, dir, client, lines: Vec::new(), answered: 0 };
-    run.cli(&["member", "add", "--ref", "M-1", "--name", "Alice", "--no-reports"]);
-    for (reference, alias, device, script, width) in
-        [("L-A", "M1-FIBRE-A", "sw-64", s64.clone(), 64), ("L-B", "M1-PORT-B", "sw-32", s32.clone(), 32)]
-    {
+    let mut run = Run {
+        rt,
+        dir,
+        client,
+        lines: Vec::new(),
+        answered: 0,
+    };
+    run.cli(&[
+        "member",
+        "add",
+        "--ref",
+        "M-1",
+        "--name",
+        "Alice",
+        "--no-reports",
+    ]);
+    for (reference, alias, device, script, width) in [
+        ("L-A", "M1-FIBRE-A", "sw-64", s64.clone(), 64),
+        ("L-B", "M1-PORT-B", "sw-32", s32.clone(), 32),
+    ] {
         run.cli(&[
-            "line", "add", "--ref", reference, "--kind", "port", "--match", "ifalias", "--key", alias, "--device", device,
-            "--member", "M-1",
+            "line", "add", "--ref", reference, "--kind", "port", "--match", "ifalias", "--key",
+            alias, "--device", device, "--member", "M-1",
         ]);
         let id: Vec<(i64,)> = run.query(&format!("SELECT id FROM line WHERE ref = '{reference}'"));
-        run.lines.push(TestLine { reference, device, width, script, id: id[0].0, tracks: Default::default() });
+        run.lines.push(TestLine {
+            reference,
+            device,
+            width,
+            script,
+            id: id[0].0,
+            tracks: Default::default(),
+        });
     }
     wait_for("the first scheduled polls", Duration::from_secs(15), || {
         s64.requests_dropped() >= 1 && s32.requests_dropped() >= 1
@@ -352,7 +477,10 @@ fn scripted_counters_give_exact_volumes_and_flagged_gaps() {
         run.line("L-B").traffic(300_000, 60_000);
         run.poll(false, &[[Counted; 2]; 2]);
     }
-    assert!(s32.octets(PORT).in_octets > 1 << 32 && s32.octets(PORT).out_octets > 1 << 32, "the 32-bit port wrapped");
+    assert!(
+        s32.octets(PORT).in_octets > 1 << 32 && s32.octets(PORT).out_octets > 1 << 32,
+        "the 32-bit port wrapped"
+    );
 
     // sw-64 reboots; sw-32's port restarts its counters without a reboot (a line card), which
     // only ifCounterDiscontinuityTime tells. Traffic before and after, none of it seen by a
@@ -368,9 +496,16 @@ fn scripted_counters_give_exact_volumes_and_flagged_gaps() {
     run.line("L-B").traffic(300_000, 60_000);
     for (i, reference) in ["L-A", "L-B"].into_iter().enumerate() {
         let after = run.line(reference).served();
-        assert!(after[0] > before[i][0] && after[1] > before[i][1], "{reference}: {:?} then {after:?}", before[i]);
+        assert!(
+            after[0] > before[i][0] && after[1] > before[i][1],
+            "{reference}: {:?} then {after:?}",
+            before[i]
+        );
     }
-    run.poll(false, &[[Gap("reboot"); 2], [Gap("counter discontinuity"); 2]]);
+    run.poll(
+        false,
+        &[[Gap("reboot"); 2], [Gap("counter discontinuity"); 2]],
+    );
     std::thread::sleep(PAUSE);
     run.line("L-A").traffic(50_000, 5_000);
     run.line("L-B").traffic(300_000, 60_000);
@@ -419,9 +554,14 @@ fn scripted_counters_give_exact_volumes_and_flagged_gaps() {
         let [down, up] = &l.tracks;
         for t in &l.tracks {
             assert_eq!(t.intervals.len(), 12, "{}", l.reference);
-            assert!(t.gap_bytes() > 0, "{}: the script has gaps in both directions", l.reference);
+            assert!(
+                t.gap_bytes() > 0,
+                "{}: the script has gaps in both directions",
+                l.reference
+            );
             // From the first sample to the last, every moment is either measured or a gap.
-            let span = t.intervals.last().map_or(0, |i| i.to_ms) - t.intervals.first().map_or(0, |i| i.from_ms);
+            let span = t.intervals.last().map_or(0, |i| i.to_ms)
+                - t.intervals.first().map_or(0, |i| i.from_ms);
             assert_eq!(t.covered_ms() + t.gap_ms(), span);
             assert!(t.intervals.windows(2).all(|w| w[0].to_ms == w[1].from_ms));
         }
@@ -433,8 +573,18 @@ fn scripted_counters_give_exact_volumes_and_flagged_gaps() {
         ));
         let (rows, fine_down, fine_up, cov_down, cov_up) = fine[0];
         assert!(rows >= 1);
-        assert_eq!((fine_down as u64, fine_up as u64), (down.counted_bytes(), up.counted_bytes()), "{}: fine bytes", l.reference);
-        assert_eq!((cov_down, cov_up), (down.covered_ms(), up.covered_ms()), "{}: fine coverage", l.reference);
+        assert_eq!(
+            (fine_down as u64, fine_up as u64),
+            (down.counted_bytes(), up.counted_bytes()),
+            "{}: fine bytes",
+            l.reference
+        );
+        assert_eq!(
+            (cov_down, cov_up),
+            (down.covered_ms(), up.covered_ms()),
+            "{}: fine coverage",
+            l.reference
+        );
 
         // Slot by slot: each interval's time where it happened; its bytes spread pro rata
         // (`apportion`, exact and property-tested on its own).
@@ -450,12 +600,18 @@ fn scripted_counters_give_exact_volumes_and_flagged_gaps() {
                 }
             }
         }
-        let blobs: Vec<(i64, Vec<u8>)> = run.query(&format!("SELECT hour, slots FROM usage_fine WHERE line_id = {}", l.id));
+        let blobs: Vec<(i64, Vec<u8>)> = run.query(&format!(
+            "SELECT hour, slots FROM usage_fine WHERE line_id = {}",
+            l.id
+        ));
         let mut stored: BTreeMap<i64, [[u64; 2]; 2]> = BTreeMap::new();
         for (hour, blob) in blobs {
             let h = HourSlots::decode(&blob).expect("readable slots");
             for i in 0..SLOTS_PER_HOUR {
-                let v = [[h.bytes[0][i], u64::from(h.covered_ms[0][i])], [h.bytes[1][i], u64::from(h.covered_ms[1][i])]];
+                let v = [
+                    [h.bytes[0][i], u64::from(h.covered_ms[0][i])],
+                    [h.bytes[1][i], u64::from(h.covered_ms[1][i])],
+                ];
                 if v != [[0; 2]; 2] {
                     stored.insert(hour * SLOTS_PER_HOUR as i64 + i as i64, v);
                 }
@@ -466,11 +622,26 @@ fn scripted_counters_give_exact_volumes_and_flagged_gaps() {
     }
 
     // Roll up every day the samples touched, then read it back.
-    let first_ms = run.lines.iter().filter_map(|l| l.tracks[0].intervals.first()).map(|i| i.from_ms).min().expect("data");
-    let last_ms = run.lines.iter().filter_map(|l| l.tracks[0].last_at_ms).max().expect("data");
+    let first_ms = run
+        .lines
+        .iter()
+        .filter_map(|l| l.tracks[0].intervals.first())
+        .map(|i| i.from_ms)
+        .min()
+        .expect("data");
+    let last_ms = run
+        .lines
+        .iter()
+        .filter_map(|l| l.tracks[0].last_at_ms)
+        .max()
+        .expect("data");
     let tz = jiff::tz::TimeZone::get(TZ).expect("tz");
     let day = |ms: i64| coopnocd::usage::rollup::local_date(ms / 1000, &tz).to_string();
-    let r = run.call(Request::UsageRollup { from: Some(day(first_ms)), to: Some(day(last_ms)), pause_ms: 0 });
+    let r = run.call(Request::UsageRollup {
+        from: Some(day(first_ms)),
+        to: Some(day(last_ms)),
+        pause_ms: 0,
+    });
     assert!(matches!(r, Response::RolledUp { .. }), "{r:?}");
     let months = months(first_ms, last_ms);
 
@@ -483,13 +654,19 @@ fn scripted_counters_give_exact_volumes_and_flagged_gaps() {
         ));
         assert_eq!(
             daily[0],
-            (down.counted_bytes() as i64, up.counted_bytes() as i64, down.covered_ms(), up.covered_ms()),
+            (
+                down.counted_bytes() as i64,
+                up.counted_bytes() as i64,
+                down.covered_ms(),
+                up.covered_ms()
+            ),
             "{}: daily roll-up",
             l.reference
         );
 
         // What a technician or the member is shown: exact bytes, and an estimate flagged.
-        let created: Vec<(i64,)> = run.query(&format!("SELECT created_at FROM line WHERE id = {}", l.id));
+        let created: Vec<(i64,)> =
+            run.query(&format!("SELECT created_at FROM line WHERE id = {}", l.id));
         let (mut shown_down, mut shown_up) = (0u64, 0u64);
         for month in &months {
             let before = coopnocd::store::now();
@@ -498,7 +675,11 @@ fn scripted_counters_give_exact_volumes_and_flagged_gaps() {
             let r: serde_json::Value = serde_json::from_str(&text).expect("JSON");
             shown_down += r["download_bytes"].as_u64().expect("download_bytes");
             shown_up += r["upload_bytes"].as_u64().expect("upload_bytes");
-            assert_eq!(r["estimated"], true, "{}: the gaps make the volume an estimate: {r}", l.reference);
+            assert_eq!(
+                r["estimated"], true,
+                "{}: the gaps make the volume an estimate: {r}",
+                l.reference
+            );
             if months.len() == 1 {
                 // Covered: the counted intervals, both directions; expected: both directions
                 // from the line's creation to now.
@@ -508,10 +689,19 @@ fn scripted_counters_give_exact_volumes_and_flagged_gaps() {
                     covered / (2000 * (after + 1 - created[0].0)) as f64,
                     covered / (2000 * (before - created[0].0).max(1)) as f64,
                 );
-                assert!(lo - 1e-9 <= c && c <= hi.min(1.0) + 1e-9 && c < 1.0, "{}: completeness {c} not in {lo}..{hi}", l.reference);
+                assert!(
+                    lo - 1e-9 <= c && c <= hi.min(1.0) + 1e-9 && c < 1.0,
+                    "{}: completeness {c} not in {lo}..{hi}",
+                    l.reference
+                );
             }
         }
-        assert_eq!((shown_down, shown_up), (down.counted_bytes(), up.counted_bytes()), "{}: coopnoc usage", l.reference);
+        assert_eq!(
+            (shown_down, shown_up),
+            (down.counted_bytes(), up.counted_bytes()),
+            "{}: coopnoc usage",
+            l.reference
+        );
         member_down += down.counted_bytes();
         member_up += up.counted_bytes();
         member_covered += down.covered_ms() + up.covered_ms();
@@ -529,10 +719,15 @@ fn scripted_counters_give_exact_volumes_and_flagged_gaps() {
     let monthly: Vec<(i64, i64, i64)> = run.query(
         "SELECT SUM(m.down_bytes), SUM(m.up_bytes), SUM(m.covered_ms) FROM usage_monthly m JOIN member p ON p.id = m.member_id WHERE p.ref = 'M-1'",
     );
-    assert_eq!(monthly[0], (member_down as i64, member_up as i64, member_covered));
+    assert_eq!(
+        monthly[0],
+        (member_down as i64, member_up as i64, member_covered)
+    );
     let mut shown = (0u64, 0u64);
     for month in &months {
-        let r: serde_json::Value = serde_json::from_str(&run.cli(&["usage", "M-1", "--month", month, "--json"])).expect("JSON");
+        let r: serde_json::Value =
+            serde_json::from_str(&run.cli(&["usage", "M-1", "--month", month, "--json"]))
+                .expect("JSON");
         shown.0 += r["download_bytes"].as_u64().expect("bytes");
         shown.1 += r["upload_bytes"].as_u64().expect("bytes");
         assert_eq!(r["estimated"], true);

@@ -327,20 +327,46 @@ mod tests {
 
     #[test]
     fn the_technician_commands_parse() {
-        let cli = parse(&["line", "thresholds", "L-1", "--optical-rx-min", "-28"]).expect("negative level");
-        let Command::Line(LineCommand::Thresholds(t)) = cli.command else { panic!("thresholds") };
+        let cli = parse(&["line", "thresholds", "L-1", "--optical-rx-min", "-28"])
+            .expect("negative level");
+        let Command::Line(LineCommand::Thresholds(t)) = cli.command else {
+            panic!("thresholds")
+        };
         assert_eq!(t.optical_rx_min, Some(-28.0));
-        assert!(parse(&["line", "thresholds", "L-1"]).is_err(), "nothing to set");
-        assert!(parse(&["line", "thresholds", "L-1", "--clear", "--radio-snr-min", "20"]).is_err());
+        assert!(
+            parse(&["line", "thresholds", "L-1"]).is_err(),
+            "nothing to set"
+        );
+        assert!(
+            parse(&[
+                "line",
+                "thresholds",
+                "L-1",
+                "--clear",
+                "--radio-snr-min",
+                "20"
+            ])
+            .is_err()
+        );
         let cli = parse(&["line", "watch", "L-1"]).expect("watch");
-        let Command::Line(LineCommand::Watch { every, count, .. }) = cli.command else { panic!("watch") };
+        let Command::Line(LineCommand::Watch { every, count, .. }) = cli.command else {
+            panic!("watch")
+        };
         assert_eq!((every, count), (Duration::from_secs(2), None));
-        assert!(parse(&["line", "watch", "L-1", "--every", "200ms"]).is_err(), "too often");
-        assert!(parse(&["line", "watch", "L-1", "--every", "5"]).is_err(), "no unit");
+        assert!(
+            parse(&["line", "watch", "L-1", "--every", "200ms"]).is_err(),
+            "too often"
+        );
+        assert!(
+            parse(&["line", "watch", "L-1", "--every", "5"]).is_err(),
+            "no unit"
+        );
         assert!(parse(&["lines", "--problems", "--unassigned"]).is_err());
         assert!(parse(&["events", "--line", "L-1", "--device", "olt"]).is_err());
         let cli = parse(&["events", "--since", "24h"]).expect("events");
-        let Command::Events { limit, .. } = cli.command else { panic!("events") };
+        let Command::Events { limit, .. } = cli.command else {
+            panic!("events")
+        };
         assert_eq!(limit, 50);
     }
 }

@@ -42,13 +42,22 @@ pub async fn run(session: &mut Session, cmd: DeviceCommand) -> anyhow::Result<u8
 
 /// Polls now and shows the device; exit code 1 when the device did not answer.
 pub async fn poll(session: &mut Session, device: &str) -> anyhow::Result<u8> {
-    let Response::Device(d) = session.call(Request::Poll { device: device.to_string() }).await? else {
+    let Response::Device(d) = session
+        .call(Request::Poll {
+            device: device.to_string(),
+        })
+        .await?
+    else {
         anyhow::bail!("unexpected answer to poll");
     };
     let failed = d.summary.consecutive_failures > 0;
     if !session.print_json(&d)? {
         if failed {
-            let why = d.last_errors.first().map(|e| e.message.as_str()).unwrap_or("no answer");
+            let why = d
+                .last_errors
+                .first()
+                .map(|e| e.message.as_str())
+                .unwrap_or("no answer");
             println!("poll of {device} failed: {why}\n");
         }
         print!("{}", show(&d, jiff::Timestamp::now()));
@@ -67,7 +76,9 @@ fn millis(ms: Option<u64>) -> String {
 fn speed(bps: Option<u64>) -> String {
     match bps {
         None | Some(0) => "-".to_string(),
-        Some(b) if b >= 1_000_000_000 && b % 1_000_000_000 == 0 => format!("{}G", b / 1_000_000_000),
+        Some(b) if b >= 1_000_000_000 && b % 1_000_000_000 == 0 => {
+            format!("{}G", b / 1_000_000_000)
+        }
         Some(b) if b >= 1_000_000 => format!("{}M", b / 1_000_000),
         Some(b) => format!("{}k", b / 1000),
     }
@@ -91,9 +102,15 @@ fn list(devices: &[DeviceSummary], now: jiff::Timestamp) -> String {
             ]
         })
         .collect();
-    let mut out = output::table(&["DEVICE", "KIND", "STATE", "LAST POLL", "TOOK", "ERRORS"], &rows);
+    let mut out = output::table(
+        &["DEVICE", "KIND", "STATE", "LAST POLL", "TOOK", "ERRORS"],
+        &rows,
+    );
     let unreachable = devices.iter().filter(|d| d.state == "unreachable").count();
-    out.push_str(&format!("{} devices, {unreachable} unreachable\n", devices.len()));
+    out.push_str(&format!(
+        "{} devices, {unreachable} unreachable\n",
+        devices.len()
+    ));
     out
 }
 
@@ -114,10 +131,22 @@ fn profile(d: &DeviceDetail) -> String {
 fn show(d: &DeviceDetail, now: jiff::Timestamp) -> String {
     let s = &d.summary;
     let mut out = String::new();
-    let since = d.state_since.as_deref().map(|t| format!(" since {t}")).unwrap_or_default();
-    out.push_str(&format!("{}  {}  {}{since}\n", s.name, s.kind, output::state(&s.state)));
+    let since = d
+        .state_since
+        .as_deref()
+        .map(|t| format!(" since {t}"))
+        .unwrap_or_default();
+    out.push_str(&format!(
+        "{}  {}  {}{since}\n",
+        s.name,
+        s.kind,
+        output::state(&s.state)
+    ));
     if let Some(a) = &s.address {
-        out.push_str(&format!("  address     {a} (SNMP v{})\n", d.snmp_version.as_deref().unwrap_or("?")));
+        out.push_str(&format!(
+            "  address     {a} (SNMP v{})\n",
+            d.snmp_version.as_deref().unwrap_or("?")
+        ));
         out.push_str(&format!("  profile     {}\n", cut(&profile(d), 66)));
         out.push_str(&format!("  ONUs/stations seen: {}\n", d.lines_seen));
     }
@@ -157,19 +186,29 @@ fn show(d: &DeviceDetail, now: jiff::Timestamp) -> String {
             .interfaces
             .iter()
             .map(|i| {
-                let bits = i.counter_bits.map(|b| if b == 32 { "*" } else { "" }).unwrap_or("");
+                let bits = i
+                    .counter_bits
+                    .map(|b| if b == 32 { "*" } else { "" })
+                    .unwrap_or("");
                 vec![
                     i.index.to_string(),
                     cut(i.name.as_deref().or(i.descr.as_deref()).unwrap_or("-"), 20),
                     output::state(i.oper.as_deref().unwrap_or("-")),
                     speed(i.speed_bps),
-                    i.in_octets.map(|v| format!("{}{bits}", output::bytes(v))).unwrap_or_else(|| "-".into()),
-                    i.out_octets.map(|v| format!("{}{bits}", output::bytes(v))).unwrap_or_else(|| "-".into()),
+                    i.in_octets
+                        .map(|v| format!("{}{bits}", output::bytes(v)))
+                        .unwrap_or_else(|| "-".into()),
+                    i.out_octets
+                        .map(|v| format!("{}{bits}", output::bytes(v)))
+                        .unwrap_or_else(|| "-".into()),
                     cut(i.alias.as_deref().unwrap_or(""), 14),
                 ]
             })
             .collect();
-        out.push_str(&output::table(&["INDEX", "NAME", "OPER", "SPEED", "IN", "OUT", "ALIAS"], &rows));
+        out.push_str(&output::table(
+            &["INDEX", "NAME", "OPER", "SPEED", "IN", "OUT", "ALIAS"],
+            &rows,
+        ));
         if d.interfaces.iter().any(|i| i.counter_bits == Some(32)) {
             out.push_str("* 32-bit counters (the device has no 64-bit ones): they wrap often\n");
         }
@@ -246,13 +285,23 @@ mod tests {
             last_errors: vec![],
         };
         let text = show(&d, now);
-        assert!(text.contains("gpon0/1") && text.contains("1G") && text.contains("1.5 KiB*"), "{text}");
+        assert!(
+            text.contains("gpon0/1") && text.contains("1G") && text.contains("1.5 KiB*"),
+            "{text}"
+        );
         assert!(text.contains("1d 2h"), "{text}");
         assert!(text.contains("profile     zte-c3xx (matched)\n"), "{text}");
         assert!(text.contains("ONUs/stations seen: 458\n"), "{text}");
-        let fallback = DeviceDetail { profile: Some("generic-if-mib".into()), profile_by: Some("fallback".into()), ..d.clone() };
+        let fallback = DeviceDetail {
+            profile: Some("generic-if-mib".into()),
+            profile_by: Some("fallback".into()),
+            ..d.clone()
+        };
         assert!(show(&fallback, now).contains("generic IF-MIB: no specific profile matched"));
-        let broken = DeviceDetail { profile_error: Some("profile: no profile has the id \"zte-c999\"".into()), ..d.clone() };
+        let broken = DeviceDetail {
+            profile_error: Some("profile: no profile has the id \"zte-c999\"".into()),
+            ..d.clone()
+        };
         assert!(show(&broken, now).contains("error: profile: no profile has the id \"zte-c999\""));
         assert!(!text.contains("Copyright"), "{text}");
         assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");

@@ -23,11 +23,41 @@ struct Metric {
 }
 
 const METRICS: [Metric; 5] = [
-    Metric { name: "rx", label: "rx", unit: "dBm", decimals: 2, higher_is_better: true },
-    Metric { name: "tx", label: "tx", unit: "dBm", decimals: 2, higher_is_better: false },
-    Metric { name: "olt-rx", label: "OLT rx", unit: "dBm", decimals: 2, higher_is_better: true },
-    Metric { name: "signal", label: "signal", unit: "dBm", decimals: 1, higher_is_better: true },
-    Metric { name: "snr", label: "SNR", unit: "dB", decimals: 1, higher_is_better: true },
+    Metric {
+        name: "rx",
+        label: "rx",
+        unit: "dBm",
+        decimals: 2,
+        higher_is_better: true,
+    },
+    Metric {
+        name: "tx",
+        label: "tx",
+        unit: "dBm",
+        decimals: 2,
+        higher_is_better: false,
+    },
+    Metric {
+        name: "olt-rx",
+        label: "OLT rx",
+        unit: "dBm",
+        decimals: 2,
+        higher_is_better: true,
+    },
+    Metric {
+        name: "signal",
+        label: "signal",
+        unit: "dBm",
+        decimals: 1,
+        higher_is_better: true,
+    },
+    Metric {
+        name: "snr",
+        label: "SNR",
+        unit: "dB",
+        decimals: 1,
+        higher_is_better: true,
+    },
 ];
 
 fn level_of(levels: &Levels, metric: &str) -> Option<f64> {
@@ -50,7 +80,10 @@ fn place(loc: &LineLocation) -> String {
         (Some(p), None, Some(mac)) => format!("{p} station {mac}"),
         (None, None, Some(mac)) => format!("station {mac}"),
         (Some(p), None, None) => format!("interface {p}"),
-        (None, None, None) => loc.if_index.map(|i| format!("ifIndex {i}")).unwrap_or_else(|| "-".to_string()),
+        (None, None, None) => loc
+            .if_index
+            .map(|i| format!("ifIndex {i}"))
+            .unwrap_or_else(|| "-".to_string()),
     }
 }
 
@@ -74,7 +107,12 @@ pub fn show(d: &LineDetail, now: jiff::Timestamp, st: Style) -> String {
     if let Some(since) = &l.state_since {
         match output::seconds_since(since, now) {
             Some(secs) => {
-                let _ = write!(head, " for {}, since {}", output::duration(secs), output::short_time(since, now));
+                let _ = write!(
+                    head,
+                    " for {}, since {}",
+                    output::duration(secs),
+                    output::short_time(since, now)
+                );
             }
             None => {
                 let _ = write!(head, " since {since}");
@@ -95,7 +133,11 @@ pub fn show(d: &LineDetail, now: jiff::Timestamp, st: Style) -> String {
     match live.and_then(|v| v.location.as_ref()) {
         Some(loc) => {
             let site = loc.site.as_deref().or(d.site.as_deref());
-            let path: Vec<String> = site.map(str::to_string).into_iter().chain([loc.device.clone()]).collect();
+            let path: Vec<String> = site
+                .map(str::to_string)
+                .into_iter()
+                .chain([loc.device.clone()])
+                .collect();
             let path = path.join(" / ");
             let place = place(loc);
             // "site / device / place" on one line when it fits, else the place below.
@@ -133,8 +175,16 @@ pub fn show(d: &LineDetail, now: jiff::Timestamp, st: Style) -> String {
             field(&mut out, "where", &text);
         }
     }
-    let on = l.device.as_deref().map(|d| format!(" on {d}")).unwrap_or_default();
-    field(&mut out, "found by", &format!("{} {}{on}", l.match_kind.as_str(), l.match_key));
+    let on = l
+        .device
+        .as_deref()
+        .map(|d| format!(" on {d}"))
+        .unwrap_or_default();
+    field(
+        &mut out,
+        "found by",
+        &format!("{} {}{on}", l.match_kind.as_str(), l.match_key),
+    );
     if let Some(desc) = &l.description {
         field(&mut out, "note", desc);
     }
@@ -150,7 +200,9 @@ pub fn show(d: &LineDetail, now: jiff::Timestamp, st: Style) -> String {
                     return None;
                 }
                 let dec = m.decimals;
-                let now_text = now_value.map(|x| format!("{x:.dec$} {}", m.unit)).unwrap_or_else(|| "-".into());
+                let now_text = now_value
+                    .map(|x| format!("{x:.dec$} {}", m.unit))
+                    .unwrap_or_else(|| "-".into());
                 let (min, max, spark) = match day {
                     Some(day) => {
                         let (lo, hi) = (day.min.unwrap_or(0.0), day.max.or(day.min).unwrap_or(0.0));
@@ -162,7 +214,11 @@ pub fn show(d: &LineDetail, now: jiff::Timestamp, st: Style) -> String {
                     }
                     None => ("-".into(), "-".into(), String::new()),
                 };
-                Some(format!("    {:<8}{now_text:<12}{min:>8}{max:>8}  {spark}", m.label).trim_end().to_string())
+                Some(
+                    format!("    {:<8}{now_text:<12}{min:>8}{max:>8}  {spark}", m.label)
+                        .trim_end()
+                        .to_string(),
+                )
             })
             .collect();
         if rows.is_empty() {
@@ -170,7 +226,11 @@ pub fn show(d: &LineDetail, now: jiff::Timestamp, st: Style) -> String {
                 field(&mut out, "levels", "none read");
             }
         } else {
-            let _ = writeln!(out, "  {:<10}{:<12}{:>8}{:>8}  last 24 h, worst of each hour", "levels", "now", "24 h min", "max");
+            let _ = writeln!(
+                out,
+                "  {:<10}{:<12}{:>8}{:>8}  last 24 h, worst of each hour",
+                "levels", "now", "24 h min", "max"
+            );
             for r in rows {
                 let _ = writeln!(out, "{r}");
             }
@@ -201,8 +261,16 @@ pub fn show(d: &LineDetail, now: jiff::Timestamp, st: Style) -> String {
             field(&mut out, "usage", u);
         }
         let flaps = if v.flapping {
-            let changes = if v.flaps == 1 { "state change" } else { "state changes" };
-            format!("{} {changes} in the flap window: {}", v.flaps, st.state("flapping"))
+            let changes = if v.flaps == 1 {
+                "state change"
+            } else {
+                "state changes"
+            };
+            format!(
+                "{} {changes} in the flap window: {}",
+                v.flaps,
+                st.state("flapping")
+            )
         } else {
             format!("{} in the flap window", v.flaps)
         };
@@ -213,12 +281,24 @@ pub fn show(d: &LineDetail, now: jiff::Timestamp, st: Style) -> String {
     if d.events.is_empty() {
         field(&mut out, "events", "none recorded");
     } else {
-        let changes: Vec<String> = d.events.iter().map(|e| st.change(e.old_state.as_deref(), &e.new_state)).collect();
-        let width = changes.iter().map(|c| output::visible_len(c)).max().unwrap_or(0);
+        let changes: Vec<String> = d
+            .events
+            .iter()
+            .map(|e| st.change(e.old_state.as_deref(), &e.new_state))
+            .collect();
+        let width = changes
+            .iter()
+            .map(|c| output::visible_len(c))
+            .max()
+            .unwrap_or(0);
         for (i, (e, change)) in d.events.iter().zip(&changes).enumerate() {
             let lead = if i == 0 { "  events    " } else { INDENT };
             let why = crate::events::why(e);
-            let text = format!("{lead}{}  {}  {why}", output::short_time(&e.at, now), output::pad(change, width));
+            let text = format!(
+                "{lead}{}  {}  {why}",
+                output::short_time(&e.at, now),
+                output::pad(change, width)
+            );
             let _ = writeln!(out, "{}", text.trim_end());
         }
     }
@@ -255,13 +335,24 @@ struct Watch {
 impl Watch {
     fn new(metrics: Vec<&'static Metric>) -> Watch {
         let n = metrics.len();
-        Watch { metrics, prev: vec![None; n], first: vec![None; n], lowest: vec![None; n], highest: vec![None; n], prev_reason: None }
+        Watch {
+            metrics,
+            prev: vec![None; n],
+            first: vec![None; n],
+            lowest: vec![None; n],
+            highest: vec![None; n],
+            prev_reason: None,
+        }
     }
 
     fn header(&self) -> String {
         let mut h = format!("{:<11}{:<10}", "TIME", "STATE");
         for m in &self.metrics {
-            let _ = write!(h, "{:<17}", format!("{} {}", m.label.to_uppercase(), m.unit));
+            let _ = write!(
+                h,
+                "{:<17}",
+                format!("{} {}", m.label.to_uppercase(), m.unit)
+            );
         }
         h.push_str("GET");
         h
@@ -276,8 +367,12 @@ impl Watch {
             let cell = match (value, self.prev[i]) {
                 (Some(v), Some(p)) => {
                     let delta = if (v - p).abs() < 0.005 { 0.0 } else { v - p };
-                    let better = (delta.abs() >= 0.05 && m.name != "tx").then_some((delta > 0.0) == m.higher_is_better);
-                    format!("{v:.dec$} {}", st.better_worse(&format!("({delta:+.2})"), better))
+                    let better = (delta.abs() >= 0.05 && m.name != "tx")
+                        .then_some((delta > 0.0) == m.higher_is_better);
+                    format!(
+                        "{v:.dec$} {}",
+                        st.better_worse(&format!("({delta:+.2})"), better)
+                    )
                 }
                 (Some(v), None) => format!("{v:.dec$}"),
                 (None, _) => "-".to_string(),
@@ -326,7 +421,8 @@ fn watched_metrics(d: &LineDetail, first: &WatchReading) -> Vec<&'static Metric>
         .iter()
         .filter(|m| {
             let known = d.live.as_ref().is_some_and(|v| {
-                level_of(&v.levels, m.name).is_some() || v.day.iter().any(|x| x.metric == m.name && x.min.is_some())
+                level_of(&v.levels, m.name).is_some()
+                    || v.day.iter().any(|x| x.metric == m.name && x.min.is_some())
             });
             known || level_of(&first.levels, m.name).is_some()
         })
@@ -338,13 +434,22 @@ fn clock() -> String {
 }
 
 /// Reads the line again and again; see `coopnoc line watch --help`.
-pub async fn watch(s: &mut Session, line: String, every: Duration, count: Option<u64>) -> anyhow::Result<u8> {
+pub async fn watch(
+    s: &mut Session,
+    line: String,
+    every: Duration,
+    count: Option<u64>,
+) -> anyhow::Result<u8> {
     let st = Style::detect();
     let Response::Line(d) = s.call(Request::LineShow { line: line.clone() }).await? else {
         anyhow::bail!("unexpected answer to line show")
     };
     let reference = d.line.reference.clone();
-    let device = d.live.as_ref().and_then(|v| v.location.as_ref()).map(|l| l.device.clone());
+    let device = d
+        .live
+        .as_ref()
+        .and_then(|v| v.location.as_ref())
+        .map(|l| l.device.clone());
     if !s.json {
         let at = d
             .live
@@ -366,7 +471,9 @@ pub async fn watch(s: &mut Session, line: String, every: Duration, count: Option
     tokio::pin!(ctrl_c);
     let mut table: Option<Watch> = None;
     let (mut readings, mut failed) = (0u64, 0u64);
-    let request = Request::LineWatch { line: reference.clone() };
+    let request = Request::LineWatch {
+        line: reference.clone(),
+    };
     loop {
         if count.is_some_and(|c| readings + failed >= c) {
             break;
@@ -398,12 +505,23 @@ pub async fn watch(s: &mut Session, line: String, every: Duration, count: Option
                 // A line not seen on any device has nothing to re-read; so has a line whose
                 // device's profile reads nothing per row, or a daemon without a poller. A
                 // device that did not answer this time is worth trying again.
-                let device_error = device.as_deref().is_some_and(|dev| e.message.starts_with(&format!("{dev}:")));
-                let fatal = readings == 0 && (e.kind == ErrorKind::NotFound || (e.kind == ErrorKind::Unsupported && !device_error));
+                let device_error = device
+                    .as_deref()
+                    .is_some_and(|dev| e.message.starts_with(&format!("{dev}:")));
+                let fatal = readings == 0
+                    && (e.kind == ErrorKind::NotFound
+                        || (e.kind == ErrorKind::Unsupported && !device_error));
                 if s.json {
                     println!("{}", serde_json::to_string(&e)?);
                 } else if !fatal {
-                    println!("{}", output::clip(&format!("{:<11}no reading: {}", clock(), e.message), WIDTH, st));
+                    println!(
+                        "{}",
+                        output::clip(
+                            &format!("{:<11}no reading: {}", clock(), e.message),
+                            WIDTH,
+                            st
+                        )
+                    );
                 }
                 if fatal {
                     eprintln!("coopnoc: {}", e.message);
@@ -435,20 +553,30 @@ fn check_thresholds(o: &ThresholdOverrides) -> Result<(), String> {
     let checks = [
         ("--optical-rx-min", o.optical_rx_min_dbm, -60.0, 10.0, "dBm"),
         ("--optical-rx-max", o.optical_rx_max_dbm, -60.0, 10.0, "dBm"),
-        ("--radio-signal-min", o.radio_signal_min_dbm, -120.0, 0.0, "dBm"),
+        (
+            "--radio-signal-min",
+            o.radio_signal_min_dbm,
+            -120.0,
+            0.0,
+            "dBm",
+        ),
         ("--radio-snr-min", o.radio_snr_min_db, 0.0, 90.0, "dB"),
     ];
     for (flag, v, lo, hi, unit) in checks {
         if let Some(v) = v
             && !(v.is_finite() && (lo..=hi).contains(&v))
         {
-            return Err(format!("{flag} {v}: expected a level between {lo} and {hi} {unit}"));
+            return Err(format!(
+                "{flag} {v}: expected a level between {lo} and {hi} {unit}"
+            ));
         }
     }
     if let (Some(lo), Some(hi)) = (o.optical_rx_min_dbm, o.optical_rx_max_dbm)
         && lo >= hi
     {
-        return Err(format!("--optical-rx-min {lo} must be below --optical-rx-max {hi}"));
+        return Err(format!(
+            "--optical-rx-min {lo} must be below --optical-rx-max {hi}"
+        ));
     }
     Ok(())
 }
@@ -458,9 +586,15 @@ pub fn thresholds_text(d: &LineDetail, o: &ThresholdOverrides, st: Style) -> Str
     let mut out = String::new();
     let reference = &d.line.reference;
     if o.is_empty() {
-        let _ = writeln!(out, "{reference} follows the configured thresholds again ([lines] in coopnoc.toml)");
+        let _ = writeln!(
+            out,
+            "{reference} follows the configured thresholds again ([lines] in coopnoc.toml)"
+        );
     } else {
-        let _ = writeln!(out, "{reference} has its own thresholds now; the others are the configured ones");
+        let _ = writeln!(
+            out,
+            "{reference} has its own thresholds now; the others are the configured ones"
+        );
         let rows = [
             ("optical rx min", o.optical_rx_min_dbm, "dBm"),
             ("optical rx max", o.optical_rx_max_dbm, "dBm"),
@@ -475,7 +609,12 @@ pub fn thresholds_text(d: &LineDetail, o: &ThresholdOverrides, st: Style) -> Str
             let _ = writeln!(out, "  {label:<18}{text}");
         }
     }
-    let _ = writeln!(out, "  {:<18}{}; the next polls judge it with these", "state now", st.state(&d.line.state));
+    let _ = writeln!(
+        out,
+        "  {:<18}{}; the next polls judge it with these",
+        "state now",
+        st.state(&d.line.state)
+    );
     output::clip(&out, WIDTH, st)
 }
 
@@ -484,7 +623,12 @@ pub async fn thresholds(s: &mut Session, a: ThresholdArgs) -> anyhow::Result<u8>
         ThresholdOverrides::default()
     } else {
         // Flags given replace the line's own values; the others it already has stay.
-        let Response::Line(current) = s.call(Request::LineShow { line: a.line.clone() }).await? else {
+        let Response::Line(current) = s
+            .call(Request::LineShow {
+                line: a.line.clone(),
+            })
+            .await?
+        else {
             anyhow::bail!("unexpected answer to line show")
         };
         let had = &current.thresholds;
@@ -496,11 +640,22 @@ pub async fn thresholds(s: &mut Session, a: ThresholdArgs) -> anyhow::Result<u8>
         }
     };
     check_thresholds(&o).map_err(anyhow::Error::msg)?;
-    let Response::Line(d) = s.call(Request::LineThresholds { line: a.line, thresholds: o.clone() }).await? else {
+    let Response::Line(d) = s
+        .call(Request::LineThresholds {
+            line: a.line,
+            thresholds: o.clone(),
+        })
+        .await?
+    else {
         anyhow::bail!("unexpected answer to line thresholds")
     };
     if s.json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "line": d.line.reference, "thresholds": o }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "line": d.line.reference, "thresholds": o })
+            )?
+        );
     } else {
         print!("{}", thresholds_text(&d, &o, Style::detect()));
     }
@@ -517,7 +672,9 @@ mod tests {
     }
 
     fn detail() -> LineDetail {
-        let mut hourly: Vec<Option<f64>> = (0..24).map(|h| Some(-22.0 - f64::from(h % 6) * 0.5)).collect();
+        let mut hourly: Vec<Option<f64>> = (0..24)
+            .map(|h| Some(-22.0 - f64::from(h % 6) * 0.5))
+            .collect();
         hourly[5] = None;
         hourly[6] = None;
         LineDetail {
@@ -578,8 +735,19 @@ mod tests {
                     signal_dbm: None,
                     snr_db: None,
                 },
-                day: vec![LevelDay { metric: "olt-rx".into(), unit: "dBm".into(), min: Some(-28.4), max: Some(-21.9), hourly_min: hourly }],
-                traffic: Some(Traffic { download_bps: Some(12_300_000.0), upload_bps: Some(850_000.0), over_seconds: 15.0, at: "2026-11-29T01:25:48Z".into() }),
+                day: vec![LevelDay {
+                    metric: "olt-rx".into(),
+                    unit: "dBm".into(),
+                    min: Some(-28.4),
+                    max: Some(-21.9),
+                    hourly_min: hourly,
+                }],
+                traffic: Some(Traffic {
+                    download_bps: Some(12_300_000.0),
+                    upload_bps: Some(850_000.0),
+                    over_seconds: 15.0,
+                    at: "2026-11-29T01:25:48Z".into(),
+                }),
                 usage: Some("not measured per line on this device".into()),
             }),
         }
@@ -589,25 +757,69 @@ mod tests {
     fn line_show_answers_the_technicians_questions() {
         let text = show(&detail(), now(), Style::PLAIN);
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "L-00042  fibre  degraded for 3h 11m, since 11-28 22:14Z", "{text}");
-        assert!(text.contains("  reason    OLT rx -28.40 dBm below -27.0\n"), "{text}");
-        assert!(text.contains("  member    M-0042  Foyer Dupont\n"), "{text}");
-        assert!(text.contains("  where     armoire-bordes / olt-bordes / gpon_1/1/3 ONU 12\n"), "{text}");
-        assert!(text.contains("            ifIndex 140, profile zte-c3xx, seen 12s ago\n"), "{text}");
-        assert!(text.contains("  found by  ifalias L-00042 on olt-bordes\n"), "{text}");
-        assert!(text.contains("    OLT rx  -28.40 dBm    -28.40  -21.90  "), "{text}");
+        assert_eq!(
+            lines[0], "L-00042  fibre  degraded for 3h 11m, since 11-28 22:14Z",
+            "{text}"
+        );
+        assert!(
+            text.contains("  reason    OLT rx -28.40 dBm below -27.0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  member    M-0042  Foyer Dupont\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  where     armoire-bordes / olt-bordes / gpon_1/1/3 ONU 12\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("            ifIndex 140, profile zte-c3xx, seen 12s ago\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  found by  ifalias L-00042 on olt-bordes\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("    OLT rx  -28.40 dBm    -28.40  -21.90  "),
+            "{text}"
+        );
         assert!(text.contains("            read 12s ago\n"), "{text}");
-        assert!(text.contains("  traffic   download 12.3 Mb/s, upload 850 kb/s (over 15s, 12s ago)\n"), "{text}");
-        assert!(text.contains("  usage     not measured per line on this device\n"), "{text}");
-        assert!(text.contains("  flaps     1 in the flap window\n"), "{text}");
-        assert!(text.contains("  events    11-28 22:14Z  up → degraded  OLT rx -28.40 dBm below -27.0\n"), "{text}");
-        assert!(text.contains("            11-27 03:02Z  down → up      OLT rx -22.50\n"), "{text}");
+        assert!(
+            text.contains("  traffic   download 12.3 Mb/s, upload 850 kb/s (over 15s, 12s ago)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  usage     not measured per line on this device\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  flaps     1 in the flap window\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "  events    11-28 22:14Z  up → degraded  OLT rx -28.40 dBm below -27.0\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("            11-27 03:02Z  down → up      OLT rx -22.50\n"),
+            "{text}"
+        );
         // The sparkline: 24 hours, the gap drawn as dots.
-        let spark_line = lines.iter().find(|l| l.starts_with("    OLT rx")).expect("levels row");
+        let spark_line = lines
+            .iter()
+            .find(|l| l.starts_with("    OLT rx"))
+            .expect("levels row");
         let spark: String = spark_line.chars().skip(42).collect();
         assert_eq!(spark.chars().count(), 24, "{spark_line}");
         assert_eq!(spark.chars().nth(5), Some('·'), "{spark_line}");
-        assert!(spark.chars().all(|c| "▁▂▃▄▅▆▇█·".contains(c)), "{spark_line}");
+        assert!(
+            spark.chars().all(|c| "▁▂▃▄▅▆▇█·".contains(c)),
+            "{spark_line}"
+        );
         assert!(!text.contains('\x1b'), "no colour codes: {text}");
         assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
     }
@@ -622,21 +834,47 @@ mod tests {
             live.flapping = true;
             if let Some(loc) = live.location.as_mut() {
                 loc.port = Some("p".repeat(100));
-                loc.site = Some("Château d'eau de Villiers-le-Haut, accès par la route de Sens".into());
+                loc.site =
+                    Some("Château d'eau de Villiers-le-Haut, accès par la route de Sens".into());
             }
         }
         d.events[0].reason = Some("r".repeat(200));
         let text = show(&d, now(), Style::PLAIN);
         // A long place goes on a line of its own.
-        assert!(text.contains("  where     Château d'eau de Villiers-le-Haut, accès par la route de Sens / olt…\n"), "{text}");
+        assert!(
+            text.contains(
+                "  where     Château d'eau de Villiers-le-Haut, accès par la route de Sens / olt…\n"
+            ),
+            "{text}"
+        );
         assert!(text.contains(&format!("\n{INDENT}pppppppp")), "{text}");
-        for st in [Style::PLAIN, Style { colour: true, unicode: true }, Style { colour: false, unicode: false }] {
+        for st in [
+            Style::PLAIN,
+            Style {
+                colour: true,
+                unicode: true,
+            },
+            Style {
+                colour: false,
+                unicode: false,
+            },
+        ] {
             let text = show(&d, now(), st);
             assert!(text.lines().all(|l| output::visible_len(l) <= 80), "{text}");
             assert!(text.contains("flapping"), "{text}");
         }
-        let ascii = show(&d, now(), Style { colour: false, unicode: false });
-        assert!(!ascii.contains('→') && !ascii.contains('▁') && !ascii.contains('·'), "{ascii}");
+        let ascii = show(
+            &d,
+            now(),
+            Style {
+                colour: false,
+                unicode: false,
+            },
+        );
+        assert!(
+            !ascii.contains('→') && !ascii.contains('▁') && !ascii.contains('·'),
+            "{ascii}"
+        );
         assert!(ascii.contains("up -> degraded"), "{ascii}");
     }
 
@@ -654,14 +892,20 @@ mod tests {
             live.usage = None;
         }
         let text = show(&d, now(), Style::PLAIN);
-        assert!(text.contains("  where     armoire-bordes / olt-bordes: not seen there now\n"), "{text}");
+        assert!(
+            text.contains("  where     armoire-bordes / olt-bordes: not seen there now\n"),
+            "{text}"
+        );
         assert!(text.contains("  levels    none read\n"), "{text}");
         assert!(text.contains("  events    none recorded\n"), "{text}");
         assert!(!text.contains("traffic"), "{text}");
         // A store-only answer (no live part) still shows the line.
         d.live = None;
         let text = show(&d, now(), Style::PLAIN);
-        assert!(text.contains("  where     armoire-bordes / olt-bordes\n"), "{text}");
+        assert!(
+            text.contains("  where     armoire-bordes / olt-bordes\n"),
+            "{text}"
+        );
     }
 
     fn reading(olt_rx: f64, state: &str, reason: Option<&str>) -> WatchReading {
@@ -671,7 +915,10 @@ mod tests {
             location: Some("gpon_1/1/3:12".into()),
             state: state.into(),
             reason: reason.map(str::to_string),
-            levels: Levels { olt_rx_dbm: Some(olt_rx), ..Levels::default() },
+            levels: Levels {
+                olt_rx_dbm: Some(olt_rx),
+                ..Levels::default()
+            },
             oper: Some("up".into()),
             values: 3,
             took_ms: 45,
@@ -684,31 +931,89 @@ mod tests {
         let first = reading(-22.45, "up", None);
         let mut w = Watch::new(watched_metrics(&d, &first));
         assert_eq!(w.header(), "TIME       STATE     OLT RX dBm       GET");
-        assert_eq!(w.row(&first, "22:14:05Z", Style::PLAIN), "22:14:05Z  up        -22.45           45 ms");
-        assert_eq!(w.row(&reading(-22.14, "up", None), "22:14:07Z", Style::PLAIN), "22:14:07Z  up        -22.14 (+0.31)   45 ms");
-        assert_eq!(w.row(&reading(-22.14, "up", None), "22:14:09Z", Style::PLAIN), "22:14:09Z  up        -22.14 (+0.00)   45 ms");
-        let bad = w.row(&reading(-28.5, "degraded", Some("OLT rx -28.50 dBm below -27.0")), "22:14:11Z", Style::PLAIN);
-        assert_eq!(bad, "22:14:11Z  degraded  -28.50 (-6.36)   45 ms\n           OLT rx -28.50 dBm below -27.0");
-        let coloured = w.row(&reading(-22.0, "up", None), "22:14:13Z", Style { colour: true, unicode: true });
-        assert!(coloured.contains("\x1b[32m(+6.50)"), "a better level in green: {coloured:?}");
-        assert_eq!(w.summary(), vec!["OLT rx: first -22.45, last -22.00 (+0.45); lowest -28.50, highest -22.00 dBm"]);
+        assert_eq!(
+            w.row(&first, "22:14:05Z", Style::PLAIN),
+            "22:14:05Z  up        -22.45           45 ms"
+        );
+        assert_eq!(
+            w.row(&reading(-22.14, "up", None), "22:14:07Z", Style::PLAIN),
+            "22:14:07Z  up        -22.14 (+0.31)   45 ms"
+        );
+        assert_eq!(
+            w.row(&reading(-22.14, "up", None), "22:14:09Z", Style::PLAIN),
+            "22:14:09Z  up        -22.14 (+0.00)   45 ms"
+        );
+        let bad = w.row(
+            &reading(-28.5, "degraded", Some("OLT rx -28.50 dBm below -27.0")),
+            "22:14:11Z",
+            Style::PLAIN,
+        );
+        assert_eq!(
+            bad,
+            "22:14:11Z  degraded  -28.50 (-6.36)   45 ms\n           OLT rx -28.50 dBm below -27.0"
+        );
+        let coloured = w.row(
+            &reading(-22.0, "up", None),
+            "22:14:13Z",
+            Style {
+                colour: true,
+                unicode: true,
+            },
+        );
+        assert!(
+            coloured.contains("\x1b[32m(+6.50)"),
+            "a better level in green: {coloured:?}"
+        );
+        assert_eq!(
+            w.summary(),
+            vec!["OLT rx: first -22.45, last -22.00 (+0.45); lowest -28.50, highest -22.00 dBm"]
+        );
     }
 
     #[test]
     fn thresholds_are_checked_and_shown() {
-        let ok = ThresholdOverrides { optical_rx_min_dbm: Some(-28.0), ..Default::default() };
+        let ok = ThresholdOverrides {
+            optical_rx_min_dbm: Some(-28.0),
+            ..Default::default()
+        };
         assert_eq!(check_thresholds(&ok), Ok(()));
-        let sign = ThresholdOverrides { optical_rx_min_dbm: Some(28.0), ..Default::default() };
-        assert!(check_thresholds(&sign).expect_err("a forgotten sign").contains("--optical-rx-min 28"));
-        let upside_down = ThresholdOverrides { optical_rx_min_dbm: Some(-8.0), optical_rx_max_dbm: Some(-10.0), ..Default::default() };
+        let sign = ThresholdOverrides {
+            optical_rx_min_dbm: Some(28.0),
+            ..Default::default()
+        };
+        assert!(
+            check_thresholds(&sign)
+                .expect_err("a forgotten sign")
+                .contains("--optical-rx-min 28")
+        );
+        let upside_down = ThresholdOverrides {
+            optical_rx_min_dbm: Some(-8.0),
+            optical_rx_max_dbm: Some(-10.0),
+            ..Default::default()
+        };
         assert!(check_thresholds(&upside_down).is_err());
-        let nan = ThresholdOverrides { radio_snr_min_db: Some(f64::NAN), ..Default::default() };
+        let nan = ThresholdOverrides {
+            radio_snr_min_db: Some(f64::NAN),
+            ..Default::default()
+        };
         assert!(check_thresholds(&nan).is_err());
         let text = thresholds_text(&detail(), &ok, Style::PLAIN);
-        assert!(text.contains("  optical rx min    -28.0 dBm (this line)\n"), "{text}");
-        assert!(text.contains("  optical rx max    as configured\n"), "{text}");
-        assert!(text.contains("  state now         degraded; the next polls judge it with these\n"), "{text}");
+        assert!(
+            text.contains("  optical rx min    -28.0 dBm (this line)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  optical rx max    as configured\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  state now         degraded; the next polls judge it with these\n"),
+            "{text}"
+        );
         let cleared = thresholds_text(&detail(), &ThresholdOverrides::default(), Style::PLAIN);
-        assert!(cleared.starts_with("L-00042 follows the configured thresholds again"), "{cleared}");
+        assert!(
+            cleared.starts_with("L-00042 follows the configured thresholds again"),
+            "{cleared}"
+        );
     }
 }

@@ -11,14 +11,24 @@ pub async fn run(s: &mut Session, unassigned: bool) -> anyhow::Result<u8> {
     let st = Style::detect();
     let now = jiff::Timestamp::now();
     if unassigned {
-        let Response::Unassigned { items } = s.call(Request::Lines { query: LinesQuery::Unassigned }).await? else {
+        let Response::Unassigned { items } = s
+            .call(Request::Lines {
+                query: LinesQuery::Unassigned,
+            })
+            .await?
+        else {
             anyhow::bail!("unexpected answer to lines --unassigned")
         };
         if !s.print_json(&items)? {
             print!("{}", unassigned_text(&items, st));
         }
     } else {
-        let Response::Problems(list) = s.call(Request::Lines { query: LinesQuery::Problems }).await? else {
+        let Response::Problems(list) = s
+            .call(Request::Lines {
+                query: LinesQuery::Problems,
+            })
+            .await?
+        else {
             anyhow::bail!("unexpected answer to lines --problems")
         };
         if !s.print_json(&list)? {
@@ -36,10 +46,18 @@ pub fn problems_text(list: &ProblemList, now: jiff::Timestamp, st: Style) -> Str
             .lines
             .iter()
             .map(|p| {
-                let state = if p.flapping && p.state == "up" { "flapping" } else { p.state.as_str() };
+                let state = if p.flapping && p.state == "up" {
+                    "flapping"
+                } else {
+                    p.state.as_str()
+                };
                 let mut why = p.reason.clone().unwrap_or_default();
                 if p.flapping {
-                    why = if why.is_empty() { format!("{} flaps", p.flaps) } else { format!("{} flaps; {why}", p.flaps) };
+                    why = if why.is_empty() {
+                        format!("{} flaps", p.flaps)
+                    } else {
+                        format!("{} flaps; {why}", p.flaps)
+                    };
                 }
                 vec![
                     st.cut(&p.reference, 12),
@@ -55,7 +73,13 @@ pub fn problems_text(list: &ProblemList, now: jiff::Timestamp, st: Style) -> Str
                 ]
             })
             .collect();
-        out.push_str(&output::table_fit(&["LINE", "STATE", "SINCE", "MEMBER", "WHERE", "REASON"], &rows, WIDTH, 12, st));
+        out.push_str(&output::table_fit(
+            &["LINE", "STATE", "SINCE", "MEMBER", "WHERE", "REASON"],
+            &rows,
+            WIDTH,
+            12,
+            st,
+        ));
     }
     let _ = writeln!(
         out,
@@ -68,7 +92,11 @@ pub fn problems_text(list: &ProblemList, now: jiff::Timestamp, st: Style) -> Str
 }
 
 fn line_kind(item: &UnassignedItem) -> &'static str {
-    if item.kind == "station" { "radio" } else { "fibre" }
+    if item.kind == "station" {
+        "radio"
+    } else {
+        "fibre"
+    }
 }
 
 /// ONUs and stations no line matches, and how to make a line of one.
@@ -92,10 +120,22 @@ pub fn unassigned_text(items: &[UnassignedItem], st: Style) -> String {
                 _ => "- (no stable key)".into(),
             };
             let labels: Vec<String> = i.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            vec![st.cut(&i.device, 24), i.kind.clone(), st.cut_middle(&at, 18), st.cut(&key, 30), labels.join(" ")]
+            vec![
+                st.cut(&i.device, 24),
+                i.kind.clone(),
+                st.cut_middle(&at, 18),
+                st.cut(&key, 30),
+                labels.join(" "),
+            ]
         })
         .collect();
-    out.push_str(&output::table_fit(&["DEVICE", "KIND", "PORT/ONU", "KEY", "LABELS"], &rows, WIDTH, 10, st));
+    out.push_str(&output::table_fit(
+        &["DEVICE", "KIND", "PORT/ONU", "KEY", "LABELS"],
+        &rows,
+        WIDTH,
+        10,
+        st,
+    ));
     let onus = items.iter().filter(|i| i.kind == "onu").count();
     let stations = items.len() - onus;
     let _ = writeln!(
@@ -104,10 +144,20 @@ pub fn unassigned_text(items: &[UnassignedItem], st: Style) -> String {
         if onus == 1 { "" } else { "s" },
         if stations == 1 { "" } else { "s" }
     );
-    if let Some(i) = items.iter().find(|i| i.match_kind.is_some() && i.key.is_some()) {
-        let (Some(k), Some(key)) = (i.match_kind, i.key.as_deref()) else { return out };
+    if let Some(i) = items
+        .iter()
+        .find(|i| i.match_kind.is_some() && i.key.is_some())
+    {
+        let (Some(k), Some(key)) = (i.match_kind, i.key.as_deref()) else {
+            return out;
+        };
         let _ = writeln!(out, "To make a line of one, e.g. the first:");
-        let _ = writeln!(out, "  coopnoc line add --ref REF --kind {} --match {} --key {key} \\", line_kind(i), k.as_str());
+        let _ = writeln!(
+            out,
+            "  coopnoc line add --ref REF --kind {} --match {} --key {key} \\",
+            line_kind(i),
+            k.as_str()
+        );
         let _ = writeln!(out, "      --device {} --member MEMBER", i.device);
     }
     output::clip(&out, WIDTH, st)
@@ -138,7 +188,12 @@ mod tests {
         let list = ProblemList {
             lines: vec![
                 problem("L-00042", "down", false, Some("LOS")),
-                problem("L-00043", "degraded", false, Some(&"OLT rx -28.40 dBm below -27.0, rx -29.10 dBm below -27.0".repeat(2))),
+                problem(
+                    "L-00043",
+                    "degraded",
+                    false,
+                    Some(&"OLT rx -28.40 dBm below -27.0, rx -29.10 dBm below -27.0".repeat(2)),
+                ),
                 problem("L-00044", "up", true, None),
             ],
             total: 2000,
@@ -146,15 +201,41 @@ mod tests {
         };
         let text = problems_text(&list, now, Style::PLAIN);
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "LINE     STATE     SINCE   MEMBER  WHERE                     REASON", "{text}");
-        assert_eq!(lines[1], "L-00042  down      3h 12m  M-0042  olt-bordes gpon_1/1/3:12  LOS", "{text}");
-        assert!(lines[2].starts_with("L-00043  degraded") && lines[2].ends_with('…'), "{text}");
-        assert!(lines[3].starts_with("L-00044  flapping") && lines[3].ends_with("6 flaps"), "{text}");
-        assert_eq!(lines[4], "3 of 2000 lines in trouble; 3 unknown (device unreachable or not seen)");
+        assert_eq!(
+            lines[0], "LINE     STATE     SINCE   MEMBER  WHERE                     REASON",
+            "{text}"
+        );
+        assert_eq!(
+            lines[1], "L-00042  down      3h 12m  M-0042  olt-bordes gpon_1/1/3:12  LOS",
+            "{text}"
+        );
+        assert!(
+            lines[2].starts_with("L-00043  degraded") && lines[2].ends_with('…'),
+            "{text}"
+        );
+        assert!(
+            lines[3].starts_with("L-00044  flapping") && lines[3].ends_with("6 flaps"),
+            "{text}"
+        );
+        assert_eq!(
+            lines[4],
+            "3 of 2000 lines in trouble; 3 unknown (device unreachable or not seen)"
+        );
         assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
         assert!(!text.contains('\x1b'), "{text}");
-        let calm = problems_text(&ProblemList { lines: vec![], total: 10, unknown: 0 }, now, Style::PLAIN);
-        assert_eq!(calm, "0 of 10 lines in trouble; 0 unknown (device unreachable or not seen)\n");
+        let calm = problems_text(
+            &ProblemList {
+                lines: vec![],
+                total: 10,
+                unknown: 0,
+            },
+            now,
+            Style::PLAIN,
+        );
+        assert_eq!(
+            calm,
+            "0 of 10 lines in trouble; 0 unknown (device unreachable or not seen)\n"
+        );
     }
 
     #[test]
@@ -185,15 +266,30 @@ mod tests {
         ];
         let text = unassigned_text(&items, Style::PLAIN);
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "DEVICE      KIND     PORT/ONU       KEY                    LABELS", "{text}");
-        assert_eq!(lines[1], "olt-bordes  onu      gpon_1/1/3:12  onu gpon_1/1/3:12      name=ONU-12", "{text}");
-        assert_eq!(lines[2], "ap-clocher  station  -              mac 00:11:22:33:44:55", "{text}");
-        assert!(text.contains("1 ONU and 1 station belong to no line."), "{text}");
+        assert_eq!(
+            lines[0], "DEVICE      KIND     PORT/ONU       KEY                    LABELS",
+            "{text}"
+        );
+        assert_eq!(
+            lines[1], "olt-bordes  onu      gpon_1/1/3:12  onu gpon_1/1/3:12      name=ONU-12",
+            "{text}"
+        );
+        assert_eq!(
+            lines[2], "ap-clocher  station  -              mac 00:11:22:33:44:55",
+            "{text}"
+        );
+        assert!(
+            text.contains("1 ONU and 1 station belong to no line."),
+            "{text}"
+        );
         assert!(
             text.contains("  coopnoc line add --ref REF --kind fibre --match onu --key gpon_1/1/3:12 \\\n      --device olt-bordes --member MEMBER\n"),
             "{text}"
         );
         assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
-        assert_eq!(unassigned_text(&[], Style::PLAIN), "every ONU and station the devices show belongs to a line\n");
+        assert_eq!(
+            unassigned_text(&[], Style::PLAIN),
+            "every ONU and station the devices show belongs to a line\n"
+        );
     }
 }

@@ -18,7 +18,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use coopnocd::ctl::client::{Client, ClientError};
-use coopnocd::ipc::{self, ImportKind, LineKind, MatchKind, NewLine, NewMember, ReportPreference, Request, Response};
+use coopnocd::ipc::{
+    self, ImportKind, LineKind, MatchKind, NewLine, NewMember, ReportPreference, Request, Response,
+};
 
 use args::{Cli, Command, ImportKindArg, LineCommand, MemberCommand};
 
@@ -74,7 +76,10 @@ impl std::error::Error for DaemonRefused {}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("coopnoc: cannot start: {e}");
@@ -85,7 +90,9 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("coopnoc: {e:#}");
-            if e.downcast_ref::<ClientError>().is_some_and(|c| matches!(c, ClientError::Connect { .. })) {
+            if e.downcast_ref::<ClientError>()
+                .is_some_and(|c| matches!(c, ClientError::Connect { .. }))
+            {
                 ExitCode::from(EXIT_UNREACHABLE)
             } else {
                 ExitCode::FAILURE
@@ -109,15 +116,20 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     match &cli.command {
         Command::Validate { file } => return Ok(validate(file, cli.json)),
         Command::GenerateMan { dir } => {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-            clap_mangen::generate_to(args::command(), dir).with_context(|| format!("writing man pages into {}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            clap_mangen::generate_to(args::command(), dir)
+                .with_context(|| format!("writing man pages into {}", dir.display()))?;
             return Ok(0);
         }
         _ => {}
     }
     let path = socket_path(cli.socket.clone());
     let client = Client::connect(&path, Duration::from_secs(cli.timeout.max(1))).await?;
-    let mut s = Session { client, json: cli.json };
+    let mut s = Session {
+        client,
+        json: cli.json,
+    };
     match cli.command {
         Command::Validate { .. } | Command::GenerateMan { .. } => unreachable!("handled above"),
         Command::Status => status(&mut s).await,
@@ -126,10 +138,31 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Import { file, kind } => import(&mut s, &file, kind).await,
         Command::Device(cmd) => device::run(&mut s, cmd).await,
         Command::Poll { device } => device::poll(&mut s, &device).await,
-        Command::Usage { target, month, daily } => usage::usage(&mut s, target, month, daily).await,
-        Command::Lines { problems: _, unassigned } => lines::run(&mut s, unassigned).await,
-        Command::Events { since, line, device, limit } => {
-            events::run(&mut s, events::EventsArgs { since, line, device, limit }).await
+        Command::Usage {
+            target,
+            month,
+            daily,
+        } => usage::usage(&mut s, target, month, daily).await,
+        Command::Lines {
+            problems: _,
+            unassigned,
+        } => lines::run(&mut s, unassigned).await,
+        Command::Events {
+            since,
+            line,
+            device,
+            limit,
+        } => {
+            events::run(
+                &mut s,
+                events::EventsArgs {
+                    since,
+                    line,
+                    device,
+                    limit,
+                },
+            )
+            .await
         }
     }
 }
@@ -156,7 +189,10 @@ fn validate(file: &Path, json: bool) -> u8 {
         Err(e) => {
             if json {
                 let problems: Vec<String> = e.problems.iter().map(|p| p.to_string()).collect();
-                println!("{}", serde_json::json!({"file": e.file, "valid": false, "problems": problems}));
+                println!(
+                    "{}",
+                    serde_json::json!({"file": e.file, "valid": false, "problems": problems})
+                );
             } else {
                 eprint!("{e}");
             }
@@ -172,13 +208,26 @@ async fn status(s: &mut Session) -> anyhow::Result<u8> {
     if s.print_json(&st)? {
         return Ok(0);
     }
-    println!("coopnocd {} for {} (pid {})", st.version, st.cooperative, st.pid);
-    println!("  up since   {} ({})", st.started_at, output::duration(st.uptime_seconds));
+    println!(
+        "coopnocd {} for {} (pid {})",
+        st.version, st.cooperative, st.pid
+    );
+    println!(
+        "  up since   {} ({})",
+        st.started_at,
+        output::duration(st.uptime_seconds)
+    );
     if let Some(c) = &st.config_file {
         println!("  config     {c}");
     }
-    println!("  inventory  {} sites, {} devices, {} members", st.sites, st.devices, st.members);
-    println!("  lines      {} ({} unassigned)", st.lines, st.lines_unassigned);
+    println!(
+        "  inventory  {} sites, {} devices, {} members",
+        st.sites, st.devices, st.members
+    );
+    println!(
+        "  lines      {} ({} unassigned)",
+        st.lines, st.lines_unassigned
+    );
     println!(
         "  store      {} (schema {}, {})",
         st.store.path,
@@ -199,7 +248,14 @@ fn print_member(m: &ipc::Member) {
             ReportPreference::None => "none (opted out)",
         }
     );
-    println!("  lines     {}", if m.lines.is_empty() { "-".to_string() } else { m.lines.join(", ") });
+    println!(
+        "  lines     {}",
+        if m.lines.is_empty() {
+            "-".to_string()
+        } else {
+            m.lines.join(", ")
+        }
+    );
     println!("  since     {}", m.created_at);
     if let Some(left) = &m.left_at {
         println!("  left      {left}");
@@ -214,9 +270,15 @@ async fn member(s: &mut Session, cmd: MemberCommand) -> anyhow::Result<u8> {
                 display_name: a.name,
                 email: a.email,
                 language: a.language,
-                reports: if a.no_reports { ReportPreference::None } else { ReportPreference::Email },
+                reports: if a.no_reports {
+                    ReportPreference::None
+                } else {
+                    ReportPreference::Email
+                },
             });
-            let Response::Member(m) = s.call(req).await? else { anyhow::bail!("unexpected answer") };
+            let Response::Member(m) = s.call(req).await? else {
+                anyhow::bail!("unexpected answer")
+            };
             if !s.print_json(&m)? {
                 println!("added member {}", m.reference);
             }
@@ -238,14 +300,18 @@ async fn member(s: &mut Session, cmd: MemberCommand) -> anyhow::Result<u8> {
                         ]
                     })
                     .collect();
-                print!("{}", output::table(&["MEMBER", "NAME", "LANG", "REPORTS", "LINES"], &rows));
+                print!(
+                    "{}",
+                    output::table(&["MEMBER", "NAME", "LANG", "REPORTS", "LINES"], &rows)
+                );
                 println!("{} members", members.len());
             }
         }
         MemberCommand::Export { member } => return usage::export(s, member).await,
         MemberCommand::Erase { member, yes } => return usage::erase(s, member, yes).await,
         MemberCommand::Leave { member, on, undo } => {
-            let Response::Member(m) = s.call(Request::MemberLeave { member, on, undo }).await? else {
+            let Response::Member(m) = s.call(Request::MemberLeave { member, on, undo }).await?
+            else {
                 anyhow::bail!("unexpected answer")
             };
             if !s.print_json(&m)? {
@@ -272,8 +338,12 @@ async fn line(s: &mut Session, cmd: LineCommand) -> anyhow::Result<u8> {
         LineCommand::Add(a) => {
             let kind = LineKind::parse(&a.kind)
                 .with_context(|| format!("--kind {}: use fibre, radio or port", a.kind))?;
-            let match_kind = MatchKind::parse(&a.match_kind)
-                .with_context(|| format!("--match {}: use serial, mac, ifname, ifalias or onu", a.match_kind))?;
+            let match_kind = MatchKind::parse(&a.match_kind).with_context(|| {
+                format!(
+                    "--match {}: use serial, mac, ifname, ifalias or onu",
+                    a.match_kind
+                )
+            })?;
             let req = Request::LineAdd(NewLine {
                 reference: a.reference,
                 kind,
@@ -283,13 +353,20 @@ async fn line(s: &mut Session, cmd: LineCommand) -> anyhow::Result<u8> {
                 member: a.member,
                 description: a.description,
             });
-            let Response::Line(d) = s.call(req).await? else { anyhow::bail!("unexpected answer") };
+            let Response::Line(d) = s.call(req).await? else {
+                anyhow::bail!("unexpected answer")
+            };
             if !s.print_json(&d)? {
                 println!("added line {}", d.line.reference);
             }
         }
         LineCommand::List { unassigned } => {
-            let Response::Lines { lines } = s.call(Request::LineList { unassigned_only: unassigned }).await? else {
+            let Response::Lines { lines } = s
+                .call(Request::LineList {
+                    unassigned_only: unassigned,
+                })
+                .await?
+            else {
                 anyhow::bail!("unexpected answer")
             };
             if !s.print_json(&lines)? {
@@ -305,12 +382,17 @@ async fn line(s: &mut Session, cmd: LineCommand) -> anyhow::Result<u8> {
                         ]
                     })
                     .collect();
-                print!("{}", output::table(&["LINE", "STATE", "MEMBER", "DEVICE", "FOUND BY"], &rows));
+                print!(
+                    "{}",
+                    output::table(&["LINE", "STATE", "MEMBER", "DEVICE", "FOUND BY"], &rows)
+                );
                 println!("{} lines", lines.len());
             }
         }
         LineCommand::Show { line } => return line::show_command(s, line).await,
-        LineCommand::Watch { line, every, count } => return line::watch(s, line, every, count).await,
+        LineCommand::Watch { line, every, count } => {
+            return line::watch(s, line, every, count).await;
+        }
         LineCommand::Thresholds(a) => return line::thresholds(s, a).await,
         LineCommand::Assign { line, member, none } => {
             let member = if none { None } else { member };
@@ -329,7 +411,8 @@ async fn line(s: &mut Session, cmd: LineCommand) -> anyhow::Result<u8> {
 }
 
 async fn import(s: &mut Session, file: &Path, kind: Option<ImportKindArg>) -> anyhow::Result<u8> {
-    let csv = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let csv =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let kind = match kind {
         Some(ImportKindArg::Members) => ImportKind::Members,
         Some(ImportKindArg::Lines) => ImportKind::Lines,
@@ -344,7 +427,14 @@ async fn import(s: &mut Session, file: &Path, kind: Option<ImportKindArg>) -> an
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| file.display().to_string());
-    let Response::Imported(sum) = s.call(Request::Import { kind, csv, file_name }).await? else {
+    let Response::Imported(sum) = s
+        .call(Request::Import {
+            kind,
+            csv,
+            file_name,
+        })
+        .await?
+    else {
         anyhow::bail!("unexpected answer")
     };
     if !s.print_json(&sum)? {

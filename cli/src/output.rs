@@ -34,11 +34,17 @@ pub struct Style {
 
 impl Style {
     /// No colour, UTF-8: what the tests compare against.
-    pub const PLAIN: Style = Style { colour: false, unicode: true };
+    pub const PLAIN: Style = Style {
+        colour: false,
+        unicode: true,
+    };
 
     /// What stdout and the locale allow.
     pub fn detect() -> Style {
-        Style { colour: colour(), unicode: unicode() }
+        Style {
+            colour: colour(),
+            unicode: unicode(),
+        }
     }
 
     /// Colours a state word: green up, yellow degraded or flapping, red down, dim unknown.
@@ -66,7 +72,12 @@ impl Style {
 
     /// "old → new", each state coloured.
     pub fn change(self, old: Option<&str>, new: &str) -> String {
-        format!("{} {} {}", self.state(old.unwrap_or("-")), self.arrow(), self.state(new))
+        format!(
+            "{} {} {}",
+            self.state(old.unwrap_or("-")),
+            self.arrow(),
+            self.state(new)
+        )
     }
 
     pub fn arrow(self) -> &'static str {
@@ -213,12 +224,21 @@ pub fn bytes(n: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", units[u]) }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", units[u])
+    }
 }
 
 /// A duration for people: 3d 4h, 5h 12m, 42s.
 pub fn duration(seconds: u64) -> String {
-    let (d, h, m, s) = (seconds / 86400, seconds / 3600 % 24, seconds / 60 % 60, seconds % 60);
+    let (d, h, m, s) = (
+        seconds / 86400,
+        seconds / 3600 % 24,
+        seconds / 60 % 60,
+        seconds % 60,
+    );
     if d > 0 {
         format!("{d}d {h}h")
     } else if h > 0 {
@@ -238,7 +258,13 @@ pub fn pad(s: &str, width: usize) -> String {
 
 /// A table cut to `width` columns: the last column (a free text) gets what the others leave,
 /// at least `min_last` characters; a line still too long is cut at the edge.
-pub fn table_fit(headers: &[&str], rows: &[Vec<String>], width: usize, min_last: usize, style: Style) -> String {
+pub fn table_fit(
+    headers: &[&str],
+    rows: &[Vec<String>],
+    width: usize,
+    min_last: usize,
+    style: Style,
+) -> String {
     let n = headers.len();
     if n == 0 {
         return String::new();
@@ -247,7 +273,12 @@ pub fn table_fit(headers: &[&str], rows: &[Vec<String>], width: usize, min_last:
         .iter()
         .enumerate()
         .map(|(i, h)| {
-            let w = rows.iter().filter_map(|r| r.get(i)).map(|c| visible_len(c)).chain([h.chars().count()]).max();
+            let w = rows
+                .iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| visible_len(c))
+                .chain([h.chars().count()])
+                .max();
             w.unwrap_or(0) + 2
         })
         .sum();
@@ -269,7 +300,13 @@ pub fn table_fit(headers: &[&str], rows: &[Vec<String>], width: usize, min_last:
 /// minimum, █ at the maximum; `·` for a slot without a value. A range under `min_span` is
 /// drawn around its middle, so that noise of a few hundredths does not look like a cliff.
 /// ASCII (`_.-=+*#@`, a space for no value) when the terminal is not UTF-8.
-pub fn sparkline(values: &[Option<f64>], min: f64, max: f64, min_span: f64, style: Style) -> String {
+pub fn sparkline(
+    values: &[Option<f64>],
+    min: f64,
+    max: f64,
+    min_span: f64,
+    style: Style,
+) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     const ASCII: [char; 8] = ['_', '.', '-', '=', '+', '*', '#', '@'];
     let (lo, hi) = if max - min < min_span {
@@ -309,7 +346,12 @@ pub fn rate(bps: f64) -> String {
         return "-".to_string();
     }
     let units = [("b/s", 1.0), ("kb/s", 1e3), ("Mb/s", 1e6), ("Gb/s", 1e9)];
-    let (unit, scale) = units.iter().rev().find(|(_, s)| bps >= *s).copied().unwrap_or(units[0]);
+    let (unit, scale) = units
+        .iter()
+        .rev()
+        .find(|(_, s)| bps >= *s)
+        .copied()
+        .unwrap_or(units[0]);
     let v = bps / scale;
     if scale == 1.0 {
         format!("{v:.0} {unit}")
@@ -362,13 +404,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let mut total = Duration::ZERO;
     let mut rest = t;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits == 0 {
             return Err(bad());
         }
         let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let unit = rest[..unit_len].trim();
         rest = &rest[unit_len..];
         let part = match unit {
@@ -407,13 +453,21 @@ mod tests {
     fn sparkline_scales_between_min_and_max() {
         let v = [Some(-25.0), Some(-21.0), None, Some(-23.0)];
         assert_eq!(sparkline(&v, -25.0, -21.0, 1.0, Style::PLAIN), "▁█·▅");
-        let ascii = Style { colour: false, unicode: false };
+        let ascii = Style {
+            colour: false,
+            unicode: false,
+        };
         assert_eq!(sparkline(&v, -25.0, -21.0, 1.0, ascii), "_@ +");
         // A flat day is drawn flat, in the middle.
         let flat = [Some(-22.01), Some(-22.0), Some(-22.02)];
         let s = sparkline(&flat, -22.02, -22.0, 1.0, Style::PLAIN);
         assert!(s.chars().all(|c| c == '▄' || c == '▅'), "{s}");
-        assert_eq!(sparkline(&[None; 24], 0.0, 0.0, 1.0, Style::PLAIN).chars().count(), 24);
+        assert_eq!(
+            sparkline(&[None; 24], 0.0, 0.0, 1.0, Style::PLAIN)
+                .chars()
+                .count(),
+            24
+        );
     }
 
     #[test]
@@ -443,7 +497,11 @@ mod tests {
         assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86400)));
         assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86400)));
-        assert!(parse_duration("12").expect_err("no unit").contains("add a unit"));
+        assert!(
+            parse_duration("12")
+                .expect_err("no unit")
+                .contains("add a unit")
+        );
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("").is_err());
         assert!(parse_duration("3w").is_err());
@@ -451,7 +509,10 @@ mod tests {
 
     #[test]
     fn clip_cuts_long_lines_and_keeps_colour_closed() {
-        let st = Style { colour: true, unicode: true };
+        let st = Style {
+            colour: true,
+            unicode: true,
+        };
         let long = format!("{} {}", st.state("down"), "x".repeat(100));
         let out = clip(&format!("{long}\nshort\n"), 20, st);
         let first = out.lines().next().expect("a line");
@@ -473,9 +534,26 @@ mod tests {
         let st = Style::PLAIN;
         assert_eq!(st.state("down"), "down");
         assert_eq!(st.change(Some("up"), "down"), "up → down");
-        assert_eq!(Style { colour: false, unicode: false }.change(None, "up"), "- -> up");
-        assert!(Style { colour: true, unicode: true }.state("down").contains('\x1b'));
-        assert_eq!(st.cut_middle("olt-forge-nord gpon-onu_1/1/3:12", 24), "olt-for…pon-onu_1/1/3:12");
+        assert_eq!(
+            Style {
+                colour: false,
+                unicode: false
+            }
+            .change(None, "up"),
+            "- -> up"
+        );
+        assert!(
+            Style {
+                colour: true,
+                unicode: true
+            }
+            .state("down")
+            .contains('\x1b')
+        );
+        assert_eq!(
+            st.cut_middle("olt-forge-nord gpon-onu_1/1/3:12", 24),
+            "olt-for…pon-onu_1/1/3:12"
+        );
         assert_eq!(st.cut_middle("short", 24), "short");
     }
 }

@@ -9,13 +9,20 @@ use crate::{Session, output};
 
 /// Decimal gigabytes with one decimal (1 GB = 10^9 bytes, as members' bills count).
 pub fn gb(bytes: u64) -> String {
-    format!("{:.1} GB", bytes as f64 / coopnocd::usage::BYTES_PER_GB as f64)
+    format!(
+        "{:.1} GB",
+        bytes as f64 / coopnocd::usage::BYTES_PER_GB as f64
+    )
 }
 
 fn percent(share: f64) -> String {
     let p = share * 100.0;
     // Never round an incomplete month up to "100 %".
-    if share < 1.0 && p > 99.9 { "99.9 %".to_string() } else { format!("{p:.1} %") }
+    if share < 1.0 && p > 99.9 {
+        "99.9 %".to_string()
+    } else {
+        format!("{p:.1} %")
+    }
 }
 
 fn grouped(n: u64) -> String {
@@ -30,8 +37,20 @@ fn grouped(n: u64) -> String {
     out
 }
 
-pub async fn usage(s: &mut Session, target: String, month: Option<String>, daily: bool) -> anyhow::Result<u8> {
-    let Response::Usage(r) = s.call(Request::Usage { target, month, daily }).await? else {
+pub async fn usage(
+    s: &mut Session,
+    target: String,
+    month: Option<String>,
+    daily: bool,
+) -> anyhow::Result<u8> {
+    let Response::Usage(r) = s
+        .call(Request::Usage {
+            target,
+            month,
+            daily,
+        })
+        .await?
+    else {
         anyhow::bail!("unexpected answer")
     };
     if s.print_json(&r)? {
@@ -42,9 +61,21 @@ pub async fn usage(s: &mut Session, target: String, month: Option<String>, daily
 }
 
 fn print_report(r: &UsageReport) {
-    let who = if r.subject_kind == "member" { "member" } else { "line" };
-    println!("Usage of {who} {}, {} ({})", r.subject, r.month, r.time_zone);
-    let unmeasured: Vec<&str> = r.lines.iter().filter(|l| !l.measured_per_line).map(|l| l.line.as_str()).collect();
+    let who = if r.subject_kind == "member" {
+        "member"
+    } else {
+        "line"
+    };
+    println!(
+        "Usage of {who} {}, {} ({})",
+        r.subject, r.month, r.time_zone
+    );
+    let unmeasured: Vec<&str> = r
+        .lines
+        .iter()
+        .filter(|l| !l.measured_per_line)
+        .map(|l| l.line.as_str())
+        .collect();
     for l in &unmeasured {
         println!("  {l}: not measured per line on this device (it only counts per PON port)");
     }
@@ -54,9 +85,21 @@ fn print_report(r: &UsageReport) {
     if !r.lines.is_empty() && unmeasured.len() == r.lines.len() {
         return;
     }
-    println!("  download   {:>10}  ({} bytes)", gb(r.download_bytes), grouped(r.download_bytes));
-    println!("  upload     {:>10}  ({} bytes)", gb(r.upload_bytes), grouped(r.upload_bytes));
-    println!("  total      {:>10}  ({} bytes)", gb(r.total_bytes), grouped(r.total_bytes));
+    println!(
+        "  download   {:>10}  ({} bytes)",
+        gb(r.download_bytes),
+        grouped(r.download_bytes)
+    );
+    println!(
+        "  upload     {:>10}  ({} bytes)",
+        gb(r.upload_bytes),
+        grouped(r.upload_bytes)
+    );
+    println!(
+        "  total      {:>10}  ({} bytes)",
+        gb(r.total_bytes),
+        grouped(r.total_bytes)
+    );
     if r.estimated {
         println!(
             "  estimated: data covers {} of the month so far (gaps are not filled in)",
@@ -66,7 +109,11 @@ fn print_report(r: &UsageReport) {
         println!("  complete: data covers the whole month so far");
     }
     match r.peak_share {
-        Some(share) => println!("  evening peak {}: {} of the total", r.evening_peak, percent(share)),
+        Some(share) => println!(
+            "  evening peak {}: {} of the total",
+            r.evening_peak,
+            percent(share)
+        ),
         None => println!("  evening peak {}: no traffic", r.evening_peak),
     }
     if !r.days.is_empty() {
@@ -83,7 +130,10 @@ fn print_report(r: &UsageReport) {
                 ]
             })
             .collect();
-        print!("{}", output::table(&["DAY", "DOWNLOAD", "UPLOAD", "PEAK", "COVERED"], &rows));
+        print!(
+            "{}",
+            output::table(&["DAY", "DOWNLOAD", "UPLOAD", "PEAK", "COVERED"], &rows)
+        );
     }
     println!("  (GB = 10^9 bytes; exact bytes with --json)");
 }
@@ -100,7 +150,9 @@ pub async fn export(s: &mut Session, member: String) -> anyhow::Result<u8> {
 pub async fn erase(s: &mut Session, member: String, yes: bool) -> anyhow::Result<u8> {
     if !yes {
         if !std::io::stdin().is_terminal() {
-            anyhow::bail!("erasing {member} needs a confirmation: run it in a terminal, or add --yes");
+            anyhow::bail!(
+                "erasing {member} needs a confirmation: run it in a terminal, or add --yes"
+            );
         }
         print!(
             "This removes member {member}, their usage history and their name from the audit log, for good.\n\
@@ -115,7 +167,12 @@ pub async fn erase(s: &mut Session, member: String, yes: bool) -> anyhow::Result
             return Ok(1);
         }
     }
-    let Response::Erased(sum) = s.call(Request::MemberErase { member: member.clone() }).await? else {
+    let Response::Erased(sum) = s
+        .call(Request::MemberErase {
+            member: member.clone(),
+        })
+        .await?
+    else {
         anyhow::bail!("unexpected answer")
     };
     if !s.print_json(&sum)? {

@@ -61,7 +61,11 @@ fn args() -> Args {
     // The sim binary sits beside the examples folder in a cargo target directory.
     let default_sim = std::env::current_exe()
         .ok()
-        .and_then(|p| p.parent().and_then(|d| d.parent()).map(|d| d.join("coopnoc-sim")))
+        .and_then(|p| {
+            p.parent()
+                .and_then(|d| d.parent())
+                .map(|d| d.join("coopnoc-sim"))
+        })
         .unwrap_or_else(|| "coopnoc-sim".into());
     let mut a = Args {
         sim: default_sim,
@@ -78,9 +82,18 @@ fn args() -> Args {
             "--sim" => a.sim = value().into(),
             "--latency-ms" => a.latency_ms = value().parse().unwrap_or_else(|_| usage()),
             "--base-port" => a.base_port = value().parse().unwrap_or_else(|_| usage()),
-            "--cycles" => a.cycles = value().parse().ok().filter(|n| *n >= 2).unwrap_or_else(|| usage()),
+            "--cycles" => {
+                a.cycles = value()
+                    .parse()
+                    .ok()
+                    .filter(|n| *n >= 2)
+                    .unwrap_or_else(|| usage())
+            }
             "--max-repetitions" => {
-                a.max_repetitions = value().split(',').map(|v| v.trim().parse().unwrap_or_else(|_| usage())).collect()
+                a.max_repetitions = value()
+                    .split(',')
+                    .map(|v| v.trim().parse().unwrap_or_else(|_| usage()))
+                    .collect()
             }
             "--json" => a.json = true,
             _ => usage(),
@@ -131,7 +144,11 @@ fn udp_rcvbuf_errors() -> u64 {
     if let [names, values] = lines[..]
         && let Some(i) = names.split_whitespace().position(|f| f == "RcvbufErrors")
     {
-        n += values.split_whitespace().nth(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        n += values
+            .split_whitespace()
+            .nth(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
     }
     let v6 = std::fs::read_to_string("/proc/net/snmp6").unwrap_or_default();
     n + v6
@@ -146,17 +163,32 @@ fn values_in(o: &Observation) -> u64 {
     let n = |b: bool| b as u64;
     match o {
         Observation::Uptime { .. } => 1,
-        Observation::System { descr, object_id, name } => n(descr.is_some()) + n(object_id.is_some()) + n(name.is_some()),
-        Observation::Interface { oper_up, in_octets, out_octets, speed_bps, discontinuity, .. } => {
+        Observation::System {
+            descr,
+            object_id,
+            name,
+        } => n(descr.is_some()) + n(object_id.is_some()) + n(name.is_some()),
+        Observation::Interface {
+            oper_up,
+            in_octets,
+            out_octets,
+            speed_bps,
+            discontinuity,
+            ..
+        } => {
             n(oper_up.is_some())
                 + n(in_octets.is_some())
                 + n(out_octets.is_some())
                 + n(speed_bps.is_some())
                 + n(discontinuity.is_some())
         }
-        Observation::InterfaceLabels { name, descr, alias, if_type, .. } => {
-            n(name.is_some()) + n(descr.is_some()) + n(alias.is_some()) + n(if_type.is_some())
-        }
+        Observation::InterfaceLabels {
+            name,
+            descr,
+            alias,
+            if_type,
+            ..
+        } => n(name.is_some()) + n(descr.is_some()) + n(alias.is_some()) + n(if_type.is_some()),
         _ => 0,
     }
 }
@@ -184,7 +216,11 @@ struct Seen {
 }
 
 /// The daemon's consumer, minus the store: the in-memory device state takes in every batch.
-async fn consume(mut rx: mpsc::Receiver<ObservationBatch>, states: Arc<DeviceStates>, seen: Arc<Mutex<Seen>>) {
+async fn consume(
+    mut rx: mpsc::Receiver<ObservationBatch>,
+    states: Arc<DeviceStates>,
+    seen: Arc<Mutex<Seen>>,
+) {
     while let Some(batch) = rx.recv().await {
         let _ = states.apply(&batch);
         let mut d = DeviceSeen::default();
@@ -192,7 +228,9 @@ async fn consume(mut rx: mpsc::Receiver<ObservationBatch>, states: Arc<DeviceSta
             d.values += values_in(item);
             match item {
                 Observation::InterfaceLabels { .. } | Observation::System { .. } => d.labels = true,
-                Observation::Poll { duration, error, .. } => {
+                Observation::Poll {
+                    duration, error, ..
+                } => {
                     d.duration = *duration;
                     d.error = error.clone();
                 }
@@ -234,13 +272,32 @@ impl Drop for Sim {
 
 fn start_sim(a: &Args) -> anyhow::Result<Sim> {
     let child = Command::new(&a.sim)
-        .args(["bench", "--latency-ms", &a.latency_ms.to_string(), "--base-port", &a.base_port.to_string()])
+        .args([
+            "bench",
+            "--latency-ms",
+            &a.latency_ms.to_string(),
+            "--base-port",
+            &a.base_port.to_string(),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .map_err(|e| anyhow::anyhow!("cannot start {} (build it: cargo build --release -p coopnoc-sim): {e}", a.sim.display()))?;
-    let mut sim = Sim { child, devices: Vec::new(), lines: String::new() };
-    let out = sim.child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot start {} (build it: cargo build --release -p coopnoc-sim): {e}",
+                a.sim.display()
+            )
+        })?;
+    let mut sim = Sim {
+        child,
+        devices: Vec::new(),
+        lines: String::new(),
+    };
+    let out = sim
+        .child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
     for line in BufReader::new(out).lines() {
         let line = line?;
         if let Some(rest) = line.strip_prefix("# ") {
@@ -252,16 +309,21 @@ fn start_sim(a: &Args) -> anyhow::Result<Sim> {
         }
         let f: Vec<&str> = line.split('\t').collect();
         if f.len() >= 4 {
-            sim.devices.push((f[0].into(), f[1].into(), f[2].into(), f[3].into()));
+            sim.devices
+                .push((f[0].into(), f[1].into(), f[2].into(), f[3].into()));
         }
     }
     anyhow::bail!("coopnoc-sim ended before listing its devices")
 }
 
 fn config_for(sim: &Sim, max_repetitions: u32) -> anyhow::Result<Config> {
-    let mut toml = String::from("[daemon]\nstate-directory = \"/tmp\"\ntime-zone = \"UTC\"\n[http]\nenabled = false\n");
+    let mut toml = String::from(
+        "[daemon]\nstate-directory = \"/tmp\"\ntime-zone = \"UTC\"\n[http]\nenabled = false\n",
+    );
     // Defaults except the two scheduling settings explained at the top.
-    toml += &format!("[poll]\nstatus-interval = \"1h\"\nlabels-interval = \"12s\"\nmax-repetitions = {max_repetitions}\n");
+    toml += &format!(
+        "[poll]\nstatus-interval = \"1h\"\nlabels-interval = \"12s\"\nmax-repetitions = {max_repetitions}\n"
+    );
     toml += "[[site]]\nname = \"bench\"\n";
     for (name, kind, addr, community) in &sim.devices {
         toml += &format!(
@@ -269,7 +331,14 @@ fn config_for(sim: &Sim, max_repetitions: u32) -> anyhow::Result<Config> {
         );
     }
     config::parse(&toml, std::path::Path::new("/tmp")).map_err(|problems| {
-        anyhow::anyhow!("config: {}", problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))
+        anyhow::anyhow!(
+            "config: {}",
+            problems
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
     })
 }
 
@@ -416,7 +485,11 @@ fn report(
     // Devices are polled in parallel, a device's requests one window at a time: the cycle
     // cannot end before the busiest device's requests × latency / window.
     r.floor_s = r.busiest_requests as f64 * latency.as_secs_f64() / window.max(1) as f64;
-    r.bulk_now = bulk.iter().map(|(m, n)| format!("{n} OLTs at {m}")).collect::<Vec<_>>().join(", ");
+    r.bulk_now = bulk
+        .iter()
+        .map(|(m, n)| format!("{n} OLTs at {m}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     r
 }
 
@@ -461,7 +534,11 @@ async fn run_setting(
         cpu_of(sim.child.id()) - s0,
     );
     // Labels become due again 12 s after each device's first poll: wait for that.
-    let last = seen.lock().expect("seen").last_batch.unwrap_or_else(Instant::now);
+    let last = seen
+        .lock()
+        .expect("seen")
+        .last_batch
+        .unwrap_or_else(Instant::now);
     tokio::time::sleep_until((last + Duration::from_millis(12_300)).into()).await;
 
     let mut out = vec![spread];
@@ -470,7 +547,9 @@ async fn run_setting(
         let expected = batches() + names.len() as u64;
         let (u0, s0, d0) = (rusage(), cpu_of(sim.child.id()), udp_rcvbuf_errors());
         let t = Instant::now();
-        let polls = names.iter().map(|n| handle.poll_now(n, Duration::from_secs(60)));
+        let polls = names
+            .iter()
+            .map(|n| handle.poll_now(n, Duration::from_secs(60)));
         let results = futures_util::future::join_all(polls).await;
         // poll_now returns once the batch is on the channel: wait until it is taken in.
         while batches() < expected {
@@ -483,8 +562,22 @@ async fn run_setting(
                 eprintln!("cycle {cycle}: {n}: {e}");
             }
         }
-        let name = if cycle == 1 { "labels".to_string() } else { format!("status{}", cycle - 1) };
-        let mut r = report(max_repetitions, &name, wall, &before, &snapshot(), latency, window, cpu, sim_cpu);
+        let name = if cycle == 1 {
+            "labels".to_string()
+        } else {
+            format!("status{}", cycle - 1)
+        };
+        let mut r = report(
+            max_repetitions,
+            &name,
+            wall,
+            &before,
+            &snapshot(),
+            latency,
+            window,
+            cpu,
+            sim_cpu,
+        );
         r.drops = udp_rcvbuf_errors() - d0;
         out.push(r);
     }
@@ -499,12 +592,17 @@ fn main() -> anyhow::Result<()> {
     let a = args();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
         .init();
     let sim = start_sim(&a)?;
     eprintln!("coopnoc-sim (pid {}): {}", sim.child.id(), sim.lines);
     // The daemon's runtime: multi-threaded, 2 workers (daemon/src/main.rs).
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     let reports = runtime.block_on(async {
         let engine = Arc::new(Engine::bind(None).await?);
         let mut all = Vec::new();
@@ -517,14 +615,19 @@ fn main() -> anyhow::Result<()> {
             all.extend(reports);
         }
         let c = engine.counters();
-        eprintln!("engine: {} replies correlated, {} discarded, {} malformed", c.correlated, c.discarded, c.malformed);
+        eprintln!(
+            "engine: {} replies correlated, {} discarded, {} malformed",
+            c.correlated, c.discarded, c.malformed
+        );
         Ok::<_, anyhow::Error>(all)
     })?;
     if !a.json {
         println!("\nsteady state (status cycles, median), per max-repetitions:");
         for &m in &a.max_repetitions {
-            let mut status: Vec<&CycleReport> =
-                reports.iter().filter(|r| r.max_repetitions == m && r.name.starts_with("status")).collect();
+            let mut status: Vec<&CycleReport> = reports
+                .iter()
+                .filter(|r| r.max_repetitions == m && r.name.starts_with("status"))
+                .collect();
             if status.is_empty() {
                 continue;
             }
@@ -533,7 +636,9 @@ fn main() -> anyhow::Result<()> {
                 v.sort_by(|x, y| x.total_cmp(y));
                 v[v.len() / 2]
             };
-            let labels = reports.iter().find(|r| r.max_repetitions == m && r.name == "labels");
+            let labels = reports
+                .iter()
+                .find(|r| r.max_repetitions == m && r.name == "labels");
             println!(
                 "  max-rep {m:>3}: status cycle {:.3} s wall, {:.3} CPU-s, {} values, {} requests (floor {:.3} s); labels cycle {:.3} s wall, {:.3} CPU-s, {} values",
                 median(&|r| r.wall_s),

@@ -19,13 +19,20 @@ use coopnocd::store::{LineImportRow, MemberImportRow, Store, WriteOp};
 
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn bin(name: &str) -> PathBuf {
     // target/release/examples/line_show_bench -> target/release/NAME
     let exe = std::env::current_exe().expect("current exe");
-    exe.parent().and_then(Path::parent).expect("target dir").join(name)
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join(name)
 }
 
 async fn populate(store: &Store, lines: usize, days: i64) {
@@ -40,7 +47,13 @@ async fn populate(store: &Store, lines: usize, days: i64) {
             },
         })
         .collect();
-    store.write(WriteOp::ImportMembers { rows: members, file_name: "bench".into() }).await.expect("members");
+    store
+        .write(WriteOp::ImportMembers {
+            rows: members,
+            file_name: "bench".into(),
+        })
+        .await
+        .expect("members");
     let rows = (0..lines)
         .map(|i| LineImportRow {
             line: NewLine {
@@ -55,12 +68,25 @@ async fn populate(store: &Store, lines: usize, days: i64) {
             csv_line: i as u64 + 2,
         })
         .collect();
-    store.write(WriteOp::ImportLines { rows, file_name: "bench".into() }).await.expect("lines");
+    store
+        .write(WriteOp::ImportLines {
+            rows,
+            file_name: "bench".into(),
+        })
+        .await
+        .expect("lines");
 
     // History straight into SQLite, in one transaction per day.
     use sqlx::ConnectOptions;
-    let mut conn = sqlx::sqlite::SqliteConnectOptions::new().filename(store.path()).connect().await.expect("connect");
-    let ids: Vec<(i64, i64)> = sqlx::query_as("SELECT id, member_id FROM line ORDER BY id").fetch_all(&mut conn).await.expect("ids");
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(store.path())
+        .connect()
+        .await
+        .expect("connect");
+    let ids: Vec<(i64, i64)> = sqlx::query_as("SELECT id, member_id FROM line ORDER BY id")
+        .fetch_all(&mut conn)
+        .await
+        .expect("ids");
     let now = coopnocd::store::now();
     let today = now.div_euclid(86400);
     for day in today - days + 1..=today {
@@ -68,22 +94,29 @@ async fn populate(store: &Store, lines: usize, days: i64) {
         for &(id, member) in &ids {
             for (metric, base) in [(Metric::Rx, -19.0), (Metric::OltRx, -23.0)] {
                 let mut d = DayLevels::new(metric, day);
-                let hours = if day == today { now.rem_euclid(86400) / 3600 + 1 } else { 24 };
+                let hours = if day == today {
+                    now.rem_euclid(86400) / 3600 + 1
+                } else {
+                    24
+                };
                 for h in 0..hours {
                     let wobble = ((id * 31 + day * 7 + h * 13) % 200) as f64 / 100.0;
                     d.record(day * 86400 + h * 3600, base - wobble);
                     d.record(day * 86400 + h * 3600 + 1800, base + wobble / 2.0);
                 }
-                sqlx::query("INSERT INTO line_level (line_id, metric, day, hours) VALUES (?, ?, ?, ?)")
-                    .bind(id)
-                    .bind(metric.code())
-                    .bind(day)
-                    .bind(d.to_blob())
-                    .execute(&mut *tx)
-                    .await
-                    .expect("level");
+                sqlx::query(
+                    "INSERT INTO line_level (line_id, metric, day, hours) VALUES (?, ?, ?, ?)",
+                )
+                .bind(id)
+                .bind(metric.code())
+                .bind(day)
+                .bind(d.to_blob())
+                .execute(&mut *tx)
+                .await
+                .expect("level");
             }
-            let date = coopnocd::usage::rollup::local_date(day * 86400, &jiff::tz::TimeZone::UTC).to_string();
+            let date = coopnocd::usage::rollup::local_date(day * 86400, &jiff::tz::TimeZone::UTC)
+                .to_string();
             sqlx::query(
                 "INSERT INTO usage_daily (line_id, day, member_id, day_start, period_s, down_bytes, up_bytes, down_peak_bytes,
                  up_peak_bytes, down_covered_ms, up_covered_ms) VALUES (?, ?, ?, ?, 86400, ?, ?, ?, ?, 86400000, 86400000)",
@@ -118,7 +151,9 @@ async fn populate(store: &Store, lines: usize, days: i64) {
         }
         tx.commit().await.expect("commit");
     }
-    let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut conn).await;
+    let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&mut conn)
+        .await;
 }
 
 fn rss(pid: u32) -> (u64, u64) {
@@ -148,7 +183,10 @@ fn main() {
     std::fs::create_dir_all(&state).expect("state dir");
     let db = state.join("coopnoc.db");
 
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let started = Instant::now();
     rt.block_on(async {
         let (store, writer) = Store::open(&db).await.expect("store");
@@ -157,7 +195,11 @@ fn main() {
         writer.finish().await;
     });
     let size = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
-    println!("store: {lines} lines, {days} days of history, {:.1} MiB, built in {:.1} s", size as f64 / 1048576.0, started.elapsed().as_secs_f64());
+    println!(
+        "store: {lines} lines, {days} days of history, {:.1} MiB, built in {:.1} s",
+        size as f64 / 1048576.0,
+        started.elapsed().as_secs_f64()
+    );
 
     let config = dir.path().join("coopnoc.toml");
     std::fs::write(
@@ -171,7 +213,12 @@ fn main() {
     .expect("config");
     let daemon = Daemon(
         Command::new(bin("coopnocd"))
-            .args(["--config", &config.display().to_string(), "--log-level", "warn"])
+            .args([
+                "--config",
+                &config.display().to_string(),
+                "--log-level",
+                "warn",
+            ])
             .stdin(Stdio::null())
             .spawn()
             .expect("start coopnocd (build it in release first)"),
@@ -186,17 +233,35 @@ fn main() {
             .output()
             .expect("run coopnoc");
         let took = t.elapsed();
-        assert!(out.status.success(), "coopnoc {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "coopnoc {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         (took, String::from_utf8_lossy(&out.stdout).into_owned())
     };
     let waiting = Instant::now();
-    while Command::new(bin("coopnoc")).arg("--socket").arg(&socket).arg("status").output().map(|o| !o.status.success()).unwrap_or(true) {
-        assert!(waiting.elapsed() < Duration::from_secs(30), "the daemon did not start");
+    while Command::new(bin("coopnoc"))
+        .arg("--socket")
+        .arg(&socket)
+        .arg("status")
+        .output()
+        .map(|o| !o.status.success())
+        .unwrap_or(true)
+    {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(30),
+            "the daemon did not start"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_secs(2));
     let (rss_idle, hwm_idle) = rss(daemon.0.id());
-    println!("coopnocd started on it: VmRSS {:.1} MiB, VmHWM {:.1} MiB", rss_idle as f64 / 1024.0, hwm_idle as f64 / 1024.0);
+    println!(
+        "coopnocd started on it: VmRSS {:.1} MiB, VmHWM {:.1} MiB",
+        rss_idle as f64 / 1024.0,
+        hwm_idle as f64 / 1024.0
+    );
     // The first request loads the line book: timed apart.
     let (first, _) = cli(&["line", "show", "L-00000"]);
     let mut text = Vec::new();
@@ -214,12 +279,32 @@ fn main() {
     }
     let (by_member, _) = cli(&["line", "show", &format!("M-{:05}", lines / 2)]);
     let (rss, hwm) = rss(daemon.0.id());
-    println!("coopnoc line show, {runs} lines across the table (whole process: start, request, answer, print):");
-    println!("  first request (loads the line book): {:.1} ms", first.as_secs_f64() * 1000.0);
-    println!("  text:   median {:.1} ms, p95 {:.1} ms", percentile(&mut text, 0.5), percentile(&mut text, 0.95));
-    println!("  --json: median {:.1} ms, p95 {:.1} ms", percentile(&mut json, 0.5), percentile(&mut json, 0.95));
-    println!("  by member reference: {:.1} ms", by_member.as_secs_f64() * 1000.0);
-    println!("coopnocd with {lines} lines: VmRSS {:.1} MiB, VmHWM {:.1} MiB", rss as f64 / 1024.0, hwm as f64 / 1024.0);
+    println!(
+        "coopnoc line show, {runs} lines across the table (whole process: start, request, answer, print):"
+    );
+    println!(
+        "  first request (loads the line book): {:.1} ms",
+        first.as_secs_f64() * 1000.0
+    );
+    println!(
+        "  text:   median {:.1} ms, p95 {:.1} ms",
+        percentile(&mut text, 0.5),
+        percentile(&mut text, 0.95)
+    );
+    println!(
+        "  --json: median {:.1} ms, p95 {:.1} ms",
+        percentile(&mut json, 0.5),
+        percentile(&mut json, 0.95)
+    );
+    println!(
+        "  by member reference: {:.1} ms",
+        by_member.as_secs_f64() * 1000.0
+    );
+    println!(
+        "coopnocd with {lines} lines: VmRSS {:.1} MiB, VmHWM {:.1} MiB",
+        rss as f64 / 1024.0,
+        hwm as f64 / 1024.0
+    );
     println!("\none answer:\n{sample}");
 }
 

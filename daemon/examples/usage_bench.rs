@@ -30,7 +30,13 @@ async fn populate(store: &Store, lines: usize) -> Vec<i64> {
             },
         })
         .collect();
-    store.write(WriteOp::ImportMembers { rows: members, file_name: "bench".into() }).await.expect("members");
+    store
+        .write(WriteOp::ImportMembers {
+            rows: members,
+            file_name: "bench".into(),
+        })
+        .await
+        .expect("members");
     let rows = (0..lines)
         .map(|i| LineImportRow {
             line: NewLine {
@@ -45,15 +51,26 @@ async fn populate(store: &Store, lines: usize) -> Vec<i64> {
             csv_line: i as u64 + 2,
         })
         .collect();
-    store.write(WriteOp::ImportLines { rows, file_name: "bench".into() }).await.expect("lines");
-    sqlx::query_scalar("SELECT id FROM line ORDER BY id").fetch_all(store.reader()).await.expect("ids")
+    store
+        .write(WriteOp::ImportLines {
+            rows,
+            file_name: "bench".into(),
+        })
+        .await
+        .expect("lines");
+    sqlx::query_scalar("SELECT id FROM line ORDER BY id")
+        .fetch_all(store.reader())
+        .await
+        .expect("ids")
 }
 
 /// A pseudo-random but repeatable rate per line, bytes per second (a few kB/s to ~1 MB/s).
 fn rate(line: i64, hour_of_day: i64) -> u64 {
     let base = (line as u64).wrapping_mul(2_654_435_761) % 400_000 + 5_000;
     // Busier evenings, quiet nights.
-    let shape = [2, 1, 1, 1, 1, 1, 2, 4, 5, 5, 5, 6, 6, 6, 6, 6, 7, 8, 10, 14, 15, 14, 10, 5];
+    let shape = [
+        2, 1, 1, 1, 1, 1, 2, 4, 5, 5, 5, 6, 6, 6, 6, 6, 7, 8, 10, 14, 15, 14, 10, 5,
+    ];
     base * shape[hour_of_day.rem_euclid(24) as usize] / 6
 }
 
@@ -61,9 +78,16 @@ fn cycle(ids: &[i64], t: i64, counters: &mut [u64], step: i64) -> Vec<CounterSam
     let mut out = Vec::with_capacity(ids.len() * 2);
     for (i, &line) in ids.iter().enumerate() {
         let r = rate(line, t / 3600);
-        for (k, direction) in [Direction::Download, Direction::Upload].into_iter().enumerate() {
+        for (k, direction) in [Direction::Download, Direction::Upload]
+            .into_iter()
+            .enumerate()
+        {
             let c = &mut counters[2 * i + k];
-            *c += if k == 0 { r * step as u64 } else { r * step as u64 / 10 };
+            *c += if k == 0 {
+                r * step as u64
+            } else {
+                r * step as u64 / 10
+            };
             out.push(CounterSample {
                 line,
                 direction,
@@ -92,7 +116,9 @@ async fn bench_10k(dir: &std::path::Path) {
     let (store, writer) = Store::open(&dir.join("bench10k.db")).await.expect("open");
     let ids = populate(&store, 10_000).await;
     let tz = jiff::tz::TimeZone::get("Europe/Paris").expect("tz");
-    let day = local_date(coopnocd::store::now(), &tz).checked_sub(jiff::Span::new().days(1)).expect("day");
+    let day = local_date(coopnocd::store::now(), &tz)
+        .checked_sub(jiff::Span::new().days(1))
+        .expect("day");
     let plan = DayPlan::new(day, &tz, PEAK).expect("plan");
     let mut counters = vec![0u64; ids.len() * 2];
 
@@ -112,7 +138,10 @@ async fn bench_10k(dir: &std::path::Path) {
     let service = UsageService::new(store.clone());
     let mut counters = vec![0u64; ids.len() * 2];
     let mut t = plan.start;
-    service.ingest(&cycle(&ids, t, &mut counters, 300)).await.expect("ingest");
+    service
+        .ingest(&cycle(&ids, t, &mut counters, 300))
+        .await
+        .expect("ingest");
     let mut full = Vec::new();
     // A whole day at 5-minute polls: the fine rows the roll-up needs.
     while t + 300 < plan.end {
@@ -124,16 +153,32 @@ async fn bench_10k(dir: &std::path::Path) {
     }
     let worst = *full.iter().max().expect("cycles");
     println!("ingest, one poll cycle of 10,000 lines (20,000 samples):");
-    println!("  accountant only (in memory)        median {}", ms(median(compute)));
-    println!("  accountant + SQLite commit         median {}, worst {} ({} cycles)", ms(median(full.clone())), ms(worst), full.len());
+    println!(
+        "  accountant only (in memory)        median {}",
+        ms(median(compute))
+    );
+    println!(
+        "  accountant + SQLite commit         median {}, worst {} ({} cycles)",
+        ms(median(full.clone())),
+        ms(worst),
+        full.len()
+    );
 
     let started = Instant::now();
-    let rows = match store.usage(UsageWrite::RollupDay(plan.clone())).await.expect("rollup") {
+    let rows = match store
+        .usage(UsageWrite::RollupDay(plan.clone()))
+        .await
+        .expect("rollup")
+    {
         coopnocd::usage::UsageOutcome::RolledUp { rows } => rows,
         _ => 0,
     };
     let daily = started.elapsed();
-    println!("roll-up of one day, 10,000 lines ({rows} daily rows from {} hour rows): {}", rows * 24, ms(daily));
+    println!(
+        "roll-up of one day, 10,000 lines ({rows} daily rows from {} hour rows): {}",
+        rows * 24,
+        ms(daily)
+    );
     // A month of daily rows: the day copied to the 29 days before it.
     let mut conn = write_conn(&store).await;
     for back in 1..30 {
@@ -149,11 +194,18 @@ async fn bench_10k(dir: &std::path::Path) {
         .expect("copy");
     }
     drop(conn);
-    let month = MonthPlan::new(day.year(), day.month(), &tz, coopnocd::store::now()).expect("month");
+    let month =
+        MonthPlan::new(day.year(), day.month(), &tz, coopnocd::store::now()).expect("month");
     let started = Instant::now();
-    store.usage(UsageWrite::RollupMonth(month)).await.expect("month");
+    store
+        .usage(UsageWrite::RollupMonth(month))
+        .await
+        .expect("month");
     let monthly = started.elapsed();
-    println!("roll-up of one month for 10,000 lines (from daily rows): {}", ms(monthly));
+    println!(
+        "roll-up of one month for 10,000 lines (from daily rows): {}",
+        ms(monthly)
+    );
     println!(
         "  month-end total (the last day + the month): {}; all 30 daily roll-ups of a month: {:.1} s spread over the month",
         ms(daily + monthly),
@@ -199,16 +251,31 @@ async fn bench_year(dir: &std::path::Path) {
                     s.covered_ms[0][i] = 300_000;
                     s.covered_ms[1][i] = 300_000;
                 }
-                HourRow { line, hour, slots: s }
+                HourRow {
+                    line,
+                    hour,
+                    slots: s,
+                }
             })
             .collect();
-        store.usage(UsageWrite::Record { hours: rows, counters: vec![] }).await.expect("record");
+        store
+            .usage(UsageWrite::Record {
+                hours: rows,
+                counters: vec![],
+            })
+            .await
+            .expect("record");
     }
     // Daily rows for those days (the real roll-up), then copied back to a full year.
     let last = local_date(now, &tz);
     let mut day = local_date(now - 35 * 86_400, &tz);
     while day <= last {
-        store.usage(UsageWrite::RollupDay(DayPlan::new(day, &tz, PEAK).expect("plan"))).await.expect("rollup");
+        store
+            .usage(UsageWrite::RollupDay(
+                DayPlan::new(day, &tz, PEAK).expect("plan"),
+            ))
+            .await
+            .expect("rollup");
         day = day.tomorrow().expect("day");
     }
     let mut conn = write_conn(&store).await;
@@ -225,12 +292,21 @@ async fn bench_year(dir: &std::path::Path) {
         .await
         .expect("copy");
     }
-    sqlx::query("DELETE FROM usage_daily WHERE day_start < ?").bind(now - 365 * 86_400).execute(&mut conn).await.expect("trim");
+    sqlx::query("DELETE FROM usage_daily WHERE day_start < ?")
+        .bind(now - 365 * 86_400)
+        .execute(&mut conn)
+        .await
+        .expect("trim");
     drop(conn);
     // Twelve monthly roll-ups.
     let mut d = local_date(now - 365 * 86_400, &tz).first_of_month();
     while d <= last {
-        store.usage(UsageWrite::RollupMonth(MonthPlan::new(d.year(), d.month(), &tz, now).expect("month"))).await.expect("month");
+        store
+            .usage(UsageWrite::RollupMonth(
+                MonthPlan::new(d.year(), d.month(), &tz, now).expect("month"),
+            ))
+            .await
+            .expect("month");
         d = d.checked_add(jiff::Span::new().months(1)).expect("month");
     }
     let retention = coopnocd::config::RetentionConfig {
@@ -240,10 +316,17 @@ async fn bench_year(dir: &std::path::Path) {
         events: Duration::from_secs(400 * 86_400),
         levels: Duration::from_secs(35 * 86_400),
     };
-    coopnocd::usage::retention::prune(&store, &retention, now).await.expect("prune");
+    coopnocd::usage::retention::prune(&store, &retention, now)
+        .await
+        .expect("prune");
     let count = |sql: &'static str| {
         let store = store.clone();
-        async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(store.reader()).await.expect("count") }
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(store.reader())
+                .await
+                .expect("count")
+        }
     };
     let (fine, daily, monthly) = (
         count("SELECT COUNT(*) FROM usage_fine").await,
@@ -251,7 +334,10 @@ async fn bench_year(dir: &std::path::Path) {
         count("SELECT COUNT(*) FROM usage_monthly").await,
     );
     let mut conn = write_conn(&store).await;
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut conn).await.expect("checkpoint");
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&mut conn)
+        .await
+        .expect("checkpoint");
     drop(conn);
     let size = store.size_bytes();
     println!(
@@ -266,9 +352,15 @@ async fn bench_year(dir: &std::path::Path) {
 fn main() {
     let arg = std::env::args().nth(1);
     let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = arg.map(std::path::PathBuf::from).unwrap_or_else(|| tmp.path().to_path_buf());
+    let dir = arg
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| tmp.path().to_path_buf());
     std::fs::create_dir_all(&dir).expect("dir");
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("rt");
     rt.block_on(async {
         bench_10k(&dir).await;
         bench_year(&dir).await;

@@ -23,19 +23,31 @@ fn cpu_seconds() -> f64 {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: walk_bench [--community C | --v3 USER:AUTH:PASS[:PRIV:PASS]] [--max-repetitions N] [--window N] [--repeat N] [--separate] HOST:PORT OID...");
+    eprintln!(
+        "usage: walk_bench [--community C | --v3 USER:AUTH:PASS[:PRIV:PASS]] [--max-repetitions N] [--window N] [--repeat N] [--separate] HOST:PORT OID..."
+    );
     std::process::exit(2)
 }
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let mut creds = SnmpCredentials::V2c { community: Secret::new("public") };
+    let mut creds = SnmpCredentials::V2c {
+        community: Secret::new("public"),
+    };
     let (mut max_reps, mut window, mut repeat, mut separate) = (25u32, 1u32, 1u32, false);
     let mut positional = Vec::new();
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--community" => creds = SnmpCredentials::V2c { community: Secret::new(args.next().unwrap_or_else(|| usage())) },
-            "--v1" => creds = SnmpCredentials::V1 { community: Secret::new(args.next().unwrap_or_else(|| usage())) },
+            "--community" => {
+                creds = SnmpCredentials::V2c {
+                    community: Secret::new(args.next().unwrap_or_else(|| usage())),
+                }
+            }
+            "--v1" => {
+                creds = SnmpCredentials::V1 {
+                    community: Secret::new(args.next().unwrap_or_else(|| usage())),
+                }
+            }
             "--v3" => {
                 let spec = args.next().unwrap_or_else(|| usage());
                 let p: Vec<&str> = spec.split(':').collect();
@@ -54,14 +66,36 @@ fn main() -> anyhow::Result<()> {
                 };
                 creds = SnmpCredentials::V3(UsmUser {
                     user: p.first().unwrap_or_else(|| usage()).to_string(),
-                    auth: p.get(1).map(|a| (auth(a), Secret::new(*p.get(2).unwrap_or_else(|| usage())))),
-                    privacy: p.get(3).map(|a| (privacy(a), Secret::new(*p.get(4).unwrap_or_else(|| usage())))),
+                    auth: p
+                        .get(1)
+                        .map(|a| (auth(a), Secret::new(*p.get(2).unwrap_or_else(|| usage())))),
+                    privacy: p.get(3).map(|a| {
+                        (
+                            privacy(a),
+                            Secret::new(*p.get(4).unwrap_or_else(|| usage())),
+                        )
+                    }),
                     context: None,
                 });
             }
-            "--max-repetitions" => max_reps = args.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| usage()),
-            "--window" => window = args.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| usage()),
-            "--repeat" => repeat = args.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| usage()),
+            "--max-repetitions" => {
+                max_reps = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| usage())
+            }
+            "--window" => {
+                window = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| usage())
+            }
+            "--repeat" => {
+                repeat = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| usage())
+            }
             "--separate" => separate = true,
             _ => positional.push(a),
         }
@@ -70,10 +104,18 @@ fn main() -> anyhow::Result<()> {
         usage();
     }
     let (host, port) = positional[0].rsplit_once(':').unwrap_or_else(|| usage());
-    let target = Target { host: host.to_string(), port: port.parse().unwrap_or_else(|_| usage()) };
-    let columns: Vec<Oid> = positional[1..].iter().map(|o| Oid::parse(o).unwrap_or_else(|_| usage())).collect();
+    let target = Target {
+        host: host.to_string(),
+        port: port.parse().unwrap_or_else(|_| usage()),
+    };
+    let columns: Vec<Oid> = positional[1..]
+        .iter()
+        .map(|o| Oid::parse(o).unwrap_or_else(|_| usage()))
+        .collect();
 
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let engine = Engine::bind_on("127.0.0.1:0").await?;
         let options = SessionOptions {
@@ -112,7 +154,9 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// Runs futures concurrently (the session's window limits how many requests are in flight).
-async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
     let mut set = Vec::new();
     for f in futures {
         set.push(Box::pin(f));
@@ -134,7 +178,11 @@ async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = 
                 }
             }
         }
-        if all { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
+        if all {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
     })
     .await;
     out.extend(results.into_iter().flatten());

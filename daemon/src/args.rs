@@ -25,7 +25,13 @@ the watchdog (WatchdogSec=) only while its store writer and collectors are alive
 )]
 pub struct Args {
     /// The configuration file (TOML). See config/example.toml for every key.
-    #[arg(short, long, value_name = "FILE", env = "COOPNOC_CONFIG", default_value = "/etc/coopnoc/coopnoc.toml")]
+    #[arg(
+        short,
+        long,
+        value_name = "FILE",
+        env = "COOPNOC_CONFIG",
+        default_value = "/etc/coopnoc/coopnoc.toml"
+    )]
     pub config: PathBuf,
 
     /// Check the configuration, print what is wrong, and exit (0 good, 78 bad).
@@ -38,7 +44,12 @@ pub struct Args {
     pub demo: bool,
 
     /// With --demo: where the demo keeps its database, socket and generated configuration.
-    #[arg(long, value_name = "DIR", default_value = "demo-state", requires = "demo")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "demo-state",
+        requires = "demo"
+    )]
     pub state_dir: PathBuf,
 
     /// Log level or filter, overriding the config's daemon.log-level (e.g. "debug").
@@ -61,10 +72,18 @@ mod tests {
     #[test]
     fn the_man_page_tells_signals_and_files() {
         let mut page = Vec::new();
-        clap_mangen::Man::new(super::command()).section("8").render(&mut page).expect("render");
+        clap_mangen::Man::new(super::command())
+            .section("8")
+            .render(&mut page)
+            .expect("render");
         let page = String::from_utf8(page).expect("utf-8");
         assert!(page.contains(".TH coopnocd 8"), "{page}");
-        for needle in ["SIGHUP", "/etc/coopnoc/coopnoc.toml", "/run/coopnoc/ctl.sock", "78"] {
+        for needle in [
+            "SIGHUP",
+            "/etc/coopnoc/coopnoc.toml",
+            "/run/coopnoc/ctl.sock",
+            "78",
+        ] {
             assert!(page.contains(needle), "{needle} missing from coopnocd.8");
         }
     }

@@ -10,7 +10,10 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio_util::sync::CancellationToken;
 
 use crate::inventory;
-use crate::ipc::{self, ErrorKind, ErrorReply, ImportKind, ImportSummary, LineDetail, LinesQuery, Request, Response};
+use crate::ipc::{
+    self, ErrorKind, ErrorReply, ImportKind, ImportSummary, LineDetail, LinesQuery, Request,
+    Response,
+};
 use crate::state::Shared;
 use crate::store::{StoreError, WriteOp, WriteOutcome};
 
@@ -23,13 +26,19 @@ pub enum CtlError {
     #[error("another coopnocd is already answering on {0}")]
     InUse(PathBuf),
     #[error("control socket {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Binds the socket, replacing a stale file left by a daemon that died, but never one that
 /// a running daemon still answers on.
 pub async fn bind(path: &Path, mode: u32) -> Result<UnixListener, CtlError> {
-    let io = |source| CtlError::Io { path: path.to_path_buf(), source };
+    let io = |source| CtlError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     if let Some(dir) = path.parent()
         && !dir.as_os_str().is_empty()
     {
@@ -77,12 +86,24 @@ async fn connection(mut stream: UnixStream, shared: Arc<Shared>, shutdown: Cance
             Err(ipc::FrameError::Closed) | Err(ipc::FrameError::Timeout(_)) => return,
             Err(e) => {
                 tracing::warn!("control socket: bad request: {e}");
-                let reply = Response::error(ErrorKind::Invalid, format!("bad request: {e} (is coopnoc the same version as coopnocd?)"));
-                let _ = ipc::write_frame(&mut stream, &reply, ipc::MAX_RESPONSE_BYTES, WRITE_TIMEOUT).await;
+                let reply = Response::error(
+                    ErrorKind::Invalid,
+                    format!("bad request: {e} (is coopnoc the same version as coopnocd?)"),
+                );
+                let _ =
+                    ipc::write_frame(&mut stream, &reply, ipc::MAX_RESPONSE_BYTES, WRITE_TIMEOUT)
+                        .await;
                 return;
             }
         };
-        if let Err(e) = ipc::write_frame(&mut stream, &response, ipc::MAX_RESPONSE_BYTES, WRITE_TIMEOUT).await {
+        if let Err(e) = ipc::write_frame(
+            &mut stream,
+            &response,
+            ipc::MAX_RESPONSE_BYTES,
+            WRITE_TIMEOUT,
+        )
+        .await
+        {
             tracing::warn!("control socket: could not answer: {e}");
             return;
         }
@@ -240,7 +261,9 @@ async fn line_watch(shared: &Shared, line: &str) -> Result<Response, StoreError>
     let Some(target) = shared.lines.watch_target(id) else {
         return Ok(Response::error(
             ErrorKind::NotFound,
-            format!("line {reference} is not seen on any polled device yet: nothing to re-read (see `coopnoc line show {reference}`)"),
+            format!(
+                "line {reference} is not seen on any polled device yet: nothing to re-read (see `coopnoc line show {reference}`)"
+            ),
         ));
     };
     // Each row, and the rows of the profile's other tables indexed the same way (an ONU's
@@ -248,8 +271,13 @@ async fn line_watch(shared: &Shared, line: &str) -> Result<Response, StoreError>
     let tables = &target.profile.tables;
     let mut oids: Vec<crate::snmp::Oid> = Vec::new();
     for (table, index) in &target.rows {
-        let Some(spec) = tables.iter().find(|t| &t.name == table) else { continue };
-        for sibling in tables.iter().filter(|t| t.subject == spec.subject && t.index == spec.index) {
+        let Some(spec) = tables.iter().find(|t| &t.name == table) else {
+            continue;
+        };
+        for sibling in tables
+            .iter()
+            .filter(|t| t.subject == spec.subject && t.index == spec.index)
+        {
             for oid in target.profile.row_oids(&sibling.name, index) {
                 if !oids.contains(&oid) {
                     oids.push(oid);
@@ -258,19 +286,37 @@ async fn line_watch(shared: &Shared, line: &str) -> Result<Response, StoreError>
         }
     }
     if oids.is_empty() {
-        return Ok(Response::error(ErrorKind::Unsupported, format!("profile {} reads nothing per row for this line", target.profile.id)));
+        return Ok(Response::error(
+            ErrorKind::Unsupported,
+            format!(
+                "profile {} reads nothing per row for this line",
+                target.profile.id
+            ),
+        ));
     }
     let Some(poller) = shared.poller() else {
-        return Ok(Response::error(ErrorKind::Unsupported, "the SNMP poller is not running"));
+        return Ok(Response::error(
+            ErrorKind::Unsupported,
+            "the SNMP poller is not running",
+        ));
     };
     let started = std::time::Instant::now();
     match poller.get(&target.device, oids, POLL_NOW_TIMEOUT).await {
         Ok(Ok(answers)) => {
             let took = started.elapsed().as_millis() as u64;
             let config = shared.config();
-            Ok(Response::Watch(crate::lines::watch_reading(&target, &answers, &config.lines, &reference, took)))
+            Ok(Response::Watch(crate::lines::watch_reading(
+                &target,
+                &answers,
+                &config.lines,
+                &reference,
+                took,
+            )))
         }
-        Ok(Err(e)) => Ok(Response::error(ErrorKind::Unsupported, format!("{}: {e}", target.device))),
+        Ok(Err(e)) => Ok(Response::error(
+            ErrorKind::Unsupported,
+            format!("{}: {e}", target.device),
+        )),
         Err(e) => Ok(Response::error(ErrorKind::Internal, e.to_string())),
     }
 }
@@ -293,11 +339,14 @@ async fn poll_now(shared: &Shared, device: &str) -> Response {
     let within = POLL_NOW_TIMEOUT;
     let seq = match poller.poll_now(device, within).await {
         Ok(seq) => seq,
-        Err(e @ crate::poller::PollError::UnknownDevice(_)) => return Response::error(ErrorKind::NotFound, e.to_string()),
+        Err(e @ crate::poller::PollError::UnknownDevice(_)) => {
+            return Response::error(ErrorKind::NotFound, e.to_string());
+        }
         Err(e) => return Response::error(ErrorKind::Internal, e.to_string()),
     };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-    while shared.devices.polls(device).unwrap_or(0) < seq && tokio::time::Instant::now() < deadline {
+    while shared.devices.polls(device).unwrap_or(0) < seq && tokio::time::Instant::now() < deadline
+    {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     match shared.devices.detail(device) {
@@ -325,9 +374,15 @@ pub mod client {
              Is coopnocd running? Check `systemctl status coopnocd`, or point to its socket with \
              --socket PATH (or COOPNOC_SOCKET)."
         )]
-        Connect { path: PathBuf, source: std::io::Error },
+        Connect {
+            path: PathBuf,
+            source: std::io::Error,
+        },
         #[error("talking to coopnocd at {path}: {source}")]
-        Frame { path: PathBuf, source: ipc::FrameError },
+        Frame {
+            path: PathBuf,
+            source: ipc::FrameError,
+        },
     }
 
     /// A connection to the daemon; requests are answered in order.
@@ -343,18 +398,36 @@ pub mod client {
                 .await
                 .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))
                 .and_then(|r| r)
-                .map_err(|source| ClientError::Connect { path: path.to_path_buf(), source })?;
-            Ok(Client { path: path.to_path_buf(), stream, timeout })
+                .map_err(|source| ClientError::Connect {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+            Ok(Client {
+                path: path.to_path_buf(),
+                stream,
+                timeout,
+            })
         }
 
         pub async fn call(&mut self, request: &Request) -> Result<Response, ClientError> {
-            let frame = |source| ClientError::Frame { path: self.path.clone(), source };
-            ipc::write_frame(&mut self.stream, request, ipc::MAX_REQUEST_BYTES, self.timeout)
-                .await
-                .map_err(frame)?;
+            let frame = |source| ClientError::Frame {
+                path: self.path.clone(),
+                source,
+            };
+            ipc::write_frame(
+                &mut self.stream,
+                request,
+                ipc::MAX_REQUEST_BYTES,
+                self.timeout,
+            )
+            .await
+            .map_err(frame)?;
             ipc::read_frame(&mut self.stream, ipc::MAX_RESPONSE_BYTES, self.timeout)
                 .await
-                .map_err(|source| ClientError::Frame { path: self.path.clone(), source })
+                .map_err(|source| ClientError::Frame {
+                    path: self.path.clone(),
+                    source,
+                })
         }
     }
 }

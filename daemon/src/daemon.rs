@@ -18,7 +18,10 @@ use crate::systemd;
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("state directory {path}: {source}")]
-    StateDirectory { path: String, source: std::io::Error },
+    StateDirectory {
+        path: String,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -40,7 +43,10 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
     systemd::notify("STATUS=opening the store");
     let (store, writer) = Store::open(&config.database_path()).await?;
     store
-        .write(WriteOp::SyncInventory { sites: config.sites.clone(), devices: config.devices.clone() })
+        .write(WriteOp::SyncInventory {
+            sites: config.sites.clone(),
+            devices: config.devices.clone(),
+        })
         .await?;
 
     let listener = ctl::bind(&config.ctl.socket, config.ctl.mode).await?;
@@ -60,7 +66,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
     let (observations, observed) = tokio::sync::mpsc::channel(poller::CHANNEL_CAPACITY);
     spawn_local_collectors(&mut set, &config, &observations, &health, &tasks);
     let engine = Arc::new(Engine::bind(Some(state_dir)).await?);
-    set.spawn(poller::supervise(shared.clone(), engine, observations, tasks.clone()));
+    set.spawn(poller::supervise(
+        shared.clone(),
+        engine,
+        observations,
+        tasks.clone(),
+    ));
     set.spawn(poller::consume(observed, shared.clone(), tasks.clone()));
 
     let counts = store.counts().await?;
@@ -72,7 +83,10 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
         counts.members,
         config.ctl.socket.display()
     );
-    let status = format!("watching {} devices and {} lines", counts.devices, counts.lines);
+    let status = format!(
+        "watching {} devices and {} lines",
+        counts.devices, counts.lines
+    );
     systemd::notify(&format!("READY=1\nSTATUS={status}"));
     if let Some(interval) = systemd::watchdog_interval() {
         spawn_watchdog(&mut set, &store, &health, interval, status, &tasks);
@@ -94,7 +108,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
     })
     .await;
     if clean.is_err() {
-        tracing::error!("shutdown took longer than {deadline:?}: stopping anyway; committed data is safe");
+        tracing::error!(
+            "shutdown took longer than {deadline:?}: stopping anyway; committed data is safe"
+        );
     }
     let _ = std::fs::remove_file(&config.ctl.socket);
     tracing::info!("stopped");
@@ -109,9 +125,21 @@ fn spawn_local_collectors(
     health: &Health,
     shutdown: &CancellationToken,
 ) {
-    for device in config.devices.iter().filter(|d| d.kind == DeviceKind::Local && d.enabled) {
-        let beat = health.register(format!("netlink collector {}", device.name), local::stale_after(device));
-        set.spawn(local::run_local_device(device.clone(), observations.clone(), beat, shutdown.clone()));
+    for device in config
+        .devices
+        .iter()
+        .filter(|d| d.kind == DeviceKind::Local && d.enabled)
+    {
+        let beat = health.register(
+            format!("netlink collector {}", device.name),
+            local::stale_after(device),
+        );
+        set.spawn(local::run_local_device(
+            device.clone(),
+            observations.clone(),
+            beat,
+            shutdown.clone(),
+        ));
     }
 }
 
@@ -126,8 +154,18 @@ fn spawn_watchdog(
 ) {
     let (period, stale_after) = health::store_probe_timing(interval);
     let beat = health.register("store writer", stale_after);
-    set.spawn(health::probe_store(store.clone(), beat, period, shutdown.clone()));
-    set.spawn(health::watchdog(health.clone(), interval, move || status.clone(), shutdown.clone()));
+    set.spawn(health::probe_store(
+        store.clone(),
+        beat,
+        period,
+        shutdown.clone(),
+    ));
+    set.spawn(health::watchdog(
+        health.clone(),
+        interval,
+        move || status.clone(),
+        shutdown.clone(),
+    ));
 }
 
 /// SIGHUP re-reads the config file. A bad file is refused and the daemon keeps the one it has.
@@ -151,26 +189,43 @@ async fn reload_on_sighup(shared: Arc<Shared>, shutdown: CancellationToken) {
         let mut status = "configuration reloaded".to_string();
         match config::load(&path) {
             Err(e) => {
-                tracing::error!("SIGHUP: keeping the running configuration, the new one is refused:\n{e}");
-                status = "new configuration refused, running on the previous one (see the log)".to_string();
+                tracing::error!(
+                    "SIGHUP: keeping the running configuration, the new one is refused:\n{e}"
+                );
+                status = "new configuration refused, running on the previous one (see the log)"
+                    .to_string();
             }
             Ok(new) => {
-                let locals = |c: &Config| c.devices.iter().filter(|d| d.kind == DeviceKind::Local).cloned().collect::<Vec<_>>();
+                let locals = |c: &Config| {
+                    c.devices
+                        .iter()
+                        .filter(|d| d.kind == DeviceKind::Local)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                };
                 let restart_needed = new.daemon.state_directory != current.daemon.state_directory
                     || new.ctl.socket != current.ctl.socket
                     || locals(&new) != locals(&current);
                 if let Err(e) = shared
                     .store
-                    .write(WriteOp::SyncInventory { sites: new.sites.clone(), devices: new.devices.clone() })
+                    .write(WriteOp::SyncInventory {
+                        sites: new.sites.clone(),
+                        devices: new.devices.clone(),
+                    })
                     .await
                 {
-                    tracing::error!("SIGHUP: could not store the new inventory, keeping the old config: {e}");
-                    status = "reload failed, running on the previous configuration (see the log)".to_string();
+                    tracing::error!(
+                        "SIGHUP: could not store the new inventory, keeping the old config: {e}"
+                    );
+                    status = "reload failed, running on the previous configuration (see the log)"
+                        .to_string();
                 } else {
                     shared.replace_config(Arc::new(new));
                     tracing::info!("configuration reloaded from {}", path.display());
                     if restart_needed {
-                        tracing::warn!("state-directory, ctl.socket and local device changes take effect at the next restart");
+                        tracing::warn!(
+                            "state-directory, ctl.socket and local device changes take effect at the next restart"
+                        );
                     }
                 }
             }

@@ -15,7 +15,10 @@ use crate::config::{self, Config};
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
     #[error("demo state directory {path}: {source}")]
-    StateDirectory { path: String, source: std::io::Error },
+    StateDirectory {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("starting the simulated network: {0}")]
     Network(#[from] coopnoc_sim::SimError),
     #[error("the generated demo configuration is invalid (a bug): {0}")]
@@ -29,7 +32,10 @@ pub struct Demo {
 
 /// Starts the simulated network and returns it with the config that polls it.
 pub async fn start(state_dir: &Path) -> Result<(Demo, Config), DemoError> {
-    let io = |source| DemoError::StateDirectory { path: state_dir.display().to_string(), source };
+    let io = |source| DemoError::StateDirectory {
+        path: state_dir.display().to_string(),
+        source,
+    };
     std::fs::create_dir_all(state_dir).map_err(io)?;
     let state_dir = state_dir.canonicalize().map_err(io)?;
     let network = SimNetwork::start(coopnoc_sim::demo()).await?;
@@ -37,7 +43,13 @@ pub async fn start(state_dir: &Path) -> Result<(Demo, Config), DemoError> {
     let config_path = state_dir.join("coopnoc.toml");
     std::fs::write(&config_path, text).map_err(io)?;
     let config = config::load(&config_path)?;
-    Ok((Demo { network, config_path }, config))
+    Ok((
+        Demo {
+            network,
+            config_path,
+        },
+        config,
+    ))
 }
 
 /// A site's name as an identifier: "Château d'eau de Villiers" -> "chateau-d-eau-de-villiers".
@@ -82,10 +94,18 @@ fn config_text(state_dir: &Path, devices: &[RunningDevice]) -> String {
         }
     }
     for (name, id) in &sites {
-        let _ = writeln!(t, "[[site]]\nname = \"{id}\"\ndescription = \"{}\"\n", name.replace('"', "'"));
+        let _ = writeln!(
+            t,
+            "[[site]]\nname = \"{id}\"\ndescription = \"{}\"\n",
+            name.replace('"', "'")
+        );
     }
     for d in devices {
-        let site = sites.iter().find(|(n, _)| *n == d.site).map(|(_, id)| id.as_str()).unwrap_or("");
+        let site = sites
+            .iter()
+            .find(|(n, _)| *n == d.site)
+            .map(|(_, id)| id.as_str())
+            .unwrap_or("");
         let snmp = match &d.v3 {
             Some(v3) => format!(
                 "{{ version = \"3\", user = \"{}\", auth-protocol = \"sha256\", auth-password = \"{}\", priv-protocol = \"aes128\", priv-password = \"{}\" }}",
@@ -114,7 +134,12 @@ fn config_text(state_dir: &Path, devices: &[RunningDevice]) -> String {
             .filter(|d| d.site == *name)
             .map(|d| format!("\"{}\"", d.name))
             .collect();
-        let _ = writeln!(t, "[[component]]\nid = \"{id}\"\nname = \"{}\"\ndevices = [{}]\n", name.replace('"', "'"), members.join(", "));
+        let _ = writeln!(
+            t,
+            "[[component]]\nid = \"{id}\"\nname = \"{}\"\ndevices = [{}]\n",
+            name.replace('"', "'"),
+            members.join(", ")
+        );
     }
     t
 }
@@ -129,7 +154,11 @@ pub fn inventory_csv(devices: &[RunningDevice]) -> (String, String) {
         for label in &d.line_labels {
             let number = label.trim_start_matches("L-");
             let _ = writeln!(members, "M-{number},Foyer {number},,fr,none");
-            let _ = writeln!(lines, "{label},fibre,ifalias,{label},{},M-{number},", d.name);
+            let _ = writeln!(
+                lines,
+                "{label},fibre,ifalias,{label},{},M-{number},",
+                d.name
+            );
         }
     }
     (members, lines)
@@ -150,15 +179,30 @@ pub async fn seed(socket: &Path, members: String, lines: String) -> Result<(), S
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let mut client = client.ok_or_else(|| format!("the daemon did not answer on {}", socket.display()))?;
-    let status = client.call(&Request::Status).await.map_err(|e| e.to_string())?;
+    let mut client =
+        client.ok_or_else(|| format!("the daemon did not answer on {}", socket.display()))?;
+    let status = client
+        .call(&Request::Status)
+        .await
+        .map_err(|e| e.to_string())?;
     if let Response::Status(s) = status
         && s.lines > 0
     {
         return Ok(());
     }
-    for (kind, csv, file_name) in [(ImportKind::Members, members, "demo-members.csv"), (ImportKind::Lines, lines, "demo-lines.csv")] {
-        match client.call(&Request::Import { kind, csv, file_name: file_name.to_string() }).await.map_err(|e| e.to_string())? {
+    for (kind, csv, file_name) in [
+        (ImportKind::Members, members, "demo-members.csv"),
+        (ImportKind::Lines, lines, "demo-lines.csv"),
+    ] {
+        match client
+            .call(&Request::Import {
+                kind,
+                csv,
+                file_name: file_name.to_string(),
+            })
+            .await
+            .map_err(|e| e.to_string())?
+        {
             Response::Imported(s) => tracing::info!("demo: imported {} {kind:?}", s.rows),
             Response::Error(e) => return Err(format!("importing {file_name}: {}", e.message)),
             _ => return Err(format!("importing {file_name}: unexpected answer")),
@@ -201,8 +245,14 @@ mod tests {
 
     #[test]
     fn site_names_become_identifiers() {
-        assert_eq!(slug("Château d'eau de Villiers-le-Haut"), "chateau-d-eau-de-villiers-le-haut");
-        assert_eq!(slug("Mairie de Chaumont-la-Forêt"), "mairie-de-chaumont-la-foret");
+        assert_eq!(
+            slug("Château d'eau de Villiers-le-Haut"),
+            "chateau-d-eau-de-villiers-le-haut"
+        );
+        assert_eq!(
+            slug("Mairie de Chaumont-la-Forêt"),
+            "mairie-de-chaumont-la-foret"
+        );
     }
 
     #[tokio::test]
@@ -211,7 +261,12 @@ mod tests {
         let (demo, config) = start(dir.path()).await.expect("demo");
         assert_eq!(config.devices.len(), demo.network.devices().len());
         assert!(demo.network.lines() >= 1500, "about 2,000 lines");
-        assert!(config.devices.iter().any(|d| matches!(d.snmp, Some(config::SnmpCredentials::V3(_)))));
+        assert!(
+            config
+                .devices
+                .iter()
+                .any(|d| matches!(d.snmp, Some(config::SnmpCredentials::V3(_))))
+        );
         demo.network.shutdown().await;
     }
 }

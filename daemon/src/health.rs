@@ -50,7 +50,12 @@ pub struct Stale {
 
 impl std::fmt::Display for Stale {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} silent for {:.1}s", self.name, self.silent_for.as_secs_f64())
+        write!(
+            f,
+            "{} silent for {:.1}s",
+            self.name,
+            self.silent_for.as_secs_f64()
+        )
     }
 }
 
@@ -68,7 +73,11 @@ impl Health {
     /// A new heartbeat named `name` (as logs and STATUS= show it), fresh now, called stale
     /// when it has not beaten for `stale_after`.
     pub fn register(&self, name: impl Into<String>, stale_after: Duration) -> Heartbeat {
-        let beat = Heartbeat(Arc::new(Beat { name: name.into(), stale_after, last: Mutex::new(Instant::now()) }));
+        let beat = Heartbeat(Arc::new(Beat {
+            name: name.into(),
+            stale_after,
+            last: Mutex::new(Instant::now()),
+        }));
         match self.beats.lock() {
             Ok(mut b) => b.push(beat.clone()),
             Err(poisoned) => poisoned.into_inner().push(beat.clone()),
@@ -86,7 +95,10 @@ impl Health {
             .iter()
             .filter_map(|b| {
                 let age = b.age();
-                (age > b.0.stale_after).then(|| Stale { name: b.0.name.clone(), silent_for: age })
+                (age > b.0.stale_after).then(|| Stale {
+                    name: b.0.name.clone(),
+                    silent_for: age,
+                })
             })
             .collect();
         if stale.is_empty() { Ok(()) } else { Err(stale) }
@@ -95,7 +107,12 @@ impl Health {
 
 /// Proves the store writer alive: an empty write goes through its queue and its transaction
 /// every `period`; the heartbeat beats when it comes back. Stops on `shutdown`.
-pub async fn probe_store(store: Store, heartbeat: Heartbeat, period: Duration, shutdown: CancellationToken) {
+pub async fn probe_store(
+    store: Store,
+    heartbeat: Heartbeat,
+    period: Duration,
+    shutdown: CancellationToken,
+) {
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -117,11 +134,19 @@ pub async fn probe_store(store: Store, heartbeat: Heartbeat, period: Duration, s
 /// Pings systemd's watchdog every `interval / 2` while `health` is good, and says in STATUS=
 /// why it stopped when it is not (then systemd restarts us after `WatchdogSec=`).
 /// `status` gives the STATUS= line to restore once health is back.
-pub async fn watchdog(health: Arc<Health>, interval: Duration, status: impl Fn() -> String, shutdown: CancellationToken) {
+pub async fn watchdog(
+    health: Arc<Health>,
+    interval: Duration,
+    status: impl Fn() -> String,
+    shutdown: CancellationToken,
+) {
     let mut ticker = tokio::time::interval(interval / 2);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut was_healthy = true;
-    tracing::info!("watchdog: pinging systemd every {:?} while the store and collectors are alive", interval / 2);
+    tracing::info!(
+        "watchdog: pinging systemd every {:?} while the store and collectors are alive",
+        interval / 2
+    );
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -138,9 +163,15 @@ pub async fn watchdog(health: Arc<Health>, interval: Duration, status: impl Fn()
                 was_healthy = true;
             }
             Err(stale) => {
-                let list = stale.iter().map(Stale::to_string).collect::<Vec<_>>().join(", ");
+                let list = stale
+                    .iter()
+                    .map(Stale::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 if was_healthy {
-                    tracing::error!("watchdog: not pinging systemd, a critical task is stuck: {list}");
+                    tracing::error!(
+                        "watchdog: not pinging systemd, a critical task is stuck: {list}"
+                    );
                 }
                 systemd::notify(&format!("STATUS=stuck: {list}; watchdog pings withheld"));
                 was_healthy = false;

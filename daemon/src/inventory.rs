@@ -11,8 +11,13 @@ pub fn check_reference(what: &str, r: &str) -> Result<(), String> {
     if r.is_empty() || r.len() > 64 {
         return Err(format!("{what} must be 1 to 64 characters"));
     }
-    if !r.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/')) {
-        return Err(format!("{what} \"{r}\" may only hold letters, digits, '-', '_', '.' and '/'"));
+    if !r
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+    {
+        return Err(format!(
+            "{what} \"{r}\" may only hold letters, digits, '-', '_', '.' and '/'"
+        ));
     }
     Ok(())
 }
@@ -25,7 +30,10 @@ pub fn check_member(m: &NewMember) -> Result<(), String> {
     if let Some(e) = &m.email {
         let ok = e.len() <= 254
             && e.split_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
             })
             && !e.contains(char::is_whitespace);
         if !ok {
@@ -51,14 +59,27 @@ pub fn check_line(l: &NewLine) -> Result<(), String> {
         check_reference("member reference", m)?;
     }
     if l.match_key.trim().is_empty() {
-        return Err(format!("the {} to find the line by is empty", l.match_kind.as_str()));
+        return Err(format!(
+            "the {} to find the line by is empty",
+            l.match_kind.as_str()
+        ));
     }
     match l.match_kind {
         MatchKind::Mac => {
-            let hex: String = l.match_key.chars().filter(|c| c.is_ascii_hexdigit()).collect();
-            let seps_ok = l.match_key.chars().all(|c| c.is_ascii_hexdigit() || matches!(c, ':' | '-' | '.'));
+            let hex: String = l
+                .match_key
+                .chars()
+                .filter(|c| c.is_ascii_hexdigit())
+                .collect();
+            let seps_ok = l
+                .match_key
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || matches!(c, ':' | '-' | '.'));
             if hex.len() != 12 || !seps_ok {
-                return Err(format!("\"{}\" is not a MAC address such as 00:11:22:aa:bb:cc", l.match_key));
+                return Err(format!(
+                    "\"{}\" is not a MAC address such as 00:11:22:aa:bb:cc",
+                    l.match_key
+                ));
             }
         }
         MatchKind::Ifname | MatchKind::Ifalias | MatchKind::Onu => {
@@ -72,7 +93,9 @@ pub fn check_line(l: &NewLine) -> Result<(), String> {
         MatchKind::Serial => {}
     }
     if l.kind == LineKind::Fibre && l.match_kind == MatchKind::Mac {
-        return Err("a fibre line is found by its ONU serial or interface name, not a MAC address".into());
+        return Err(
+            "a fibre line is found by its ONU serial or interface name, not a MAC address".into(),
+        );
     }
     Ok(())
 }
@@ -88,7 +111,11 @@ pub fn normalise_key(kind: MatchKind, key: &str) -> String {
     let key = key.trim();
     match kind {
         MatchKind::Mac => {
-            let hex: String = key.chars().filter(|c| c.is_ascii_hexdigit()).collect::<String>().to_ascii_lowercase();
+            let hex: String = key
+                .chars()
+                .filter(|c| c.is_ascii_hexdigit())
+                .collect::<String>()
+                .to_ascii_lowercase();
             hex.as_bytes()
                 .chunks(2)
                 .map(|c| String::from_utf8_lossy(c).into_owned())
@@ -138,7 +165,12 @@ struct Table {
 
 const MAX_PROBLEMS: usize = 200;
 
-fn read_table(csv_text: &str, required: &[&str], optional: &[&str], problems: &mut Vec<String>) -> Option<Table> {
+fn read_table(
+    csv_text: &str,
+    required: &[&str],
+    optional: &[&str],
+    problems: &mut Vec<String>,
+) -> Option<Table> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(csv::Trim::All)
@@ -153,12 +185,18 @@ fn read_table(csv_text: &str, required: &[&str], optional: &[&str], problems: &m
     };
     for r in required {
         if !headers.iter().any(|h| h == r) {
-            problems.push(format!("line 1: the header has no \"{r}\" column (columns: {})", [required, optional].concat().join(",")));
+            problems.push(format!(
+                "line 1: the header has no \"{r}\" column (columns: {})",
+                [required, optional].concat().join(",")
+            ));
         }
     }
     for h in &headers {
         if !required.contains(&h.as_str()) && !optional.contains(&h.as_str()) {
-            problems.push(format!("line 1: unknown column \"{h}\" (columns: {})", [required, optional].concat().join(",")));
+            problems.push(format!(
+                "line 1: unknown column \"{h}\" (columns: {})",
+                [required, optional].concat().join(",")
+            ));
         }
     }
     if !problems.is_empty() {
@@ -194,10 +232,19 @@ impl Table {
 }
 
 /// Parses `members.csv`: `ref,name,email,language,reports` (email, language, reports optional).
-pub fn parse_members(csv_text: &str, file_name: &str, default_language: &str) -> Result<Vec<MemberImportRow>, CsvProblems> {
+pub fn parse_members(
+    csv_text: &str,
+    file_name: &str,
+    default_language: &str,
+) -> Result<Vec<MemberImportRow>, CsvProblems> {
     let mut problems = Vec::new();
     let mut out = Vec::new();
-    if let Some(t) = read_table(csv_text, &["ref", "name"], &["email", "language", "reports"], &mut problems) {
+    if let Some(t) = read_table(
+        csv_text,
+        &["ref", "name"],
+        &["email", "language", "reports"],
+        &mut problems,
+    ) {
         let mut seen = std::collections::HashMap::new();
         for (line, row) in &t.rows {
             let reports = match t.get(row, "reports").unwrap_or("email") {
@@ -210,7 +257,10 @@ pub fn parse_members(csv_text: &str, file_name: &str, default_language: &str) ->
                     reference: t.get(row, "ref").unwrap_or("").to_string(),
                     display_name: t.get(row, "name").unwrap_or("").to_string(),
                     email: t.get(row, "email").map(str::to_string),
-                    language: t.get(row, "language").unwrap_or(default_language).to_ascii_lowercase(),
+                    language: t
+                        .get(row, "language")
+                        .unwrap_or(default_language)
+                        .to_ascii_lowercase(),
                     reports,
                 };
                 check_member(&m).map(|_| m)
@@ -218,7 +268,10 @@ pub fn parse_members(csv_text: &str, file_name: &str, default_language: &str) ->
             match m {
                 Ok(m) => {
                     if let Some(first) = seen.insert(m.reference.clone(), *line) {
-                        problems.push(format!("line {line}: member {} is already on line {first}", m.reference));
+                        problems.push(format!(
+                            "line {line}: member {} is already on line {first}",
+                            m.reference
+                        ));
                     }
                     out.push(MemberImportRow { member: m });
                 }
@@ -233,7 +286,10 @@ pub fn parse_members(csv_text: &str, file_name: &str, default_language: &str) ->
     if problems.is_empty() {
         Ok(out)
     } else {
-        Err(CsvProblems { file_name: file_name.to_string(), problems })
+        Err(CsvProblems {
+            file_name: file_name.to_string(),
+            problems,
+        })
     }
 }
 
@@ -252,10 +308,12 @@ pub fn parse_lines(csv_text: &str, file_name: &str) -> Result<Vec<LineImportRow>
         for (line, row) in &t.rows {
             let parsed = (|| {
                 let kind_text = t.get(row, "kind").unwrap_or("");
-                let kind = LineKind::parse(kind_text).ok_or_else(|| format!("kind \"{kind_text}\" is not fibre, radio or port"))?;
+                let kind = LineKind::parse(kind_text)
+                    .ok_or_else(|| format!("kind \"{kind_text}\" is not fibre, radio or port"))?;
                 let match_text = t.get(row, "match").unwrap_or("");
-                let match_kind = MatchKind::parse(match_text)
-                    .ok_or_else(|| format!("match \"{match_text}\" is not serial, mac, ifname, ifalias or onu"))?;
+                let match_kind = MatchKind::parse(match_text).ok_or_else(|| {
+                    format!("match \"{match_text}\" is not serial, mac, ifname, ifalias or onu")
+                })?;
                 let l = normalise_line(NewLine {
                     reference: t.get(row, "ref").unwrap_or("").to_string(),
                     kind,
@@ -270,13 +328,23 @@ pub fn parse_lines(csv_text: &str, file_name: &str) -> Result<Vec<LineImportRow>
             match parsed {
                 Ok(l) => {
                     if let Some(first) = seen_ref.insert(l.reference.clone(), *line) {
-                        problems.push(format!("line {line}: line {} is already on line {first}", l.reference));
+                        problems.push(format!(
+                            "line {line}: line {} is already on line {first}",
+                            l.reference
+                        ));
                     }
                     let key = (l.match_kind, l.match_key.clone(), l.device.clone());
                     if let Some(first) = seen_key.insert(key, *line) {
-                        problems.push(format!("line {line}: {} {} is already used on line {first}", l.match_kind.as_str(), l.match_key));
+                        problems.push(format!(
+                            "line {line}: {} {} is already used on line {first}",
+                            l.match_kind.as_str(),
+                            l.match_key
+                        ));
                     }
-                    out.push(LineImportRow { line: l, csv_line: *line });
+                    out.push(LineImportRow {
+                        line: l,
+                        csv_line: *line,
+                    });
                 }
                 Err(e) => problems.push(format!("line {line}: {e}")),
             }
@@ -289,7 +357,10 @@ pub fn parse_lines(csv_text: &str, file_name: &str) -> Result<Vec<LineImportRow>
     if problems.is_empty() {
         Ok(out)
     } else {
-        Err(CsvProblems { file_name: file_name.to_string(), problems })
+        Err(CsvProblems {
+            file_name: file_name.to_string(),
+            problems,
+        })
     }
 }
 
@@ -305,8 +376,14 @@ mod tests {
         assert_eq!(p.problems.len(), 4, "{p:?}");
         assert!(p.problems[0].starts_with("line 3:"), "{p:?}");
         assert!(p.problems[1].starts_with("line 4:"), "{p:?}");
-        assert!(p.problems[2].starts_with("line 5:") && p.problems[2].contains("de"), "{p:?}");
-        assert!(p.problems[3].starts_with("line 6:") && p.problems[3].contains("line 2"), "{p:?}");
+        assert!(
+            p.problems[2].starts_with("line 5:") && p.problems[2].contains("de"),
+            "{p:?}"
+        );
+        assert!(
+            p.problems[3].starts_with("line 6:") && p.problems[3].contains("line 2"),
+            "{p:?}"
+        );
     }
 
     #[test]
@@ -314,8 +391,15 @@ mod tests {
         let csv = "ref,kind,match,key,device,member\nL-1,fibre,serial,zteg1234abcd,olt-1,M-1\nL-2,radio,mac,AA-BB-CC-00-11-22,,\nL-3,port,ifname,ge-0/0/1,,\n";
         let p = parse_lines(csv, "lines.csv").expect_err("must fail");
         assert_eq!(p.problems.len(), 1, "{p:?}");
-        assert!(p.problems[0].starts_with("line 4:") && p.problems[0].contains("needs its device"), "{p:?}");
-        let ok = parse_lines("ref,kind,match,key\nL-1,fibre,serial,zteg1234abcd\nL-2,radio,mac,AA-BB-CC-00-11-22\n", "x").expect("test setup");
+        assert!(
+            p.problems[0].starts_with("line 4:") && p.problems[0].contains("needs its device"),
+            "{p:?}"
+        );
+        let ok = parse_lines(
+            "ref,kind,match,key\nL-1,fibre,serial,zteg1234abcd\nL-2,radio,mac,AA-BB-CC-00-11-22\n",
+            "x",
+        )
+        .expect("test setup");
         assert_eq!(ok[0].line.match_key, "ZTEG1234ABCD");
         assert_eq!(ok[1].line.match_key, "aa:bb:cc:00:11:22");
     }
@@ -323,13 +407,22 @@ mod tests {
     #[test]
     fn unknown_column_and_missing_column() {
         let p = parse_members("ref,nom\nM-1,Alice\n", "m.csv", "fr").expect_err("must fail");
-        assert!(p.problems.iter().any(|m| m.contains("no \"name\" column")), "{p:?}");
-        assert!(p.problems.iter().any(|m| m.contains("unknown column \"nom\"")), "{p:?}");
+        assert!(
+            p.problems.iter().any(|m| m.contains("no \"name\" column")),
+            "{p:?}"
+        );
+        assert!(
+            p.problems
+                .iter()
+                .any(|m| m.contains("unknown column \"nom\"")),
+            "{p:?}"
+        );
     }
 
     #[test]
     fn ragged_row_is_named() {
-        let p = parse_members("ref,name\nM-1,Alice\nM-2,Bob,extra\n", "m.csv", "fr").expect_err("must fail");
+        let p = parse_members("ref,name\nM-1,Alice\nM-2,Bob,extra\n", "m.csv", "fr")
+            .expect_err("must fail");
         assert!(p.problems[0].starts_with("line 3:"), "{p:?}");
     }
 

@@ -21,40 +21,87 @@ pub enum Request {
     Status,
     MemberAdd(NewMember),
     MemberList,
-    MemberShow { member: String },
+    MemberShow {
+        member: String,
+    },
     LineAdd(NewLine),
-    LineList { unassigned_only: bool },
-    LineShow { line: String },
+    LineList {
+        unassigned_only: bool,
+    },
+    LineShow {
+        line: String,
+    },
     /// Lines in trouble (down, degraded, flapping), worst first; or ONUs and stations the
     /// devices show that no line matches (`unassigned`).
-    Lines { query: LinesQuery },
+    Lines {
+        query: LinesQuery,
+    },
     /// Re-reads one line's ONU or station now, with a single GET, and answers with what it
     /// read (no hysteresis: what the device says this second).
-    LineWatch { line: String },
+    LineWatch {
+        line: String,
+    },
     /// Events, newest first: since a time (RFC 3339, UTC), about one line or device.
-    Events { since: Option<String>, subject: Option<String>, limit: u32 },
-    LineAssign { line: String, member: Option<String> },
+    Events {
+        since: Option<String>,
+        subject: Option<String>,
+        limit: u32,
+    },
+    LineAssign {
+        line: String,
+        member: Option<String>,
+    },
     /// Sets (or with all fields `None`, clears) a line's own thresholds.
-    LineThresholds { line: String, thresholds: crate::linestate::ThresholdOverrides },
-    Import { kind: ImportKind, csv: String, file_name: String },
+    LineThresholds {
+        line: String,
+        thresholds: crate::linestate::ThresholdOverrides,
+    },
+    Import {
+        kind: ImportKind,
+        csv: String,
+        file_name: String,
+    },
     DeviceList,
-    DeviceShow { device: String },
+    DeviceShow {
+        device: String,
+    },
     /// Polls a device now (after the poll in progress, if any) and answers with what it saw.
-    Poll { device: String },
+    Poll {
+        device: String,
+    },
     /// A line's or member's usage for a local month (default: the current one).
-    Usage { target: String, month: Option<String>, daily: bool },
+    Usage {
+        target: String,
+        month: Option<String>,
+        daily: bool,
+    },
     /// Everything held about a member (a data-access request).
-    MemberExport { member: String },
+    MemberExport {
+        member: String,
+    },
     /// Removes a member and their usage; keeps anonymous aggregates.
-    MemberErase { member: String },
+    MemberErase {
+        member: String,
+    },
     /// Records the end of a membership (`on`: YYYY-MM-DD in the cooperative's time zone,
     /// default today), or with `undo`, that it goes on.
-    MemberLeave { member: String, on: Option<String>, undo: bool },
+    MemberLeave {
+        member: String,
+        on: Option<String>,
+        undo: bool,
+    },
     /// Counter samples straight in, bypassing the poller (tests, replays, tools).
-    UsageIngest { samples: Vec<crate::usage::CounterSample> },
+    UsageIngest {
+        samples: Vec<crate::usage::CounterSample>,
+    },
     /// Rolls up local days `from..=to` (YYYY-MM-DD; default: today) and their months now.
     /// `pause_ms` holds each day's transaction open that long (a crash-test hook).
-    UsageRollup { from: Option<String>, to: Option<String>, #[serde(default)] pause_ms: u64 },
+    UsageRollup {
+        from: Option<String>,
+        to: Option<String>,
+        #[serde(default)]
+        pause_ms: u64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -544,7 +591,12 @@ pub enum FrameError {
 }
 
 /// Writes one framed message.
-pub async fn write_frame<W, T>(w: &mut W, value: &T, limit: u32, timeout: Duration) -> Result<(), FrameError>
+pub async fn write_frame<W, T>(
+    w: &mut W,
+    value: &T,
+    limit: u32,
+    timeout: Duration,
+) -> Result<(), FrameError>
 where
     W: AsyncWrite + Unpin,
     T: Serialize,
@@ -575,7 +627,9 @@ where
         let mut len = [0u8; 4];
         match r.read_exact(&mut len).await {
             Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(FrameError::Closed),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                return Err(FrameError::Closed);
+            }
             Err(e) => return Err(e.into()),
         }
         let size = u32::from_be_bytes(len);
@@ -599,25 +653,35 @@ mod tests {
     async fn frames_round_trip_and_limits_hold() {
         let (mut a, mut b) = tokio::io::duplex(1 << 16);
         let t = Duration::from_secs(1);
-        write_frame(&mut a, &Request::Status, 1024, t).await.expect("test setup");
+        write_frame(&mut a, &Request::Status, 1024, t)
+            .await
+            .expect("test setup");
         let r: Request = read_frame(&mut b, 1024, t).await.expect("test setup");
         assert_eq!(r, Request::Status);
 
         // A frame announcing more than the limit is refused before allocation.
-        a.write_all(&(1u32 << 30).to_be_bytes()).await.expect("test setup");
-        let e = read_frame::<_, Request>(&mut b, 1024, t).await.expect_err("must fail");
+        a.write_all(&(1u32 << 30).to_be_bytes())
+            .await
+            .expect("test setup");
+        let e = read_frame::<_, Request>(&mut b, 1024, t)
+            .await
+            .expect_err("must fail");
         assert!(matches!(e, FrameError::TooLarge { .. }), "{e}");
 
         // Garbage is a clear error, not a panic.
         let (mut a, mut b) = tokio::io::duplex(1 << 16);
         a.write_all(&3u32.to_be_bytes()).await.expect("test setup");
         a.write_all(b"{x}").await.expect("test setup");
-        let e = read_frame::<_, Request>(&mut b, 1024, t).await.expect_err("must fail");
+        let e = read_frame::<_, Request>(&mut b, 1024, t)
+            .await
+            .expect_err("must fail");
         assert!(matches!(e, FrameError::Malformed(_)), "{e}");
 
         // A silent peer times out.
         let (_a, mut b) = tokio::io::duplex(16);
-        let e = read_frame::<_, Request>(&mut b, 1024, Duration::from_millis(50)).await.expect_err("must fail");
+        let e = read_frame::<_, Request>(&mut b, 1024, Duration::from_millis(50))
+            .await
+            .expect_err("must fail");
         assert!(matches!(e, FrameError::Timeout(_)), "{e}");
     }
 }

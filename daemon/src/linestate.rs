@@ -98,7 +98,10 @@ impl ThresholdOverrides {
 }
 
 pub fn evaluate(r: &LineReading, t: &LineThresholds, o: &ThresholdOverrides) -> Evaluation {
-    let unknown = |why: &str| Evaluation { state: LineState::Unknown, reason: Some(why.to_string()) };
+    let unknown = |why: &str| Evaluation {
+        state: LineState::Unknown,
+        reason: Some(why.to_string()),
+    };
     if !r.device_reachable {
         return unknown("device unreachable");
     }
@@ -109,7 +112,11 @@ pub fn evaluate(r: &LineReading, t: &LineThresholds, o: &ThresholdOverrides) -> 
                 reason: Some(r.down_reason.clone().unwrap_or_else(|| "offline".into())),
             };
         }
-        None if r.rx_dbm.is_none() && r.olt_rx_dbm.is_none() && r.signal_dbm.is_none() && r.snr_db.is_none() => {
+        None if r.rx_dbm.is_none()
+            && r.olt_rx_dbm.is_none()
+            && r.signal_dbm.is_none()
+            && r.snr_db.is_none() =>
+        {
             return unknown("no data");
         }
         _ => {}
@@ -138,9 +145,15 @@ pub fn evaluate(r: &LineReading, t: &LineThresholds, o: &ThresholdOverrides) -> 
         why.push(format!("SNR {s:.1} dB below {snr_min:.1}"));
     }
     if why.is_empty() {
-        Evaluation { state: LineState::Up, reason: None }
+        Evaluation {
+            state: LineState::Up,
+            reason: None,
+        }
     } else {
-        Evaluation { state: LineState::Degraded, reason: Some(why.join(", ")) }
+        Evaluation {
+            state: LineState::Degraded,
+            reason: Some(why.join(", ")),
+        }
     }
 }
 
@@ -175,7 +188,14 @@ impl Default for Tracker {
 impl Tracker {
     /// A tracker resuming from a stored state (after a restart).
     pub fn new(state: LineState, since: Option<i64>) -> Tracker {
-        Tracker { state, since, reason: None, candidate: None, changes: VecDeque::new(), observed: false }
+        Tracker {
+            state,
+            since,
+            reason: None,
+            candidate: None,
+            changes: VecDeque::new(),
+            observed: false,
+        }
     }
 
     pub fn state(&self) -> LineState {
@@ -197,14 +217,27 @@ impl Tracker {
 
     /// State changes within `window_seconds` before `now`.
     pub fn flaps(&self, now: i64, window_seconds: i64) -> usize {
-        self.changes.iter().filter(|&&t| now - t <= window_seconds).count()
+        self.changes
+            .iter()
+            .filter(|&&t| now - t <= window_seconds)
+            .count()
     }
 
     /// Takes one evaluation. The first evaluation after start is adopted at once when the
     /// stored state is unknown (nothing to be hysteretic about); afterwards a different state
     /// must be seen `hysteresis` times in a row.
-    pub fn observe(&mut self, e: &Evaluation, at: i64, hysteresis: u32, flap_window_seconds: i64) -> Option<Transition> {
-        while self.changes.front().is_some_and(|&t| at - t > flap_window_seconds) {
+    pub fn observe(
+        &mut self,
+        e: &Evaluation,
+        at: i64,
+        hysteresis: u32,
+        flap_window_seconds: i64,
+    ) -> Option<Transition> {
+        while self
+            .changes
+            .front()
+            .is_some_and(|&t| at - t > flap_window_seconds)
+        {
             self.changes.pop_front();
         }
         let first = !self.observed;
@@ -232,7 +265,12 @@ impl Tracker {
         if from != LineState::Unknown && e.state != LineState::Unknown {
             self.changes.push_back(at);
         }
-        Some(Transition { from, to: e.state, at, reason: e.reason.clone() })
+        Some(Transition {
+            from,
+            to: e.state,
+            at,
+            reason: e.reason.clone(),
+        })
     }
 }
 
@@ -253,7 +291,12 @@ mod tests {
     }
 
     fn reading(rx: f64) -> LineReading {
-        LineReading { device_reachable: true, device_says_up: Some(true), rx_dbm: Some(rx), ..Default::default() }
+        LineReading {
+            device_reachable: true,
+            device_says_up: Some(true),
+            rx_dbm: Some(rx),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -264,25 +307,64 @@ mod tests {
         let e = evaluate(&reading(-28.5), &t, &none);
         assert_eq!(e.state, LineState::Degraded);
         assert_eq!(e.reason.as_deref(), Some("rx -28.50 dBm below -27.0"));
-        assert_eq!(evaluate(&reading(-5.0), &t, &none).state, LineState::Degraded);
-        let long_fibre = ThresholdOverrides { optical_rx_min_dbm: Some(-29.0), ..Default::default() };
-        assert_eq!(evaluate(&reading(-28.5), &t, &long_fibre).state, LineState::Up);
+        assert_eq!(
+            evaluate(&reading(-5.0), &t, &none).state,
+            LineState::Degraded
+        );
+        let long_fibre = ThresholdOverrides {
+            optical_rx_min_dbm: Some(-29.0),
+            ..Default::default()
+        };
+        assert_eq!(
+            evaluate(&reading(-28.5), &t, &long_fibre).state,
+            LineState::Up
+        );
 
-        let los = LineReading { device_reachable: true, device_says_up: Some(false), down_reason: Some("LOS".into()), ..Default::default() };
-        assert_eq!(evaluate(&los, &t, &none), Evaluation { state: LineState::Down, reason: Some("LOS".into()) });
+        let los = LineReading {
+            device_reachable: true,
+            device_says_up: Some(false),
+            down_reason: Some("LOS".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            evaluate(&los, &t, &none),
+            Evaluation {
+                state: LineState::Down,
+                reason: Some("LOS".into())
+            }
+        );
         // No answer from the device is never "down".
-        let gone = LineReading { device_reachable: false, device_says_up: Some(false), ..Default::default() };
+        let gone = LineReading {
+            device_reachable: false,
+            device_says_up: Some(false),
+            ..Default::default()
+        };
         assert_eq!(evaluate(&gone, &t, &none).state, LineState::Unknown);
-        let radio = LineReading { device_reachable: true, signal_dbm: Some(-80.0), snr_db: Some(10.0), ..Default::default() };
+        let radio = LineReading {
+            device_reachable: true,
+            signal_dbm: Some(-80.0),
+            snr_db: Some(10.0),
+            ..Default::default()
+        };
         let e = evaluate(&radio, &t, &none);
         assert_eq!(e.state, LineState::Degraded);
-        assert!(e.reason.as_deref().is_some_and(|r| r.contains("signal") && r.contains("SNR")));
-        let silent = LineReading { device_reachable: true, ..Default::default() };
+        assert!(
+            e.reason
+                .as_deref()
+                .is_some_and(|r| r.contains("signal") && r.contains("SNR"))
+        );
+        let silent = LineReading {
+            device_reachable: true,
+            ..Default::default()
+        };
         assert_eq!(evaluate(&silent, &t, &none).state, LineState::Unknown);
     }
 
     fn ev(state: LineState) -> Evaluation {
-        Evaluation { state, reason: None }
+        Evaluation {
+            state,
+            reason: None,
+        }
     }
 
     #[test]
@@ -318,7 +400,11 @@ mod tests {
     fn a_resumed_state_is_not_adopted_blindly() {
         let mut tr = Tracker::new(LineState::Up, Some(100));
         assert_eq!(tr.observe(&ev(LineState::Down), 200, 2, 3600), None);
-        assert_eq!(tr.observe(&ev(LineState::Down), 260, 2, 3600).map(|t| t.from), Some(LineState::Up));
+        assert_eq!(
+            tr.observe(&ev(LineState::Down), 260, 2, 3600)
+                .map(|t| t.from),
+            Some(LineState::Up)
+        );
     }
 
     #[test]

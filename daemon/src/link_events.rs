@@ -19,7 +19,10 @@ impl LinkEvents {
             .items
             .iter()
             .filter_map(|item| match item {
-                Observation::LinkChange { subject: Subject::Interface { name, .. }, up } => {
+                Observation::LinkChange {
+                    subject: Subject::Interface { name, .. },
+                    up,
+                } => {
                     let subject = format!("{}/{name}", batch.device);
                     let old = self.last.insert(subject.clone(), *up);
                     Some(NewEvent {

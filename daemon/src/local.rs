@@ -105,11 +105,20 @@ impl LinkReading {
             Some(State::Unknown) | None => flags.contains(LinkFlags::Up | LinkFlags::LowerUp),
             Some(_) => false,
         };
-        Some(LinkReading { index: msg.header.index, name: name?, up, carrier, stats })
+        Some(LinkReading {
+            index: msg.header.index,
+            name: name?,
+            up,
+            carrier,
+            stats,
+        })
     }
 
     fn subject(&self) -> Subject {
-        Subject::Interface { index: self.index, name: Arc::from(self.name.as_str()) }
+        Subject::Interface {
+            index: self.index,
+            name: Arc::from(self.name.as_str()),
+        }
     }
 
     fn observations(&self) -> Vec<Observation> {
@@ -156,27 +165,48 @@ impl Watched {
 
     /// Records `reading`; returns a `LinkChange` when its up/down state changed.
     fn update(&mut self, reading: &LinkReading) -> Option<Observation> {
-        let before = self.known.insert(reading.index, (reading.name.clone(), reading.up));
+        let before = self
+            .known
+            .insert(reading.index, (reading.name.clone(), reading.up));
         let was_up = match before {
             Some((_, up)) => up,
             None if self.vanished.remove(&reading.name) => false,
             None => {
-                tracing::info!("local device {}: watching {} (index {}), {}", self.device, reading.name, reading.index, updown(reading.up));
+                tracing::info!(
+                    "local device {}: watching {} (index {}), {}",
+                    self.device,
+                    reading.name,
+                    reading.index,
+                    updown(reading.up)
+                );
                 return None;
             }
         };
-        (was_up != reading.up).then(|| Observation::LinkChange { subject: reading.subject(), up: reading.up })
+        (was_up != reading.up).then(|| Observation::LinkChange {
+            subject: reading.subject(),
+            up: reading.up,
+        })
     }
 
     /// A watched link disappeared (a PPP session or a USB modem went away): it is down.
     fn remove(&mut self, index: u32) -> Option<Observation> {
         let (name, was_up) = self.known.remove(&index)?;
         self.vanished.insert(name.clone());
-        was_up.then(|| Observation::LinkChange { subject: Subject::Interface { index, name: Arc::from(name) }, up: false })
+        was_up.then(|| Observation::LinkChange {
+            subject: Subject::Interface {
+                index,
+                name: Arc::from(name),
+            },
+            up: false,
+        })
     }
 
     fn batch(&self, items: Vec<Observation>) -> ObservationBatch {
-        ObservationBatch { device: self.device.clone(), at: jiff::Timestamp::now(), items }
+        ObservationBatch {
+            device: self.device.clone(),
+            at: jiff::Timestamp::now(),
+            items,
+        }
     }
 }
 
@@ -189,7 +219,12 @@ pub async fn run_local_device(
     heartbeat: Heartbeat,
     shutdown: CancellationToken,
 ) {
-    let mut watched = Watched { device: Arc::from(device.name.as_str()), patterns: device.interfaces.clone(), known: HashMap::new(), vanished: HashSet::new() };
+    let mut watched = Watched {
+        device: Arc::from(device.name.as_str()),
+        patterns: device.interfaces.clone(),
+        known: HashMap::new(),
+        vanished: HashSet::new(),
+    };
     let interval = device.poll.status_interval;
     tracing::info!(
         "local device {}: watching interfaces {} over netlink every {interval:?}, link changes live",
@@ -198,20 +233,25 @@ pub async fn run_local_device(
     );
     let mut warned_missing = false;
     while !shutdown.is_cancelled() {
-        let (connection, handle, mut messages) = match new_multicast_connection(&[MulticastGroup::Link]) {
-            Ok(c) => c,
-            Err(e) => {
-                let e = LocalError::Socket(e);
-                tracing::error!("local device {}: {e}", device.name);
-                let reach = Observation::Reachability { reachable: false, error: Some(e.to_string()), duration: Duration::ZERO };
-                send(&tx, watched.batch(vec![reach])).await;
-                heartbeat.beat();
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = tokio::time::sleep(interval) => continue,
+        let (connection, handle, mut messages) =
+            match new_multicast_connection(&[MulticastGroup::Link]) {
+                Ok(c) => c,
+                Err(e) => {
+                    let e = LocalError::Socket(e);
+                    tracing::error!("local device {}: {e}", device.name);
+                    let reach = Observation::Reachability {
+                        reachable: false,
+                        error: Some(e.to_string()),
+                        duration: Duration::ZERO,
+                    };
+                    send(&tx, watched.batch(vec![reach])).await;
+                    heartbeat.beat();
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(interval) => continue,
+                    }
                 }
-            }
-        };
+            };
         let connection = tokio::spawn(connection);
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -259,9 +299,21 @@ pub async fn run_local_device(
 
 /// One link dump: the readings of the watched interfaces, the changes a lost multicast
 /// message would have told, and the device's reachability (can we read the kernel at all).
-async fn dump(handle: &Handle, watched: &mut Watched, warned_missing: &mut bool) -> ObservationBatch {
+async fn dump(
+    handle: &Handle,
+    watched: &mut Watched,
+    warned_missing: &mut bool,
+) -> ObservationBatch {
     let started = Instant::now();
-    let result = tokio::time::timeout(DUMP_TIMEOUT, handle.link().get().execute().try_collect::<Vec<LinkMessage>>()).await;
+    let result = tokio::time::timeout(
+        DUMP_TIMEOUT,
+        handle
+            .link()
+            .get()
+            .execute()
+            .try_collect::<Vec<LinkMessage>>(),
+    )
+    .await;
     let duration = started.elapsed();
     let links = match result {
         Ok(Ok(links)) => links,
@@ -273,21 +325,39 @@ async fn dump(handle: &Handle, watched: &mut Watched, warned_missing: &mut bool)
         .filter_map(LinkReading::from_message)
         .filter(|r| watched.wants(&r.name))
         .collect();
-    let mut items = vec![Observation::Reachability { reachable: true, error: None, duration }];
+    let mut items = vec![Observation::Reachability {
+        reachable: true,
+        error: None,
+        duration,
+    }];
     for r in &readings {
         if let Some(change) = watched.update(r) {
             // The multicast message was lost (socket overrun): the periodic read caught it.
-            tracing::info!("local device {}: {} is {} (seen by the periodic read)", watched.device, r.name, updown(r.up));
+            tracing::info!(
+                "local device {}: {} is {} (seen by the periodic read)",
+                watched.device,
+                r.name,
+                updown(r.up)
+            );
             items.push(change);
         }
         items.extend(r.observations());
     }
-    let gone: Vec<u32> = watched.known.keys().filter(|i| !readings.iter().any(|r| r.index == **i)).copied().collect();
+    let gone: Vec<u32> = watched
+        .known
+        .keys()
+        .filter(|i| !readings.iter().any(|r| r.index == **i))
+        .copied()
+        .collect();
     for index in gone {
         items.extend(watched.remove(index));
     }
     if readings.is_empty() && !*warned_missing {
-        tracing::warn!("local device {}: no interface matches {}", watched.device, watched.patterns.join(", "));
+        tracing::warn!(
+            "local device {}: no interface matches {}",
+            watched.device,
+            watched.patterns.join(", ")
+        );
         *warned_missing = true;
     } else if !readings.is_empty() {
         *warned_missing = false;
@@ -301,7 +371,11 @@ fn updown(up: bool) -> &'static str {
 
 fn failed(watched: &Watched, error: LocalError, duration: Duration) -> ObservationBatch {
     tracing::warn!("local device {}: {error}", watched.device);
-    watched.batch(vec![Observation::Reachability { reachable: false, error: Some(error.to_string()), duration }])
+    watched.batch(vec![Observation::Reachability {
+        reachable: false,
+        error: Some(error.to_string()),
+        duration,
+    }])
 }
 
 async fn send(tx: &mpsc::Sender<ObservationBatch>, batch: ObservationBatch) {
@@ -314,28 +388,55 @@ mod tests {
     use super::*;
 
     fn reading(index: u32, name: &str, up: bool) -> LinkReading {
-        LinkReading { index, name: name.to_string(), up, carrier: Some(up), stats: None }
+        LinkReading {
+            index,
+            name: name.to_string(),
+            up,
+            carrier: Some(up),
+            stats: None,
+        }
     }
 
     fn change(o: Option<Observation>) -> Option<(String, bool)> {
         match o? {
-            Observation::LinkChange { subject: Subject::Interface { name, .. }, up } => Some((name.to_string(), up)),
+            Observation::LinkChange {
+                subject: Subject::Interface { name, .. },
+                up,
+            } => Some((name.to_string(), up)),
             other => panic!("not a link change: {other:?}"),
         }
     }
 
     #[test]
     fn only_changes_are_link_changes_and_a_vanished_link_is_down() {
-        let mut w = Watched { device: Arc::from("gw"), patterns: vec!["ppp*".into()], known: HashMap::new(), vanished: HashSet::new() };
+        let mut w = Watched {
+            device: Arc::from("gw"),
+            patterns: vec!["ppp*".into()],
+            known: HashMap::new(),
+            vanished: HashSet::new(),
+        };
         assert!(w.wants("ppp0") && !w.wants("eth0"));
-        assert_eq!(change(w.update(&reading(7, "ppp0", true))), None, "first sight is a state, not a change");
+        assert_eq!(
+            change(w.update(&reading(7, "ppp0", true))),
+            None,
+            "first sight is a state, not a change"
+        );
         assert_eq!(change(w.update(&reading(7, "ppp0", true))), None);
-        assert_eq!(change(w.update(&reading(7, "ppp0", false))), Some(("ppp0".into(), false)));
-        assert_eq!(change(w.update(&reading(7, "ppp0", true))), Some(("ppp0".into(), true)));
+        assert_eq!(
+            change(w.update(&reading(7, "ppp0", false))),
+            Some(("ppp0".into(), false))
+        );
+        assert_eq!(
+            change(w.update(&reading(7, "ppp0", true))),
+            Some(("ppp0".into(), true))
+        );
         // The PPP session ends: the interface goes away, then comes back under a new index.
         assert_eq!(change(w.remove(7)), Some(("ppp0".into(), false)));
         assert_eq!(change(w.remove(7)), None);
-        assert_eq!(change(w.update(&reading(9, "ppp0", true))), Some(("ppp0".into(), true)));
+        assert_eq!(
+            change(w.update(&reading(9, "ppp0", true))),
+            Some(("ppp0".into(), true))
+        );
     }
 
     #[test]

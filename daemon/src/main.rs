@@ -20,11 +20,21 @@ fn main() -> ExitCode {
         }
     };
     if args.check {
-        println!("{}: configuration is valid ({} devices)", args.config.display(), config.devices.len());
+        println!(
+            "{}: configuration is valid ({} devices)",
+            args.config.display(),
+            config.devices.len()
+        );
         return ExitCode::SUCCESS;
     }
-    init_logging(args.log_level.as_deref().unwrap_or(&config.daemon.log_level));
-    let Some(runtime) = runtime() else { return ExitCode::FAILURE };
+    init_logging(
+        args.log_level
+            .as_deref()
+            .unwrap_or(&config.daemon.log_level),
+    );
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
+    };
     let result = runtime.block_on(async {
         let shutdown = CancellationToken::new();
         tokio::spawn(cancel_on_signals(shutdown.clone()));
@@ -62,7 +72,9 @@ fn exit_code(result: Result<(), coopnocd::RunError>) -> ExitCode {
 /// `--demo`: the simulated network and the daemon polling it, in one process.
 fn demo(args: &Args) -> ExitCode {
     init_logging(args.log_level.as_deref().unwrap_or("info"));
-    let Some(runtime) = runtime() else { return ExitCode::FAILURE };
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
+    };
     runtime.block_on(async {
         let (demo, config) = match coopnocd::demo::start(&args.state_dir).await {
             Ok(d) => d,
@@ -91,8 +103,13 @@ fn init_logging(filter: &str) {
     use tracing_subscriber::EnvFilter;
     // async-snmp logs every failed request at ERROR (a silent device, every poll); our SNMP
     // engine counts and reports those itself, so the crate stays quiet unless asked by name.
-    let filter = if filter.contains("async_snmp") { filter.to_string() } else { format!("{filter},async_snmp=off") };
-    let filter = EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info,async_snmp=off"));
+    let filter = if filter.contains("async_snmp") {
+        filter.to_string()
+    } else {
+        format!("{filter},async_snmp=off")
+    };
+    let filter =
+        EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info,async_snmp=off"));
     // Under journald the journal stamps each line itself.
     let journald = std::env::var_os("JOURNAL_STREAM").is_some();
     let builder = tracing_subscriber::fmt()
@@ -108,7 +125,10 @@ fn init_logging(filter: &str) {
 
 async fn cancel_on_signals(shutdown: CancellationToken) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         tracing::error!("cannot listen for SIGTERM/SIGINT");
         return;
     };

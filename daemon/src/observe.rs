@@ -35,9 +35,19 @@ impl Counter {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Subject {
     Device,
-    Interface { index: u32, name: Arc<str> },
-    Onu { port: Arc<str>, onu: u32, serial: Option<Arc<str>> },
-    Station { mac: Arc<str>, name: Option<Arc<str>> },
+    Interface {
+        index: u32,
+        name: Arc<str>,
+    },
+    Onu {
+        port: Arc<str>,
+        onu: u32,
+        serial: Option<Arc<str>>,
+    },
+    Station {
+        mac: Arc<str>,
+        name: Option<Arc<str>>,
+    },
 }
 
 /// Why a device says a line is down, in the device's own terms mapped to ours.
@@ -151,10 +161,14 @@ pub enum Observation {
     /// The device profile a collector reads the device with (detected at the first poll,
     /// after a reboot and with the labels), or why none could be chosen (a profile named in
     /// the config that does not exist).
-    Profile { detection: Result<crate::profile::Detection, String> },
+    Profile {
+        detection: Result<crate::profile::Detection, String>,
+    },
     /// Every ONU, station and interface the device's profile found, latest of each table:
     /// what line matching starts from. Shared, not copied, from poll to poll.
-    Discovered { items: Arc<Vec<crate::profile::Discovered>> },
+    Discovered {
+        items: Arc<Vec<crate::profile::Discovered>>,
+    },
     /// A UPS's power state (UPS-MIB or alike).
     Power {
         subject: Subject,
@@ -180,7 +194,6 @@ pub struct CollectorHealth {
     /// The GETBULK max-repetitions in use now (SNMP only).
     pub max_repetitions: u32,
 }
-
 
 /// What a [`Observation::Sensor`] measures, with its unit in the name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -30,7 +30,9 @@ fn send(path: &std::ffi::OsStr, state: &str) -> std::io::Result<()> {
 /// The watchdog interval systemd asks for (`WatchdogSec=`), if any and if meant for us.
 pub fn watchdog_interval() -> Option<std::time::Duration> {
     let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
-    if let Some(pid) = std::env::var("WATCHDOG_PID").ok().and_then(|p| p.parse::<u32>().ok())
+    if let Some(pid) = std::env::var("WATCHDOG_PID")
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok())
         && pid != std::process::id()
     {
         return None;
@@ -41,7 +43,10 @@ pub fn watchdog_interval() -> Option<std::time::Duration> {
 /// Tells systemd a reload has begun (`RELOADING=1` with the `MONOTONIC_USEC=` that
 /// Type=notify-reload asks for); the reload ends with `READY=1`.
 pub fn notify_reloading() {
-    notify(&format!("RELOADING=1\nSTATUS=reloading the configuration\nMONOTONIC_USEC={}", monotonic_usec()));
+    notify(&format!(
+        "RELOADING=1\nSTATUS=reloading the configuration\nMONOTONIC_USEC={}",
+        monotonic_usec()
+    ));
 }
 
 /// CLOCK_MONOTONIC in microseconds, the clock systemd compares `MONOTONIC_USEC=` with.

@@ -247,7 +247,10 @@ impl SyntheticOlt {
         );
         if self.shape != OltShape::PeerBench {
             // snmpEngineBoots.0 (SNMP-FRAMEWORK-MIB), the last object a net-snmp agent shows.
-            sink.push(Oid::from([1, 3, 6, 1, 6, 3, 10, 2, 1, 2, 0]), Value::Integer(1));
+            sink.push(
+                Oid::from([1, 3, 6, 1, 6, 3, 10, 2, 1, 2, 0]),
+                Value::Integer(1),
+            );
         }
         let columns = match self.shape {
             OltShape::Standard | OltShape::VsolEpon => vec![
@@ -543,7 +546,10 @@ mod tests {
         );
         assert_eq!(next("1.3.6.1.2.1.2.1.0"), "1.3.6.1.2.1.2.2.1.2.1");
         // After the last ifAlias comes the chassis description, as on a real device.
-        assert_eq!(next("1.3.6.1.2.1.31.1.1.1.18.10"), "1.3.6.1.2.1.47.1.1.1.1.2.1");
+        assert_eq!(
+            next("1.3.6.1.2.1.31.1.1.1.18.10"),
+            "1.3.6.1.2.1.47.1.1.1.1.2.1"
+        );
         assert_eq!(next("1.3.6.1.2.1.47.1.1.1.1.2.1"), "1.3.6.1.6.3.10.2.1.2.0");
         assert!(olt.next_cell(&oid("1.3.6.1.6.3.10.2.1.2.0")).is_none());
     }

@@ -47,7 +47,10 @@ pub async fn connect(socket: &Path, timeout: Duration) -> coopnocd::ctl::client:
         if let Ok(c) = coopnocd::ctl::client::Client::connect(socket, timeout).await {
             return c;
         }
-        assert!(started.elapsed() < Duration::from_secs(10), "the daemon did not open its socket");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the daemon did not open its socket"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -71,12 +74,17 @@ pub struct DaemonProcess {
 impl DaemonProcess {
     pub fn spawn(bin: &str, config: &Path, envs: &[(&str, &str)]) -> DaemonProcess {
         let mut cmd = Command::new(bin);
-        cmd.arg("--config").arg(config).stdout(Stdio::null()).stderr(Stdio::piped());
+        cmd.arg("--config")
+            .arg(config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
         cmd.env_remove("NOTIFY_SOCKET").env_remove("WATCHDOG_USEC");
         for (k, v) in envs {
             cmd.env(k, v);
         }
-        DaemonProcess { child: Some(cmd.spawn().expect("spawn coopnocd")) }
+        DaemonProcess {
+            child: Some(cmd.spawn().expect("spawn coopnocd")),
+        }
     }
 
     pub fn pid(&self) -> i32 {
@@ -123,7 +131,10 @@ impl Drop for DaemonProcess {
 
 /// Opens the SQLite file directly (not through the daemon), read-only.
 pub fn sqlite_count(db: &Path, sql: &str) -> i64 {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async {
         use sqlx::ConnectOptions;
         let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
@@ -151,10 +162,17 @@ impl DaemonThread {
         let shutdown = tokio_util::sync::CancellationToken::new();
         let token = shutdown.clone();
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
             rt.block_on(coopnocd::run(config, token))
         });
-        DaemonThread { shutdown, thread: Some(thread) }
+        DaemonThread {
+            shutdown,
+            thread: Some(thread),
+        }
     }
 
     /// Asks the daemon to stop and checks that it stops cleanly within `within`.
@@ -163,10 +181,16 @@ impl DaemonThread {
         let thread = self.thread.take().expect("running");
         let stopping = Instant::now();
         while !thread.is_finished() {
-            assert!(stopping.elapsed() < within, "the daemon did not stop within {within:?}");
+            assert!(
+                stopping.elapsed() < within,
+                "the daemon did not stop within {within:?}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
-        thread.join().expect("the daemon thread ends").expect("the daemon stops cleanly");
+        thread
+            .join()
+            .expect("the daemon thread ends")
+            .expect("the daemon stops cleanly");
     }
 }
 

@@ -19,7 +19,9 @@ pub fn free_udp_port() -> u16 {
 }
 
 fn running_as_root() -> bool {
-    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }
 
 /// The uid and gid of `nobody` (and of `nogroup` when it exists).
@@ -27,7 +29,9 @@ fn nobody() -> (u32, u32) {
     let field = |file: &str, name: &str, idx: usize| -> Option<u32> {
         std::fs::read_to_string(file).ok()?.lines().find_map(|l| {
             let f: Vec<&str> = l.split(':').collect();
-            (f.first() == Some(&name)).then(|| f.get(idx)?.parse().ok()).flatten()
+            (f.first() == Some(&name))
+                .then(|| f.get(idx)?.parse().ok())
+                .flatten()
         })
     };
     let uid = field("/etc/passwd", "nobody", 2).unwrap_or(65534);
@@ -60,13 +64,22 @@ impl Agent {
         let start = Instant::now();
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                let log = std::fs::read_to_string(self.dir.path().join("agent.log")).unwrap_or_default();
+                let log =
+                    std::fs::read_to_string(self.dir.path().join("agent.log")).unwrap_or_default();
                 panic!("{} exited early ({status}):\n{log}", self.name);
             }
             let ok = Command::new("snmpget")
                 .env("MIBS", "")
                 .args(auth)
-                .args(["-t", "0.3", "-r", "0", "-On", &self.address(), "1.3.6.1.2.1.1.1.0"])
+                .args([
+                    "-t",
+                    "0.3",
+                    "-r",
+                    "0",
+                    "-On",
+                    &self.address(),
+                    "1.3.6.1.2.1.1.1.0",
+                ])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status()
@@ -76,7 +89,8 @@ impl Agent {
                 return;
             }
             if start.elapsed() > within {
-                let log = std::fs::read_to_string(self.dir.path().join("agent.log")).unwrap_or_default();
+                let log =
+                    std::fs::read_to_string(self.dir.path().join("agent.log")).unwrap_or_default();
                 panic!("{} did not answer within {within:?}:\n{log}", self.name);
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -95,7 +109,8 @@ impl Drop for Agent {
 pub const V3_SHA256_AES128: (&str, &str, &str) = ("sha256aes", "auth-pass-256", "priv-pass-128");
 pub const V3_SHA1_DES: (&str, &str, &str) = ("sha1des", "auth-pass-1", "priv-pass-des");
 pub const V3_SHA512_AUTH: (&str, &str) = ("sha512auth", "auth-pass-512");
-pub const V3_SHA512_AES256: (&str, &str, &str) = ("sha512aes256", "auth-pass-512b", "priv-pass-256");
+pub const V3_SHA512_AES256: (&str, &str, &str) =
+    ("sha512aes256", "auth-pass-512b", "priv-pass-256");
 
 /// net-snmp's snmpd on a free port: community `public`, and four v3 users (SHA-256/AES-128
 /// authPriv, SHA-1/DES authPriv, SHA-512 authNoPriv, SHA-512/AES-256 authPriv).
@@ -148,7 +163,12 @@ pub fn start_snmpd() -> Agent {
                 .spawn()
         })
         .expect("start snmpd (Debian package snmpd)");
-    let mut agent = Agent { child, port, dir, name: "snmpd" };
+    let mut agent = Agent {
+        child,
+        port,
+        dir,
+        name: "snmpd",
+    };
     agent.wait_ready(&["-v2c", "-c", "public"], Duration::from_secs(10));
     agent
 }
@@ -159,8 +179,15 @@ pub fn start_snmpsim() -> Agent {
     for entry in std::fs::read_dir(recordings_dir()).expect("tests/data/snmprec") {
         let path = entry.expect("dir entry").path();
         if path.extension().is_some_and(|e| e == "snmprec") {
-            let community = path.file_stem().expect("file name").to_string_lossy().into_owned();
-            files.push((community, std::fs::read_to_string(&path).expect("read recording")));
+            let community = path
+                .file_stem()
+                .expect("file name")
+                .to_string_lossy()
+                .into_owned();
+            files.push((
+                community,
+                std::fs::read_to_string(&path).expect("read recording"),
+            ));
         }
     }
     start_snmpsim_with(&files, "cdata")
@@ -205,7 +232,12 @@ pub fn start_snmpsim_with(files: &[(String, String)], ready_community: &str) -> 
         .stderr(log)
         .spawn()
         .expect("start snmpsimd (Debian package snmpsim)");
-    let mut agent = Agent { child, port, dir, name: "snmpsimd" };
+    let mut agent = Agent {
+        child,
+        port,
+        dir,
+        name: "snmpsimd",
+    };
     agent.wait_ready(&["-v2c", "-c", ready_community], Duration::from_secs(30));
     agent
 }
@@ -214,13 +246,21 @@ impl Agent {
     /// Replaces what snmpsimd serves for `community` (it re-indexes a recording newer than
     /// its index at the next request).
     pub fn rewrite_recording(&self, community: &str, text: &str) {
-        let path = self.dir.path().join("data").join(format!("{community}.snmprec"));
+        let path = self
+            .dir
+            .path()
+            .join("data")
+            .join(format!("{community}.snmprec"));
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, text).expect("write recording");
         std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644)).expect("chmod");
         // A later mtime than the index, even within the same second.
         let later = std::time::SystemTime::now() + Duration::from_secs(2);
-        std::fs::File::options().write(true).open(&tmp).and_then(|f| f.set_modified(later)).expect("mtime");
+        std::fs::File::options()
+            .write(true)
+            .open(&tmp)
+            .and_then(|f| f.set_modified(later))
+            .expect("mtime");
         std::fs::rename(&tmp, &path).expect("replace recording");
     }
 }
@@ -240,7 +280,10 @@ pub fn snmpbulkwalk(auth: &[&str], address: &str, oid: &str) -> Vec<(String, Str
         .expect("run snmpbulkwalk (Debian package snmp)");
     let text = String::from_utf8_lossy(&out.stdout);
     if text.trim().is_empty() {
-        eprintln!("snmpbulkwalk {auth:?} {address} {oid}: {}", String::from_utf8_lossy(&out.stderr));
+        eprintln!(
+            "snmpbulkwalk {auth:?} {address} {oid}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let mut rows: Vec<(String, String)> = Vec::new();
     for line in text.lines() {

@@ -37,7 +37,11 @@ impl UdpProxy {
     /// Starts a proxy to `upstream` on a free loopback port.
     pub async fn start(upstream: SocketAddr) -> UdpProxy {
         let front = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind proxy"));
-        let back = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind proxy upstream side"));
+        let back = Arc::new(
+            UdpSocket::bind("127.0.0.1:0")
+                .await
+                .expect("bind proxy upstream side"),
+        );
         back.connect(upstream).await.expect("connect upstream");
         let address = front.local_addr().expect("proxy address");
         let fault = Arc::new(Mutex::new(Fault::None));
@@ -46,8 +50,13 @@ impl UdpProxy {
         let replies = Arc::new(AtomicU64::new(0));
 
         let task = {
-            let (front, back, fault, requests, client) =
-                (front.clone(), back.clone(), fault.clone(), requests.clone(), client.clone());
+            let (front, back, fault, requests, client) = (
+                front.clone(),
+                back.clone(),
+                fault.clone(),
+                requests.clone(),
+                client.clone(),
+            );
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 65536];
                 let mut rbuf = vec![0u8; 65536];
@@ -103,7 +112,12 @@ impl UdpProxy {
                 }
             })
         };
-        UdpProxy { address, fault, requests, task }
+        UdpProxy {
+            address,
+            fault,
+            requests,
+            task,
+        }
     }
 
     pub fn set(&self, fault: Fault) {
@@ -138,14 +152,24 @@ fn rewrite_request_id(b: &mut [u8]) -> bool {
         let (len, start) = ber_len(b, i + 1)?;
         Some(start + len)
     };
-    let Some((_, body)) = ber_len(b, 1) else { return false };
-    let Some(after_version) = skip_tlv(b, body) else { return false };
-    let Some(after_community) = skip_tlv(b, after_version) else { return false };
-    let Some((_, pdu_body)) = ber_len(b, after_community + 1) else { return false };
+    let Some((_, body)) = ber_len(b, 1) else {
+        return false;
+    };
+    let Some(after_version) = skip_tlv(b, body) else {
+        return false;
+    };
+    let Some(after_community) = skip_tlv(b, after_version) else {
+        return false;
+    };
+    let Some((_, pdu_body)) = ber_len(b, after_community + 1) else {
+        return false;
+    };
     if b.get(pdu_body) != Some(&0x02) {
         return false;
     }
-    let Some((len, start)) = ber_len(b, pdu_body + 1) else { return false };
+    let Some((len, start)) = ber_len(b, pdu_body + 1) else {
+        return false;
+    };
     if len == 0 || start + len > b.len() {
         return false;
     }

@@ -10,7 +10,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("\"{text}\" has no unit: write it as 30s, 5m, 6h, 35d..."))?;
     let (number, unit) = t.split_at(split);
     if number.is_empty() {
-        return Err(format!("\"{text}\" does not start with a number: write it as 30s, 5m, 6h..."));
+        return Err(format!(
+            "\"{text}\" does not start with a number: write it as 30s, 5m, 6h..."
+        ));
     }
     let n: u64 = number
         .parse()
@@ -37,7 +39,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// Formats a duration the way `parse_duration` reads it, with the largest exact unit.
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    for (unit, size) in [("d", 86_400_000u128), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)] {
+    for (unit, size) in [
+        ("d", 86_400_000u128),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+    ] {
         if ms >= size && ms.is_multiple_of(size) {
             return format!("{}{unit}", ms / size);
         }
@@ -57,9 +64,21 @@ mod tests {
         assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
         assert_eq!(parse_duration("6h"), Ok(Duration::from_secs(6 * 3600)));
         assert_eq!(parse_duration("35d"), Ok(Duration::from_secs(35 * 86400)));
-        assert!(parse_duration("30").expect_err("must fail").contains("no unit"));
-        assert!(parse_duration("s").expect_err("must fail").contains("number"));
-        assert!(parse_duration("3 fortnights").expect_err("must fail").contains("unknown unit"));
+        assert!(
+            parse_duration("30")
+                .expect_err("must fail")
+                .contains("no unit")
+        );
+        assert!(
+            parse_duration("s")
+                .expect_err("must fail")
+                .contains("number")
+        );
+        assert!(
+            parse_duration("3 fortnights")
+                .expect_err("must fail")
+                .contains("unknown unit")
+        );
         assert!(parse_duration("99999999999999999999s").is_err());
     }
 

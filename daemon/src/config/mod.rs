@@ -472,10 +472,7 @@ impl Validator<'_> {
     ) -> Option<Secret> {
         match (inline, file) {
             (Some(_), Some(_)) => {
-                self.problem(
-                    place,
-                    format!("give either {key} or {key}-file, not both"),
-                );
+                self.problem(place, format!("give either {key} or {key}-file, not both"));
                 None
             }
             (Some(v), None) => Some(Secret::new(v.clone())),
@@ -528,17 +525,26 @@ impl Validator<'_> {
                 );
             }
             if !site_names.insert(s.name.clone()) {
-                self.problem(format!("{place}.name"), format!("site \"{}\" is defined twice", s.name));
+                self.problem(
+                    format!("{place}.name"),
+                    format!("site \"{}\" is defined twice", s.name),
+                );
             }
             if let Some(lat) = s.latitude
                 && !(-90.0..=90.0).contains(&lat)
             {
-                self.problem(format!("{place}.latitude"), format!("{lat} is not between -90 and 90"));
+                self.problem(
+                    format!("{place}.latitude"),
+                    format!("{lat} is not between -90 and 90"),
+                );
             }
             if let Some(lon) = s.longitude
                 && !(-180.0..=180.0).contains(&lon)
             {
-                self.problem(format!("{place}.longitude"), format!("{lon} is not between -180 and 180"));
+                self.problem(
+                    format!("{place}.longitude"),
+                    format!("{lon} is not between -180 and 180"),
+                );
             }
             sites.push(Site {
                 name: s.name.clone(),
@@ -554,7 +560,10 @@ impl Validator<'_> {
             let place = self.entry("device", i, d.span());
             if let Some(dev) = self.device(&place, d.get_ref(), &f.poll, &site_names) {
                 if !device_names.insert(dev.name.clone()) {
-                    self.problem(format!("{place}.name"), format!("device \"{}\" is defined twice", dev.name));
+                    self.problem(
+                        format!("{place}.name"),
+                        format!("device \"{}\" is defined twice", dev.name),
+                    );
                 }
                 devices.push(dev);
             }
@@ -572,7 +581,10 @@ impl Validator<'_> {
                 );
             }
             if !component_ids.insert(c.id.clone()) {
-                self.problem(format!("{place}.id"), format!("component \"{}\" is defined twice", c.id));
+                self.problem(
+                    format!("{place}.id"),
+                    format!("component \"{}\" is defined twice", c.id),
+                );
             }
             for (j, dev) in c.devices.iter().enumerate() {
                 if !f.devices.iter().any(|d| &d.get_ref().name == dev) {
@@ -588,26 +600,41 @@ impl Validator<'_> {
                 let interval = self.duration(&format!("{pp}.interval"), p.interval.as_ref(), "60s");
                 let timeout = self.duration(&format!("{pp}.timeout"), p.timeout.as_ref(), "5s");
                 let kind = match (&p.tcp, &p.http) {
-                    (Some(t), None) => self.target(&format!("{pp}.tcp"), t, None).map(ProbeKind::Tcp),
+                    (Some(t), None) => self
+                        .target(&format!("{pp}.tcp"), t, None)
+                        .map(ProbeKind::Tcp),
                     (None, Some(u)) => {
                         if u.starts_with("http://") || u.starts_with("https://") {
                             Some(ProbeKind::Http(u.clone()))
                         } else {
-                            self.problem(format!("{pp}.http"), format!("\"{u}\" is not an http:// or https:// URL"));
+                            self.problem(
+                                format!("{pp}.http"),
+                                format!("\"{u}\" is not an http:// or https:// URL"),
+                            );
                             None
                         }
                     }
                     _ => {
-                        self.problem(pp.clone(), "a probe needs exactly one of tcp = \"host:port\" or http = \"URL\"");
+                        self.problem(
+                            pp.clone(),
+                            "a probe needs exactly one of tcp = \"host:port\" or http = \"URL\"",
+                        );
                         None
                     }
                 };
                 if let Some(kind) = kind {
-                    probes.push(Probe { kind, interval, timeout });
+                    probes.push(Probe {
+                        kind,
+                        interval,
+                        timeout,
+                    });
                 }
             }
             if c.devices.is_empty() && c.probes.is_empty() {
-                self.problem(place.clone(), "a component needs at least one device or probe to compute its state from");
+                self.problem(
+                    place.clone(),
+                    "a component needs at least one device or probe to compute its state from",
+                );
             }
             components.push(Component {
                 id: c.id.clone(),
@@ -641,7 +668,10 @@ impl Validator<'_> {
     }
 
     fn daemon(&mut self, d: &DaemonFile) -> DaemonConfig {
-        let log_level = d.log_level.clone().unwrap_or_else(|| defaults::LOG_LEVEL.into());
+        let log_level = d
+            .log_level
+            .clone()
+            .unwrap_or_else(|| defaults::LOG_LEVEL.into());
         if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
             self.problem(
                 "daemon.log-level",
@@ -663,12 +693,18 @@ impl Validator<'_> {
         };
         let profile_directory = d.profile_directory.as_ref().and_then(|dir| {
             if dir.trim().is_empty() {
-                self.problem("daemon.profile-directory", "empty: leave it out to use the built-in profiles only");
+                self.problem(
+                    "daemon.profile-directory",
+                    "empty: leave it out to use the built-in profiles only",
+                );
                 return None;
             }
             let full = self.base.join(dir);
             if !full.is_dir() {
-                self.problem("daemon.profile-directory", format!("{} is not a directory", full.display()));
+                self.problem(
+                    "daemon.profile-directory",
+                    format!("{} is not a directory", full.display()),
+                );
                 return None;
             }
             // The same loader as the poller's: `coopnoc validate` reports every bad profile.
@@ -680,7 +716,9 @@ impl Validator<'_> {
         DaemonConfig {
             profile_directory,
             state_directory: PathBuf::from(
-                d.state_directory.clone().unwrap_or_else(|| defaults::STATE_DIRECTORY.into()),
+                d.state_directory
+                    .clone()
+                    .unwrap_or_else(|| defaults::STATE_DIRECTORY.into()),
             ),
             log_level,
             time_zone_name,
@@ -698,7 +736,10 @@ impl Validator<'_> {
     }
 
     fn http(&mut self, h: &HttpFile) -> HttpConfig {
-        let text = h.listen.clone().unwrap_or_else(|| defaults::HTTP_LISTEN.into());
+        let text = h
+            .listen
+            .clone()
+            .unwrap_or_else(|| defaults::HTTP_LISTEN.into());
         let listen = text.parse().unwrap_or_else(|_| {
             self.problem(
                 "http.listen",
@@ -718,15 +759,28 @@ impl Validator<'_> {
             Some(m) => match u32::from_str_radix(m.trim_start_matches("0o"), 8) {
                 Ok(v) if v <= 0o777 => v,
                 _ => {
-                    self.problem("ctl.mode", format!("\"{m}\" is not an octal file mode such as \"0660\""));
+                    self.problem(
+                        "ctl.mode",
+                        format!("\"{m}\" is not an octal file mode such as \"0660\""),
+                    );
                     defaults::CTL_MODE
                 }
             },
         };
-        let socket = PathBuf::from(c.socket.clone().unwrap_or_else(|| defaults::CTL_SOCKET.into()));
+        let socket = PathBuf::from(
+            c.socket
+                .clone()
+                .unwrap_or_else(|| defaults::CTL_SOCKET.into()),
+        );
         // sun_path holds 108 bytes on Linux, the terminating NUL included.
         if socket.as_os_str().len() > 107 {
-            self.problem("ctl.socket", format!("{} is longer than a Unix socket path may be (107 bytes)", socket.display()));
+            self.problem(
+                "ctl.socket",
+                format!(
+                    "{} is longer than a Unix socket path may be (107 bytes)",
+                    socket.display()
+                ),
+            );
         }
         CtlConfig { socket, mode }
     }
@@ -740,22 +794,60 @@ impl Validator<'_> {
         let labels = pick(&p.labels_interval, base.map(|b| &b.labels_interval));
         let slow = pick(&p.slow_interval, base.map(|b| &b.slow_interval));
         let timeout = pick(&p.timeout, base.map(|b| &b.timeout));
-        let unreach = pick(&p.unreachable_interval, base.map(|b| &b.unreachable_interval));
-        let num = |own: Option<u32>, global: Option<u32>, default: u32| own.or(global).unwrap_or(default);
+        let unreach = pick(
+            &p.unreachable_interval,
+            base.map(|b| &b.unreachable_interval),
+        );
+        let num =
+            |own: Option<u32>, global: Option<u32>, default: u32| own.or(global).unwrap_or(default);
         let cfg = PollConfig {
-            status_interval: self.duration(&format!("{place}.status-interval"), status.as_ref(), defaults::STATUS_INTERVAL),
-            labels_interval: self.duration(&format!("{place}.labels-interval"), labels.as_ref(), defaults::LABELS_INTERVAL),
-            slow_interval: self.duration(&format!("{place}.slow-interval"), slow.as_ref(), defaults::SLOW_INTERVAL),
-            optics: p.optics.or(base.and_then(|b| b.optics)).unwrap_or(defaults::OPTICS),
-            timeout: self.duration(&format!("{place}.timeout"), timeout.as_ref(), defaults::TIMEOUT),
+            status_interval: self.duration(
+                &format!("{place}.status-interval"),
+                status.as_ref(),
+                defaults::STATUS_INTERVAL,
+            ),
+            labels_interval: self.duration(
+                &format!("{place}.labels-interval"),
+                labels.as_ref(),
+                defaults::LABELS_INTERVAL,
+            ),
+            slow_interval: self.duration(
+                &format!("{place}.slow-interval"),
+                slow.as_ref(),
+                defaults::SLOW_INTERVAL,
+            ),
+            optics: p
+                .optics
+                .or(base.and_then(|b| b.optics))
+                .unwrap_or(defaults::OPTICS),
+            timeout: self.duration(
+                &format!("{place}.timeout"),
+                timeout.as_ref(),
+                defaults::TIMEOUT,
+            ),
             retries: num(p.retries, base.and_then(|b| b.retries), defaults::RETRIES),
-            max_repetitions: num(p.max_repetitions, base.and_then(|b| b.max_repetitions), defaults::MAX_REPETITIONS),
+            max_repetitions: num(
+                p.max_repetitions,
+                base.and_then(|b| b.max_repetitions),
+                defaults::MAX_REPETITIONS,
+            ),
             window: num(p.window, base.and_then(|b| b.window), defaults::WINDOW),
-            unreachable_after: num(p.unreachable_after, base.and_then(|b| b.unreachable_after), defaults::UNREACHABLE_AFTER),
-            unreachable_interval: self.duration(&format!("{place}.unreachable-interval"), unreach.as_ref(), defaults::UNREACHABLE_INTERVAL),
+            unreachable_after: num(
+                p.unreachable_after,
+                base.and_then(|b| b.unreachable_after),
+                defaults::UNREACHABLE_AFTER,
+            ),
+            unreachable_interval: self.duration(
+                &format!("{place}.unreachable-interval"),
+                unreach.as_ref(),
+                defaults::UNREACHABLE_INTERVAL,
+            ),
         };
         if cfg.status_interval < Duration::from_secs(5) {
-            self.problem(format!("{place}.status-interval"), "must be at least 5s: faster polling hurts fragile agents and tells nothing more");
+            self.problem(
+                format!("{place}.status-interval"),
+                "must be at least 5s: faster polling hurts fragile agents and tells nothing more",
+            );
         }
         if cfg.timeout < Duration::from_millis(100) || cfg.timeout > Duration::from_secs(60) {
             self.problem(format!("{place}.timeout"), "must be between 100ms and 60s");
@@ -764,13 +856,22 @@ impl Validator<'_> {
             self.problem(format!("{place}.retries"), "must be 10 or fewer");
         }
         if !(1..=200).contains(&cfg.max_repetitions) {
-            self.problem(format!("{place}.max-repetitions"), "must be between 1 and 200");
+            self.problem(
+                format!("{place}.max-repetitions"),
+                "must be between 1 and 200",
+            );
         }
         if !(1..=16).contains(&cfg.window) {
-            self.problem(format!("{place}.window"), "must be between 1 and 16 requests in flight");
+            self.problem(
+                format!("{place}.window"),
+                "must be between 1 and 16 requests in flight",
+            );
         }
         if cfg.unreachable_after == 0 {
-            self.problem(format!("{place}.unreachable-after"), "must be at least 1 failed cycle");
+            self.problem(
+                format!("{place}.unreachable-after"),
+                "must be at least 1 failed cycle",
+            );
         }
         cfg
     }
@@ -779,37 +880,81 @@ impl Validator<'_> {
         let t = LineThresholds {
             optical_rx_min_dbm: l.optical_rx_min_dbm.unwrap_or(defaults::OPTICAL_RX_MIN_DBM),
             optical_rx_max_dbm: l.optical_rx_max_dbm.unwrap_or(defaults::OPTICAL_RX_MAX_DBM),
-            radio_signal_min_dbm: l.radio_signal_min_dbm.unwrap_or(defaults::RADIO_SIGNAL_MIN_DBM),
+            radio_signal_min_dbm: l
+                .radio_signal_min_dbm
+                .unwrap_or(defaults::RADIO_SIGNAL_MIN_DBM),
             radio_snr_min_db: l.radio_snr_min_db.unwrap_or(defaults::RADIO_SNR_MIN_DB),
             hysteresis: l.hysteresis.unwrap_or(defaults::HYSTERESIS),
-            flap_window: self.duration("lines.flap-window", l.flap_window.as_ref(), defaults::FLAP_WINDOW),
+            flap_window: self.duration(
+                "lines.flap-window",
+                l.flap_window.as_ref(),
+                defaults::FLAP_WINDOW,
+            ),
             flap_count: l.flap_count.unwrap_or(defaults::FLAP_COUNT),
         };
         if t.flap_count < 2 {
-            self.problem("lines.flap-count", "must be at least 2: one change is a change, not a flap");
+            self.problem(
+                "lines.flap-count",
+                "must be at least 2: one change is a change, not a flap",
+            );
         }
         if t.optical_rx_min_dbm >= t.optical_rx_max_dbm {
-            self.problem("lines.optical-rx-min-dbm", format!("{} must be below optical-rx-max-dbm ({})", t.optical_rx_min_dbm, t.optical_rx_max_dbm));
+            self.problem(
+                "lines.optical-rx-min-dbm",
+                format!(
+                    "{} must be below optical-rx-max-dbm ({})",
+                    t.optical_rx_min_dbm, t.optical_rx_max_dbm
+                ),
+            );
         }
         if !(1..=20).contains(&t.hysteresis) {
-            self.problem("lines.hysteresis", "must be between 1 and 20 agreeing observations");
+            self.problem(
+                "lines.hysteresis",
+                "must be between 1 and 20 agreeing observations",
+            );
         }
         t
     }
 
     fn retention(&mut self, r: &RetentionFile) -> RetentionConfig {
         let c = RetentionConfig {
-            fine_buckets: self.duration("retention.fine-buckets", r.fine_buckets.as_ref(), defaults::RETENTION_FINE),
-            daily_per_line: self.duration("retention.daily-per-line", r.daily_per_line.as_ref(), defaults::RETENTION_DAILY),
-            monthly_after_membership: self.duration("retention.monthly-after-membership", r.monthly_after_membership.as_ref(), defaults::RETENTION_MONTHLY_AFTER),
-            events: self.duration("retention.events", r.events.as_ref(), defaults::RETENTION_EVENTS),
-            levels: self.duration("retention.levels", r.levels.as_ref(), defaults::RETENTION_LEVELS),
+            fine_buckets: self.duration(
+                "retention.fine-buckets",
+                r.fine_buckets.as_ref(),
+                defaults::RETENTION_FINE,
+            ),
+            daily_per_line: self.duration(
+                "retention.daily-per-line",
+                r.daily_per_line.as_ref(),
+                defaults::RETENTION_DAILY,
+            ),
+            monthly_after_membership: self.duration(
+                "retention.monthly-after-membership",
+                r.monthly_after_membership.as_ref(),
+                defaults::RETENTION_MONTHLY_AFTER,
+            ),
+            events: self.duration(
+                "retention.events",
+                r.events.as_ref(),
+                defaults::RETENTION_EVENTS,
+            ),
+            levels: self.duration(
+                "retention.levels",
+                r.levels.as_ref(),
+                defaults::RETENTION_LEVELS,
+            ),
         };
         if c.fine_buckets < Duration::from_secs(2 * 86400) {
-            self.problem("retention.fine-buckets", "must keep at least 2d: roll-ups read fine buckets of the day before");
+            self.problem(
+                "retention.fine-buckets",
+                "must keep at least 2d: roll-ups read fine buckets of the day before",
+            );
         }
         if c.daily_per_line < Duration::from_secs(35 * 86400) {
-            self.problem("retention.daily-per-line", "must keep at least 35d: a month's report is built from daily totals");
+            self.problem(
+                "retention.daily-per-line",
+                "must keep at least 35d: a month's report is built from daily totals",
+            );
         }
         c
     }
@@ -827,7 +972,9 @@ impl Validator<'_> {
             None
         };
         let (host, port) = if let Some(rest) = text.strip_prefix('[') {
-            let Some((h, after)) = rest.split_once(']') else { return bad(self) };
+            let Some((h, after)) = rest.split_once(']') else {
+                return bad(self);
+            };
             let port = match after.strip_prefix(':') {
                 Some(p) => p.parse().ok(),
                 None if after.is_empty() => default_port,
@@ -869,14 +1016,20 @@ impl Validator<'_> {
         if let Some(site) = &d.site
             && !sites.contains(site)
         {
-            self.problem(format!("{place}.site"), format!("no [[site]] is named \"{site}\""));
+            self.problem(
+                format!("{place}.site"),
+                format!("no [[site]] is named \"{site}\""),
+            );
         }
         let kind = match DeviceKind::ALL.iter().find(|(s, _)| *s == d.kind) {
             Some((_, k)) => *k,
             None => {
                 self.problem(
                     format!("{place}.kind"),
-                    format!("\"{}\" is not one of olt, radio, switch, ups, router, local", d.kind),
+                    format!(
+                        "\"{}\" is not one of olt, radio, switch, ups, router, local",
+                        d.kind
+                    ),
                 );
                 return None;
             }
@@ -911,12 +1064,18 @@ impl Validator<'_> {
             });
         }
         if d.interfaces.is_some() {
-            self.problem(format!("{place}.interfaces"), "only devices of kind \"local\" take interfaces (SNMP devices report theirs)");
+            self.problem(
+                format!("{place}.interfaces"),
+                "only devices of kind \"local\" take interfaces (SNMP devices report theirs)",
+            );
         }
         let target = match &d.address {
             Some(a) => self.target(&format!("{place}.address"), a, Some(defaults::SNMP_PORT)),
             None => {
-                self.problem(format!("{place}.address"), "missing: where to reach the device's SNMP agent (host or host:port)");
+                self.problem(
+                    format!("{place}.address"),
+                    "missing: where to reach the device's SNMP agent (host or host:port)",
+                );
                 None
             }
         };
@@ -954,10 +1113,18 @@ impl Validator<'_> {
                 if v3_keys {
                     self.problem(place, format!("user, auth-* and priv-* are SNMPv3 settings, but version is \"{version}\""));
                 }
-                let community = self.secret(place, "community", s.community.as_ref(), s.community_file.as_ref());
+                let community = self.secret(
+                    place,
+                    "community",
+                    s.community.as_ref(),
+                    s.community_file.as_ref(),
+                );
                 let Some(community) = community else {
                     if s.community.is_none() && s.community_file.is_none() {
-                        self.problem(place, format!("SNMP v{version} needs community or community-file"));
+                        self.problem(
+                            place,
+                            format!("SNMP v{version} needs community or community-file"),
+                        );
                     }
                     return None;
                 };
@@ -969,14 +1136,27 @@ impl Validator<'_> {
             }
             "3" => {
                 if s.community.is_some() || s.community_file.is_some() {
-                    self.problem(place, "community is for SNMP v1/v2c; SNMPv3 uses user, auth-* and priv-*");
+                    self.problem(
+                        place,
+                        "community is for SNMP v1/v2c; SNMPv3 uses user, auth-* and priv-*",
+                    );
                 }
                 let Some(user) = s.user.clone().filter(|u| !u.is_empty()) else {
                     self.problem(format!("{place}.user"), "SNMPv3 needs a user");
                     return None;
                 };
-                let auth_secret = self.secret(place, "auth-password", s.auth_password.as_ref(), s.auth_password_file.as_ref());
-                let priv_secret = self.secret(place, "priv-password", s.priv_password.as_ref(), s.priv_password_file.as_ref());
+                let auth_secret = self.secret(
+                    place,
+                    "auth-password",
+                    s.auth_password.as_ref(),
+                    s.auth_password_file.as_ref(),
+                );
+                let priv_secret = self.secret(
+                    place,
+                    "priv-password",
+                    s.priv_password.as_ref(),
+                    s.priv_password_file.as_ref(),
+                );
                 let auth = match (&s.auth_protocol, auth_secret) {
                     (None, None) => None,
                     (Some(p), Some(secret)) => {
@@ -993,16 +1173,25 @@ impl Validator<'_> {
                             }
                         };
                         if secret.len() < 8 {
-                            self.problem(format!("{place}.auth-password"), "must be at least 8 characters (RFC 3414)");
+                            self.problem(
+                                format!("{place}.auth-password"),
+                                "must be at least 8 characters (RFC 3414)",
+                            );
                         }
                         proto.map(|p| (p, secret))
                     }
                     (Some(_), None) => {
-                        self.problem(place, "auth-protocol needs auth-password or auth-password-file");
+                        self.problem(
+                            place,
+                            "auth-protocol needs auth-password or auth-password-file",
+                        );
                         None
                     }
                     (None, Some(_)) => {
-                        self.problem(format!("{place}.auth-protocol"), "missing: say which hash the auth password is for (sha256, sha1...)");
+                        self.problem(
+                            format!("{place}.auth-protocol"),
+                            "missing: say which hash the auth password is for (sha256, sha1...)",
+                        );
                         None
                     }
                 };
@@ -1015,26 +1204,41 @@ impl Validator<'_> {
                             "aes192" => Some(PrivProtocol::Aes192),
                             "aes256" => Some(PrivProtocol::Aes256),
                             _ => {
-                                self.problem(format!("{place}.priv-protocol"), format!("\"{p}\" is not one of des, aes128, aes192, aes256"));
+                                self.problem(
+                                    format!("{place}.priv-protocol"),
+                                    format!("\"{p}\" is not one of des, aes128, aes192, aes256"),
+                                );
                                 None
                             }
                         };
                         if secret.len() < 8 {
-                            self.problem(format!("{place}.priv-password"), "must be at least 8 characters (RFC 3414)");
+                            self.problem(
+                                format!("{place}.priv-password"),
+                                "must be at least 8 characters (RFC 3414)",
+                            );
                         }
                         proto.map(|p| (p, secret))
                     }
                     (Some(_), None) => {
-                        self.problem(place, "priv-protocol needs priv-password or priv-password-file");
+                        self.problem(
+                            place,
+                            "priv-protocol needs priv-password or priv-password-file",
+                        );
                         None
                     }
                     (None, Some(_)) => {
-                        self.problem(format!("{place}.priv-protocol"), "missing: say which cipher the priv password is for (aes128...)");
+                        self.problem(
+                            format!("{place}.priv-protocol"),
+                            "missing: say which cipher the priv password is for (aes128...)",
+                        );
                         None
                     }
                 };
                 if s.priv_protocol.is_some() && s.auth_protocol.is_none() {
-                    self.problem(place, "privacy (priv-*) needs authentication (auth-*) too: USM has no noAuthPriv");
+                    self.problem(
+                        place,
+                        "privacy (priv-*) needs authentication (auth-*) too: USM has no noAuthPriv",
+                    );
                 }
                 Some(SnmpCredentials::V3(UsmUser {
                     user,
@@ -1044,7 +1248,10 @@ impl Validator<'_> {
                 }))
             }
             other => {
-                self.problem(format!("{place}.version"), format!("\"{other}\" is not one of \"1\", \"2c\", \"3\""));
+                self.problem(
+                    format!("{place}.version"),
+                    format!("\"{other}\" is not one of \"1\", \"2c\", \"3\""),
+                );
                 None
             }
         }
@@ -1056,14 +1263,25 @@ impl Validator<'_> {
             "starttls" => SmtpTls::StartTls,
             "tls" => SmtpTls::Tls,
             other => {
-                self.problem("smtp.tls", format!("\"{other}\" is not one of none, starttls, tls"));
+                self.problem(
+                    "smtp.tls",
+                    format!("\"{other}\" is not one of none, starttls, tls"),
+                );
                 SmtpTls::StartTls
             }
         };
         if !s.from.contains('@') {
-            self.problem("smtp.from", format!("\"{}\" is not an email address", s.from));
+            self.problem(
+                "smtp.from",
+                format!("\"{}\" is not an email address", s.from),
+            );
         }
-        let password = self.secret("smtp", "password", s.password.as_ref(), s.password_file.as_ref());
+        let password = self.secret(
+            "smtp",
+            "password",
+            s.password.as_ref(),
+            s.password_file.as_ref(),
+        );
         if password.is_some() && s.username.is_none() {
             self.problem("smtp.username", "a password is given but no username");
         }
@@ -1090,23 +1308,44 @@ impl Validator<'_> {
 
     fn mqtt(&mut self, m: &MqttFile) -> MqttConfig {
         let tls = m.tls.unwrap_or(false);
-        let password = self.secret("mqtt", "password", m.password.as_ref(), m.password_file.as_ref());
+        let password = self.secret(
+            "mqtt",
+            "password",
+            m.password.as_ref(),
+            m.password_file.as_ref(),
+        );
         if password.is_some() && m.username.is_none() {
             self.problem("mqtt.username", "a password is given but no username");
         }
-        let topic_prefix = m.topic_prefix.clone().unwrap_or_else(|| defaults::MQTT_TOPIC_PREFIX.into());
-        if topic_prefix.is_empty() || topic_prefix.contains(['#', '+']) || topic_prefix.ends_with('/') {
-            self.problem("mqtt.topic-prefix", format!("\"{topic_prefix}\" must be non-empty, without # or +, and not end with /"));
+        let topic_prefix = m
+            .topic_prefix
+            .clone()
+            .unwrap_or_else(|| defaults::MQTT_TOPIC_PREFIX.into());
+        if topic_prefix.is_empty()
+            || topic_prefix.contains(['#', '+'])
+            || topic_prefix.ends_with('/')
+        {
+            self.problem(
+                "mqtt.topic-prefix",
+                format!("\"{topic_prefix}\" must be non-empty, without # or +, and not end with /"),
+            );
         }
         MqttConfig {
             host: m.host.clone(),
             port: m.port.unwrap_or(if tls { 8883 } else { 1883 }),
-            client_id: m.client_id.clone().unwrap_or_else(|| defaults::MQTT_CLIENT_ID.into()),
+            client_id: m
+                .client_id
+                .clone()
+                .unwrap_or_else(|| defaults::MQTT_CLIENT_ID.into()),
             topic_prefix,
             username: m.username.clone(),
             password,
             tls,
-            keep_alive: self.duration("mqtt.keep-alive", m.keep_alive.as_ref(), defaults::MQTT_KEEP_ALIVE),
+            keep_alive: self.duration(
+                "mqtt.keep-alive",
+                m.keep_alive.as_ref(),
+                defaults::MQTT_KEEP_ALIVE,
+            ),
         }
     }
 
@@ -1124,15 +1363,30 @@ impl Validator<'_> {
         let r = r.unwrap_or(&empty);
         let enabled = r.enabled.unwrap_or(true);
         if enabled && !have_smtp {
-            self.problem("reports.enabled", "monthly reports are sent by email: add an [smtp] table, or set enabled = false");
+            self.problem(
+                "reports.enabled",
+                "monthly reports are sent by email: add an [smtp] table, or set enabled = false",
+            );
         }
-        let default_language = r.default_language.clone().unwrap_or_else(|| defaults::REPORT_LANGUAGE.into());
+        let default_language = r
+            .default_language
+            .clone()
+            .unwrap_or_else(|| defaults::REPORT_LANGUAGE.into());
         if !REPORT_LANGUAGES.contains(&default_language.as_str()) {
-            self.problem("reports.default-language", format!("\"{default_language}\" is not one of {}", REPORT_LANGUAGES.join(", ")));
+            self.problem(
+                "reports.default-language",
+                format!(
+                    "\"{default_language}\" is not one of {}",
+                    REPORT_LANGUAGES.join(", ")
+                ),
+            );
         }
         let send_day = r.send_day.unwrap_or(defaults::REPORT_SEND_DAY);
         if !(1..=28).contains(&send_day) {
-            self.problem("reports.send-day", "must be a day of the month from 1 to 28");
+            self.problem(
+                "reports.send-day",
+                "must be a day of the month from 1 to 28",
+            );
         }
         let send_hour = r.send_hour.unwrap_or(defaults::REPORT_SEND_HOUR);
         if send_hour > 23 {
@@ -1142,16 +1396,25 @@ impl Validator<'_> {
         if !(0.0..=10_000.0).contains(&co2e) {
             self.problem("reports.co2e-grams-per-gb", "must be between 0 and 10000");
         }
-        let peak_text = r.evening_peak.clone().unwrap_or_else(|| defaults::EVENING_PEAK.into());
+        let peak_text = r
+            .evening_peak
+            .clone()
+            .unwrap_or_else(|| defaults::EVENING_PEAK.into());
         let evening_peak = parse_time_range(&peak_text).unwrap_or_else(|| {
-            self.problem("reports.evening-peak", format!("\"{peak_text}\" is not a time range such as \"19:00-23:00\""));
+            self.problem(
+                "reports.evening-peak",
+                format!("\"{peak_text}\" is not a time range such as \"19:00-23:00\""),
+            );
             (19 * 60, 23 * 60)
         });
         let template_directory = r.template_directory.as_ref().map(|t| self.base.join(t));
         if let Some(dir) = &template_directory
             && !dir.is_dir()
         {
-            self.problem("reports.template-directory", format!("{} is not a directory", dir.display()));
+            self.problem(
+                "reports.template-directory",
+                format!("{} is not a directory", dir.display()),
+            );
         }
         ReportsConfig {
             enabled,
@@ -1235,7 +1498,13 @@ poll = { retries = 1, optics = true }
         assert_eq!(d.poll.timeout, Duration::from_secs(3));
         assert_eq!(d.poll.retries, 1);
         assert!(d.poll.optics);
-        assert_eq!(d.target, Some(Target { host: "192.0.2.1".into(), port: 161 }));
+        assert_eq!(
+            d.target,
+            Some(Target {
+                host: "192.0.2.1".into(),
+                port: 161
+            })
+        );
     }
 
     #[test]
@@ -1289,7 +1558,9 @@ snmp = { community-file = "community" }
         let d = &c.devices[0];
         assert_eq!(d.target.as_ref().expect("test setup").port, 1161);
         match &d.snmp {
-            Some(SnmpCredentials::V2c { community }) => assert_eq!(community.expose(), "s3cret-comm"),
+            Some(SnmpCredentials::V2c { community }) => {
+                assert_eq!(community.expose(), "s3cret-comm")
+            }
             other => panic!("{other:?}"),
         }
         assert!(!format!("{c:?}").contains("s3cret"));
@@ -1301,16 +1572,44 @@ snmp = { community-file = "community" }
         std::fs::create_dir(dir.path().join("profiles")).expect("test setup");
         let text = "[reports]\nenabled = false\n[daemon]\nprofile-directory = \"profiles\"\n";
         let c = parse(text, dir.path()).expect("an empty profile directory is fine");
-        assert_eq!(c.daemon.profile_directory, Some(dir.path().join("profiles")));
-        assert_eq!(parse("[reports]\nenabled = false\n", dir.path()).expect("test setup").daemon.profile_directory, None);
+        assert_eq!(
+            c.daemon.profile_directory,
+            Some(dir.path().join("profiles"))
+        );
+        assert_eq!(
+            parse("[reports]\nenabled = false\n", dir.path())
+                .expect("test setup")
+                .daemon
+                .profile_directory,
+            None
+        );
 
         // A bad profile in it is a config problem, with the file and what is wrong.
-        std::fs::write(dir.path().join("profiles/olt.toml"), "id = \"olt-x\"\nname = \"X\"\nkind = \"toaster\"\n").expect("test setup");
-        let p = parse(text, dir.path()).expect_err("a broken profile").iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n");
-        assert!(p.contains("daemon.profile-directory") && p.contains("olt.toml"), "{p}");
+        std::fs::write(
+            dir.path().join("profiles/olt.toml"),
+            "id = \"olt-x\"\nname = \"X\"\nkind = \"toaster\"\n",
+        )
+        .expect("test setup");
+        let p = parse(text, dir.path())
+            .expect_err("a broken profile")
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            p.contains("daemon.profile-directory") && p.contains("olt.toml"),
+            "{p}"
+        );
 
-        let p = parse("[reports]\nenabled = false\n[daemon]\nprofile-directory = \"nowhere\"\n", dir.path()).expect_err("missing");
-        assert!(p.iter().any(|p| p.to_string().contains("not a directory")), "{p:?}");
+        let p = parse(
+            "[reports]\nenabled = false\n[daemon]\nprofile-directory = \"nowhere\"\n",
+            dir.path(),
+        )
+        .expect_err("missing");
+        assert!(
+            p.iter().any(|p| p.to_string().contains("not a directory")),
+            "{p:?}"
+        );
     }
 
     #[test]

@@ -49,7 +49,8 @@ pub async fn book_rows(pool: &SqlitePool) -> Result<Vec<BookRow>, StoreError> {
             member: r.try_get("member")?,
             kind: LineKind::parse(r.try_get::<&str, _>("kind")?).unwrap_or(LineKind::Port),
             device: r.try_get("device")?,
-            match_kind: MatchKind::parse(r.try_get::<&str, _>("match_kind")?).unwrap_or(MatchKind::Ifname),
+            match_kind: MatchKind::parse(r.try_get::<&str, _>("match_kind")?)
+                .unwrap_or(MatchKind::Ifname),
             match_key: r.try_get("match_key")?,
             state: LineState::parse(r.try_get::<&str, _>("state")?).unwrap_or(LineState::Unknown),
             since: r.try_get("state_since")?,
@@ -62,7 +63,9 @@ pub async fn book_rows(pool: &SqlitePool) -> Result<Vec<BookRow>, StoreError> {
 }
 
 fn level_row(r: &sqlx::sqlite::SqliteRow) -> Result<Option<(i64, DayLevels)>, StoreError> {
-    let Some(metric) = Metric::from_code(r.try_get("metric")?) else { return Ok(None) };
+    let Some(metric) = Metric::from_code(r.try_get("metric")?) else {
+        return Ok(None);
+    };
     let blob: &[u8] = r.try_get("hours")?;
     let line_id: i64 = r.try_get("line_id")?;
     Ok(DayLevels::from_blob(metric, r.try_get("day")?, blob).map(|d| (line_id, d)))
@@ -77,9 +80,14 @@ fn level_rows(rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<Vec<(i64, DayLevels)
 }
 
 /// Every line's levels of one UTC day (what the book resumes from after a restart), row by row.
-pub async fn levels_of_day(pool: &SqlitePool, day: i64) -> Result<Vec<(i64, DayLevels)>, StoreError> {
+pub async fn levels_of_day(
+    pool: &SqlitePool,
+    day: i64,
+) -> Result<Vec<(i64, DayLevels)>, StoreError> {
     use futures_util::TryStreamExt;
-    let mut rows = sqlx::query("SELECT line_id, metric, day, hours FROM line_level WHERE day = ?").bind(day).fetch(pool);
+    let mut rows = sqlx::query("SELECT line_id, metric, day, hours FROM line_level WHERE day = ?")
+        .bind(day)
+        .fetch(pool);
     let mut out = Vec::new();
     while let Some(r) = rows.try_next().await? {
         out.extend(level_row(&r)?);
@@ -88,7 +96,12 @@ pub async fn levels_of_day(pool: &SqlitePool, day: i64) -> Result<Vec<(i64, DayL
 }
 
 /// One line's levels of the UTC days `from..=to`.
-pub async fn line_levels(pool: &SqlitePool, line_id: i64, from: i64, to: i64) -> Result<Vec<DayLevels>, StoreError> {
+pub async fn line_levels(
+    pool: &SqlitePool,
+    line_id: i64,
+    from: i64,
+    to: i64,
+) -> Result<Vec<DayLevels>, StoreError> {
     let rows = sqlx::query("SELECT line_id, metric, day, hours FROM line_level WHERE line_id = ? AND day BETWEEN ? AND ?")
         .bind(line_id)
         .bind(from)
@@ -147,8 +160,16 @@ pub async fn apply(conn: &mut SqliteConnection, w: &LinesWrite) -> Result<(), St
     Ok(())
 }
 
-pub async fn set_thresholds(conn: &mut SqliteConnection, reference: &str, t: &ThresholdOverrides) -> Result<(), StoreError> {
-    let json = if t.is_empty() { None } else { Some(serde_json::to_string(t).map_err(|e| StoreError::Invalid(e.to_string()))?) };
+pub async fn set_thresholds(
+    conn: &mut SqliteConnection,
+    reference: &str,
+    t: &ThresholdOverrides,
+) -> Result<(), StoreError> {
+    let json = if t.is_empty() {
+        None
+    } else {
+        Some(serde_json::to_string(t).map_err(|e| StoreError::Invalid(e.to_string()))?)
+    };
     let n = sqlx::query("UPDATE line SET thresholds = ?, updated_at = ? WHERE ref = ?")
         .bind(json)
         .bind(crate::store::now())

@@ -14,7 +14,13 @@ pub enum Metric {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 5] = [Metric::Rx, Metric::Tx, Metric::OltRx, Metric::Signal, Metric::Snr];
+    pub const ALL: [Metric; 5] = [
+        Metric::Rx,
+        Metric::Tx,
+        Metric::OltRx,
+        Metric::Signal,
+        Metric::Snr,
+    ];
 
     pub fn code(self) -> i64 {
         match self {
@@ -67,7 +73,11 @@ pub struct DayLevels {
 
 impl DayLevels {
     pub fn new(metric: Metric, day: i64) -> DayLevels {
-        DayLevels { metric, day, hours: [(EMPTY, EMPTY); 24] }
+        DayLevels {
+            metric,
+            day,
+            hours: [(EMPTY, EMPTY); 24],
+        }
     }
 
     /// Takes a reading at Unix time `at` (of this row's day); true when the row changed.
@@ -109,7 +119,10 @@ impl DayLevels {
         }
         let mut d = DayLevels::new(metric, day);
         for (h, c) in blob.chunks_exact(4).enumerate() {
-            d.hours[h] = (i16::from_le_bytes([c[0], c[1]]), i16::from_le_bytes([c[2], c[3]]));
+            d.hours[h] = (
+                i16::from_le_bytes([c[0], c[1]]),
+                i16::from_le_bytes([c[2], c[3]]),
+            );
         }
         Some(d)
     }
@@ -128,14 +141,23 @@ pub fn last_day(rows: &[DayLevels], now: i64) -> Vec<LevelDay> {
             let (mut min, mut max): (Option<f64>, Option<f64>) = (None, None);
             for h in now_hour - 23..=now_hour {
                 let (day, hod) = (h.div_euclid(24), h.rem_euclid(24) as usize);
-                let got = rows.iter().find(|r| r.metric == metric && r.day == day).and_then(|r| r.hour(hod));
+                let got = rows
+                    .iter()
+                    .find(|r| r.metric == metric && r.day == day)
+                    .and_then(|r| r.hour(hod));
                 if let Some((lo, hi)) = got {
                     min = Some(min.map_or(lo, |m| m.min(lo)));
                     max = Some(max.map_or(hi, |m| m.max(hi)));
                 }
                 hourly.push(got.map(|(lo, _)| lo));
             }
-            min.map(|_| LevelDay { metric: metric.name().to_string(), unit: metric.unit().to_string(), min, max, hourly_min: hourly })
+            min.map(|_| LevelDay {
+                metric: metric.name().to_string(),
+                unit: metric.unit().to_string(),
+                min,
+                max,
+                hourly_min: hourly,
+            })
         })
         .collect()
 }
@@ -151,7 +173,10 @@ mod tests {
         let mut d = DayLevels::new(Metric::Rx, day);
         assert!(d.record(t0 + 10, -20.5));
         assert!(d.record(t0 + 20, -22.25));
-        assert!(!d.record(t0 + 30, -21.0), "inside the range: nothing to write");
+        assert!(
+            !d.record(t0 + 30, -21.0),
+            "inside the range: nothing to write"
+        );
         assert!(!d.record(t0 + 86400, -1.0), "another day is another row");
         assert_eq!(d.hour(0), Some((-22.25, -20.5)));
         assert_eq!(d.hour(1), None);
@@ -172,7 +197,10 @@ mod tests {
         let got = last_day(&[yesterday, today], now);
         assert_eq!(got.len(), 1);
         let l = &got[0];
-        assert_eq!((l.metric.as_str(), l.min, l.max), ("olt-rx", Some(-25.0), Some(-19.0)));
+        assert_eq!(
+            (l.metric.as_str(), l.min, l.max),
+            ("olt-rx", Some(-25.0), Some(-19.0))
+        );
         assert_eq!(l.hourly_min.len(), 24);
         assert_eq!(l.hourly_min[23], Some(-19.0));
         assert_eq!(l.hourly_min[21], Some(-25.0));

@@ -62,10 +62,16 @@ pub(super) fn onu_path(subject: &Subject) -> Option<String> {
             if onu.is_empty() || !onu.bytes().all(|b| b.is_ascii_digit()) {
                 return None;
             }
-            Some(format!("{}:{}", port_path(port)?, onu.trim_start_matches('0')))
+            Some(format!(
+                "{}:{}",
+                port_path(port)?,
+                onu.trim_start_matches('0')
+            ))
         }
         // ONU ids start at 0 on some OLTs (Huawei): a port makes the id meaningful.
-        Subject::Onu { port, onu, .. } if !port.is_empty() => Some(format!("{}:{onu}", port_path(port)?)),
+        Subject::Onu { port, onu, .. } if !port.is_empty() => {
+            Some(format!("{}:{onu}", port_path(port)?))
+        }
         _ => None,
     }
 }
@@ -108,7 +114,11 @@ pub(super) fn keys(d: &Discovered) -> Vec<(MatchKind, String)> {
         Subject::Interface { name, index } if *index != 0 => push(MatchKind::Ifname, name),
         _ => {}
     }
-    for (label, kind) in [("if-name", MatchKind::Ifname), ("if-alias", MatchKind::Ifalias), ("onu-id", MatchKind::Onu)] {
+    for (label, kind) in [
+        ("if-name", MatchKind::Ifname),
+        ("if-alias", MatchKind::Ifalias),
+        ("onu-id", MatchKind::Onu),
+    ] {
         if let Some(v) = d.labels.get(label) {
             push(kind, v);
         }
@@ -177,7 +187,12 @@ pub(super) struct DeviceMatch {
 
 /// Matches `discovered` (one device's) to lines; `lookup` answers the line slot that has a
 /// key on this device, if any.
-pub(super) fn match_device(device: &str, site: Option<&str>, discovered: &[Discovered], lookup: impl Fn(MatchKind, &str) -> Option<usize>) -> DeviceMatch {
+pub(super) fn match_device(
+    device: &str,
+    site: Option<&str>,
+    discovered: &[Discovered],
+    lookup: impl Fn(MatchKind, &str) -> Option<usize>,
+) -> DeviceMatch {
     let mut m = DeviceMatch::default();
     let mut by_path: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, d) in discovered.iter().enumerate() {
@@ -187,19 +202,32 @@ pub(super) fn match_device(device: &str, site: Option<&str>, discovered: &[Disco
     }
     let mut taken: HashSet<usize> = HashSet::new();
     for (i, d) in discovered.iter().enumerate() {
-        let Some(pos) = pos_of(&d.subject) else { continue };
+        let Some(pos) = pos_of(&d.subject) else {
+            continue;
+        };
         if m.by_pos.contains_key(&pos) {
             continue;
         }
-        let Some(slot) = keys(d).iter().find_map(|(k, v)| lookup(*k, v)) else { continue };
+        let Some(slot) = keys(d).iter().find_map(|(k, v)| lookup(*k, v)) else {
+            continue;
+        };
         // The item, then every other row of the same ONU.
         let mut members = vec![i];
         if let Some(p) = onu_path(&d.subject) {
-            members.extend(by_path.get(&p).into_iter().flatten().copied().filter(|&j| j != i));
+            members.extend(
+                by_path
+                    .get(&p)
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .filter(|&j| j != i),
+            );
         }
         for j in members {
             let dj = &discovered[j];
-            let Some(pj) = pos_of(&dj.subject) else { continue };
+            let Some(pj) = pos_of(&dj.subject) else {
+                continue;
+            };
             if m.by_pos.contains_key(&pj) {
                 continue;
             }
@@ -225,7 +253,10 @@ pub(super) fn match_device(device: &str, site: Option<&str>, discovered: &[Disco
             _ => 1,
         });
         let (port, onu) = match &d.subject {
-            Subject::Onu { port, onu, .. } => ((!port.is_empty()).then(|| port.to_string()), (!port.is_empty()).then_some(*onu)),
+            Subject::Onu { port, onu, .. } => (
+                (!port.is_empty()).then(|| port.to_string()),
+                (!port.is_empty()).then_some(*onu),
+            ),
             _ => (None, None),
         };
         m.unassigned.push(UnassignedItem {
@@ -236,7 +267,11 @@ pub(super) fn match_device(device: &str, site: Option<&str>, discovered: &[Disco
             onu,
             match_kind: ks.first().map(|(k, _)| *k),
             key: ks.first().map(|(_, v)| v.clone()),
-            labels: d.labels.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            labels: d
+                .labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
         });
     }
     m
@@ -248,7 +283,11 @@ mod tests {
 
     fn onu(port: &str, n: u32, serial: Option<&str>, table: &str) -> Discovered {
         Discovered {
-            subject: Subject::Onu { port: Arc::from(port), onu: n, serial: serial.map(Arc::from) },
+            subject: Subject::Onu {
+                port: Arc::from(port),
+                onu: n,
+                serial: serial.map(Arc::from),
+            },
             key: serial.map(|s| (KeyKind::Serial, s.to_string())),
             labels: BTreeMap::new().into(),
             table: table.to_string(),
@@ -260,7 +299,10 @@ mod tests {
         let mut labels = BTreeMap::new();
         labels.insert("if-alias", alias.to_string());
         Discovered {
-            subject: Subject::Interface { index, name: Arc::from(name) },
+            subject: Subject::Interface {
+                index,
+                name: Arc::from(name),
+            },
             key: Some((KeyKind::IfName, name.to_string())),
             labels: labels.into(),
             table: "interfaces".to_string(),
@@ -270,14 +312,36 @@ mod tests {
 
     #[test]
     fn onu_paths_tie_an_onu_interface_to_its_vendor_rows() {
-        let i = Subject::Interface { index: 7, name: Arc::from("gpon-onu_1/1/3:12") };
-        let o = Subject::Onu { port: Arc::from("gpon_1/1/3"), onu: 12, serial: None };
+        let i = Subject::Interface {
+            index: 7,
+            name: Arc::from("gpon-onu_1/1/3:12"),
+        };
+        let o = Subject::Onu {
+            port: Arc::from("gpon_1/1/3"),
+            onu: 12,
+            serial: None,
+        };
         assert_eq!(onu_path(&i).as_deref(), Some("1/1/3:12"));
         assert_eq!(onu_path(&o), onu_path(&i));
-        let v = Subject::Interface { index: 9, name: Arc::from("EPON0/2:5") };
+        let v = Subject::Interface {
+            index: 9,
+            name: Arc::from("EPON0/2:5"),
+        };
         assert_eq!(onu_path(&v).as_deref(), Some("0/2:5"));
-        assert_eq!(onu_path(&Subject::Interface { index: 1, name: Arc::from("eth0") }), None);
-        assert_eq!(onu_path(&Subject::Interface { index: 1, name: Arc::from("fe80::1") }), None);
+        assert_eq!(
+            onu_path(&Subject::Interface {
+                index: 1,
+                name: Arc::from("eth0")
+            }),
+            None
+        );
+        assert_eq!(
+            onu_path(&Subject::Interface {
+                index: 1,
+                name: Arc::from("fe80::1")
+            }),
+            None
+        );
     }
 
     #[test]
@@ -295,10 +359,19 @@ mod tests {
         };
         let m = match_device("olt-1", Some("bourg"), &discovered, lookup);
         assert_eq!(m.by_pos.get(&Pos::Interface(1001)), Some(&0));
-        assert_eq!(m.by_pos.get(&Pos::Onu(Arc::from("gpon_1/1/3"), 12)), Some(&0));
-        assert_eq!(m.by_pos.get(&Pos::Onu(Arc::from("gpon_1/1/3"), 13)), Some(&1));
+        assert_eq!(
+            m.by_pos.get(&Pos::Onu(Arc::from("gpon_1/1/3"), 12)),
+            Some(&0)
+        );
+        assert_eq!(
+            m.by_pos.get(&Pos::Onu(Arc::from("gpon_1/1/3"), 13)),
+            Some(&1)
+        );
         let f = &m.found[&0];
-        assert_eq!((f.port.as_deref(), f.onu, f.if_index), (Some("gpon_1/1/3"), Some(12), Some(1001)));
+        assert_eq!(
+            (f.port.as_deref(), f.onu, f.if_index),
+            (Some("gpon_1/1/3"), Some(12), Some(1001))
+        );
         assert_eq!(f.rows.len(), 2);
         // ONU 14 is nobody's: listed, with the key a line would take.
         assert_eq!(m.unassigned.len(), 1);

@@ -16,7 +16,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::config::{Config, LineThresholds};
-use crate::ipc::{self, LineKind, LineLive, LineLocation, LineProblem, Levels, MatchKind, ProblemList, Traffic, UnassignedItem};
+use crate::ipc::{
+    self, Levels, LineKind, LineLive, LineLocation, LineProblem, MatchKind, ProblemList, Traffic,
+    UnassignedItem,
+};
 use crate::linestate::{Evaluation, LineReading, LineState, ThresholdOverrides, Tracker, evaluate};
 use crate::observe::{Counter, DownReason, Observation, ObservationBatch};
 use crate::profile::{Discovered, LineUsage, Profile};
@@ -133,10 +136,11 @@ impl Book {
     /// Replaces the lines with `rows`, keeping what is known of the lines that stay.
     fn load(&mut self, rows: Vec<BookRow>, today: Vec<(i64, DayLevels)>) {
         // Sized to the lines, not grown by doubling: 10,000 entries of ~1 KB each.
-        let mut old: HashMap<i64, Entry> = std::mem::replace(&mut self.entries, Vec::with_capacity(rows.len()))
-            .into_iter()
-            .map(|e| (e.row.id, e))
-            .collect();
+        let mut old: HashMap<i64, Entry> =
+            std::mem::replace(&mut self.entries, Vec::with_capacity(rows.len()))
+                .into_iter()
+                .map(|e| (e.row.id, e))
+                .collect();
         let mut today_by_line: HashMap<i64, Vec<DayLevels>> = HashMap::new();
         for (id, d) in today {
             today_by_line.entry(id).or_default().push(d);
@@ -150,10 +154,17 @@ impl Book {
             if let Some(d) = &row.device {
                 self.configured.entry(d.clone()).or_default().push(slot);
             }
-            self.by_key.entry((row.match_kind, row.match_key.clone())).or_default().push(slot);
+            self.by_key
+                .entry((row.match_kind, row.match_key.clone()))
+                .or_default()
+                .push(slot);
             let entry = match old.remove(&row.id) {
                 Some(mut e) => {
-                    e.row = BookRow { state: e.tracker.state(), since: e.tracker.since(), ..row };
+                    e.row = BookRow {
+                        state: e.tracker.state(),
+                        since: e.tracker.since(),
+                        ..row
+                    };
                     e
                 }
                 None => {
@@ -181,13 +192,23 @@ impl Book {
             .get(&(kind, key.to_string()))?
             .iter()
             .copied()
-            .find(|&s| self.entries[s].row.device.as_deref().is_none_or(|d| d == device))
+            .find(|&s| {
+                self.entries[s]
+                    .row
+                    .device
+                    .as_deref()
+                    .is_none_or(|d| d == device)
+            })
     }
 
     /// Matches a device's discovered items to lines again.
     fn rematch(&mut self, device: &Arc<str>, at: Option<i64>) {
-        let Some(dev) = self.devices.get(device) else { return };
-        let m = match_device(device, dev.site.as_deref(), &dev.discovered, |k, v| self.lookup(device, k, v));
+        let Some(dev) = self.devices.get(device) else {
+            return;
+        };
+        let m = match_device(device, dev.site.as_deref(), &dev.discovered, |k, v| {
+            self.lookup(device, k, v)
+        });
         let before = dev.matched.clone();
         for &slot in &before {
             let e = &mut self.entries[slot];
@@ -206,10 +227,19 @@ impl Book {
         }
         let entries = &self.entries;
         let mut watched: Vec<usize> = self.configured.get(&**device).cloned().unwrap_or_default();
-        let Some(dev) = self.devices.get_mut(device) else { return };
-        dev.lost.extend(before.iter().filter(|s| entries[**s].found.is_none()).map(|s| entries[*s].row.id));
+        let Some(dev) = self.devices.get_mut(device) else {
+            return;
+        };
+        dev.lost.extend(
+            before
+                .iter()
+                .filter(|s| entries[**s].found.is_none())
+                .map(|s| entries[*s].row.id),
+        );
         dev.lost.retain(|id| {
-            self.by_id.get(id).is_some_and(|&s| entries[s].found.is_none() && entries[s].last_device.as_ref() == Some(device))
+            self.by_id.get(id).is_some_and(|&s| {
+                entries[s].found.is_none() && entries[s].last_device.as_ref() == Some(device)
+            })
         });
         watched.extend(dev.lost.iter().filter_map(|id| self.by_id.get(id).copied()));
         watched.sort_unstable();
@@ -294,17 +324,27 @@ impl LineService {
                     "line {} is now {}{}",
                     ev.subject,
                     ev.new_state,
-                    ev.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
+                    ev.reason
+                        .as_deref()
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default()
                 );
             }
             if let Err(e) = shared.store.write(WriteOp::Lines(out.write)).await {
-                tracing::error!("lines: could not record the state of {}'s lines: {e}", batch.device);
+                tracing::error!(
+                    "lines: could not record the state of {}'s lines: {e}",
+                    batch.device
+                );
             }
         }
         if !out.samples.is_empty()
             && let Err(e) = shared.usage.ingest(&out.samples).await
         {
-            tracing::error!("usage: could not record {} counter samples of {}: {e}", out.samples.len(), batch.device);
+            tracing::error!(
+                "usage: could not record {} counter samples of {}: {e}",
+                out.samples.len(),
+                batch.device
+            );
         }
     }
 
@@ -317,7 +357,9 @@ impl LineService {
         let site = configured.and_then(|d| d.site.clone());
         // Levels older than three of their reads (optics come on the slow schedule) are
         // stale: a device that stopped giving them must not keep a line "up" on old news.
-        let stale_after = configured.map_or(3600, |d| 3 * d.poll.slow_interval.max(d.poll.status_interval).as_secs() as i64);
+        let stale_after = configured.map_or(3600, |d| {
+            3 * d.poll.slow_interval.max(d.poll.status_interval).as_secs() as i64
+        });
         let dev = book.devices.entry(name.clone()).or_default();
         dev.site = site;
         let mut poll_ok = None;
@@ -339,8 +381,13 @@ impl LineService {
             book.rematch(&name, Some(at));
         }
         let mut out = Outcome::default();
-        let Some(dev) = book.devices.get(&name) else { return out };
-        let per_line_device = dev.profile.as_ref().is_none_or(|p| p.line_usage == LineUsage::PerLine);
+        let Some(dev) = book.devices.get(&name) else {
+            return out;
+        };
+        let per_line_device = dev
+            .profile
+            .as_ref()
+            .is_none_or(|p| p.line_usage == LineUsage::PerLine);
         let uptime = dev.uptime;
 
         // Readings, by line.
@@ -356,25 +403,51 @@ impl LineService {
                 | Observation::Usage { subject, .. } => subject,
                 _ => continue,
             };
-            let Some(slot) = pos_of(subject).and_then(|p| dev.by_pos.get(&p).copied()) else { continue };
+            let Some(slot) = pos_of(subject).and_then(|p| dev.by_pos.get(&p).copied()) else {
+                continue;
+            };
             let e = &mut book.entries[slot];
             match item {
                 Observation::LineState { up, reason, .. } => {
                     e.says_up = Some((*up, (!*up).then(|| down_reason_text(*reason))));
                 }
-                Observation::Interface { oper_up, in_octets, out_octets, speed_bps, discontinuity, .. } => {
+                Observation::Interface {
+                    oper_up,
+                    in_octets,
+                    out_octets,
+                    speed_bps,
+                    discontinuity,
+                    ..
+                } => {
                     e.if_oper = *oper_up;
                     if in_octets.is_some() || out_octets.is_some() {
                         // The port faces the member: what it sends is the member's download.
-                        if_counters.insert(slot, PortCounters { download: *out_octets, upload: *in_octets, speed: *speed_bps, discontinuity: *discontinuity });
+                        if_counters.insert(
+                            slot,
+                            PortCounters {
+                                download: *out_octets,
+                                upload: *in_octets,
+                                speed: *speed_bps,
+                                discontinuity: *discontinuity,
+                            },
+                        );
                     }
                 }
-                Observation::Optical { rx_dbm, tx_dbm, olt_rx_dbm, .. } => {
+                Observation::Optical {
+                    rx_dbm,
+                    tx_dbm,
+                    olt_rx_dbm,
+                    ..
+                } => {
                     e.levels.rx_dbm = *rx_dbm;
                     e.levels.tx_dbm = *tx_dbm;
                     e.levels.olt_rx_dbm = *olt_rx_dbm;
                     e.levels_at = Some(at);
-                    for (m, v) in [(Metric::Rx, rx_dbm), (Metric::Tx, tx_dbm), (Metric::OltRx, olt_rx_dbm)] {
+                    for (m, v) in [
+                        (Metric::Rx, rx_dbm),
+                        (Metric::Tx, tx_dbm),
+                        (Metric::OltRx, olt_rx_dbm),
+                    ] {
                         if let Some(v) = v
                             && e.record_level(m, at, *v)
                         {
@@ -382,7 +455,9 @@ impl LineService {
                         }
                     }
                 }
-                Observation::Radio { signal_dbm, snr_db, .. } => {
+                Observation::Radio {
+                    signal_dbm, snr_db, ..
+                } => {
                     e.levels.signal_dbm = *signal_dbm;
                     e.levels.snr_db = *snr_db;
                     e.levels_at = Some(at);
@@ -394,7 +469,9 @@ impl LineService {
                         }
                     }
                 }
-                Observation::Usage { download, upload, .. } => {
+                Observation::Usage {
+                    download, upload, ..
+                } => {
                     e.table_usage = true;
                     table_counters.insert(slot, (*download, *upload));
                 }
@@ -415,28 +492,33 @@ impl LineService {
             let at_ms = batch.at.as_millisecond();
             for &slot in &dev.matched {
                 let e = &mut book.entries[slot];
-                let (download, upload, speed, discontinuity, per_line) = match (table_counters.get(&slot), if_counters.get(&slot)) {
-                    (Some(&(d, u)), _) => (d, u, None, None, per_line_device),
-                    (None, Some(p)) if !e.table_usage => (p.download, p.upload, p.speed, p.discontinuity, true),
-                    _ if !per_line_device => {
-                        // Only per-PON counters on this device: say so, attribute nothing.
-                        for direction in [Direction::Download, Direction::Upload] {
-                            out.samples.push(CounterSample {
-                                line: e.row.id,
-                                direction,
-                                counter: Counter::C64(0),
-                                at: batch.at,
-                                device_uptime_ticks: uptime,
-                                discontinuity: None,
-                                link_speed_bps: None,
-                                per_line: false,
-                            });
+                let (download, upload, speed, discontinuity, per_line) =
+                    match (table_counters.get(&slot), if_counters.get(&slot)) {
+                        (Some(&(d, u)), _) => (d, u, None, None, per_line_device),
+                        (None, Some(p)) if !e.table_usage => {
+                            (p.download, p.upload, p.speed, p.discontinuity, true)
                         }
-                        continue;
-                    }
-                    _ => continue,
-                };
-                for (direction, counter) in [(Direction::Download, download), (Direction::Upload, upload)] {
+                        _ if !per_line_device => {
+                            // Only per-PON counters on this device: say so, attribute nothing.
+                            for direction in [Direction::Download, Direction::Upload] {
+                                out.samples.push(CounterSample {
+                                    line: e.row.id,
+                                    direction,
+                                    counter: Counter::C64(0),
+                                    at: batch.at,
+                                    device_uptime_ticks: uptime,
+                                    discontinuity: None,
+                                    link_speed_bps: None,
+                                    per_line: false,
+                                });
+                            }
+                            continue;
+                        }
+                        _ => continue,
+                    };
+                for (direction, counter) in
+                    [(Direction::Download, download), (Direction::Upload, upload)]
+                {
                     if let Some(counter) = counter {
                         out.samples.push(CounterSample {
                             line: e.row.id,
@@ -450,12 +532,20 @@ impl LineService {
                         });
                     }
                 }
-                let now = CounterRead { at_ms, download, upload };
+                let now = CounterRead {
+                    at_ms,
+                    download,
+                    upload,
+                };
                 if per_line && let Some(prev) = e.last_counters {
                     let secs = (now.at_ms - prev.at_ms) as f64 / 1000.0;
                     let rate = |a: Option<Counter>, b: Option<Counter>| match (a, b) {
-                        (Some(Counter::C64(a)), Some(Counter::C64(b))) if b >= a && secs > 0.0 => Some((b - a) as f64 * 8.0 / secs),
-                        (Some(Counter::C32(a)), Some(Counter::C32(b))) if secs > 0.0 => Some(b.wrapping_sub(a) as f64 * 8.0 / secs),
+                        (Some(Counter::C64(a)), Some(Counter::C64(b))) if b >= a && secs > 0.0 => {
+                            Some((b - a) as f64 * 8.0 / secs)
+                        }
+                        (Some(Counter::C32(a)), Some(Counter::C32(b))) if secs > 0.0 => {
+                            Some(b.wrapping_sub(a) as f64 * 8.0 / secs)
+                        }
                         _ => None,
                     };
                     if secs > 0.0 {
@@ -492,13 +582,24 @@ impl LineService {
                     continue; // found on another device: judged with that device's polls
                 }
                 let evaluation = if reachable == Some(false) {
-                    Evaluation { state: LineState::Unknown, reason: Some(format!("device {name} unreachable")) }
+                    Evaluation {
+                        state: LineState::Unknown,
+                        reason: Some(format!("device {name} unreachable")),
+                    }
                 } else if !here {
-                    Evaluation { state: LineState::Unknown, reason: Some(format!("not seen on {name}")) }
+                    Evaluation {
+                        state: LineState::Unknown,
+                        reason: Some(format!("not seen on {name}")),
+                    }
                 } else {
                     let (says, why) = match &e.says_up {
                         Some((up, why)) => (Some(*up), why.clone()),
-                        None => (e.if_oper, e.if_oper.is_some_and(|u| !u).then(|| "interface down".to_string())),
+                        None => (
+                            e.if_oper,
+                            e.if_oper
+                                .is_some_and(|u| !u)
+                                .then(|| "interface down".to_string()),
+                        ),
                     };
                     let fresh = e.levels_at.is_some_and(|t| at - t <= stale_after);
                     let level = |v: Option<f64>| v.filter(|_| fresh);
@@ -518,8 +619,16 @@ impl LineService {
                 // A line's first judgement (never judged before) is stored, not an event:
                 // a new line or a fresh install would otherwise log thousands of "up".
                 let first = e.tracker.since().is_none();
-                if let Some(t) = e.tracker.observe(&evaluation, at, config.lines.hysteresis, flap_window) {
-                    out.write.states.push(StateChange { line_id: e.row.id, state: t.to, since: t.at, reason: t.reason.clone() });
+                if let Some(t) =
+                    e.tracker
+                        .observe(&evaluation, at, config.lines.hysteresis, flap_window)
+                {
+                    out.write.states.push(StateChange {
+                        line_id: e.row.id,
+                        state: t.to,
+                        since: t.at,
+                        reason: t.reason.clone(),
+                    });
                     if first {
                         continue;
                     }
@@ -556,10 +665,17 @@ impl LineService {
     }
 
     /// What the daemon sees of a line now (levels of the last day are read by the caller).
-    pub async fn live(&self, store: &Store, config: &Config, line_id: i64) -> Result<Option<LineLive>, StoreError> {
+    pub async fn live(
+        &self,
+        store: &Store,
+        config: &Config,
+        line_id: i64,
+    ) -> Result<Option<LineLive>, StoreError> {
         self.reload_if_needed(store).await?;
         let book = self.book();
-        let Some(&slot) = book.by_id.get(&line_id) else { return Ok(None) };
+        let Some(&slot) = book.by_id.get(&line_id) else {
+            return Ok(None);
+        };
         let e = &book.entries[slot];
         let now = crate::store::now();
         let (flaps, flapping) = Self::is_flapping(e, &config.lines, now);
@@ -579,11 +695,15 @@ impl LineService {
         });
         let usage = e.found.as_ref().and_then(|(device, _)| {
             let profile = book.devices.get(device)?.profile.as_ref()?;
-            Some(if profile.line_usage == LineUsage::PerLine || (!e.table_usage && e.last_counters.is_some()) {
-                "per-line".to_string()
-            } else {
-                "not measured per line on this device".to_string()
-            })
+            Some(
+                if profile.line_usage == LineUsage::PerLine
+                    || (!e.table_usage && e.last_counters.is_some())
+                {
+                    "per-line".to_string()
+                } else {
+                    "not measured per line on this device".to_string()
+                },
+            )
         });
         let mut levels = e.levels.clone();
         levels.at = e.levels_at.map(format_time);
@@ -607,7 +727,11 @@ impl LineService {
     }
 
     /// Down, degraded and flapping lines, worst first.
-    pub async fn problems(&self, store: &Store, config: &Config) -> Result<ProblemList, StoreError> {
+    pub async fn problems(
+        &self,
+        store: &Store,
+        config: &Config,
+    ) -> Result<ProblemList, StoreError> {
         self.reload_if_needed(store).await?;
         let book = self.book();
         let now = crate::store::now();
@@ -627,9 +751,16 @@ impl LineService {
                     let place = match (&f.port, f.onu) {
                         (Some(p), Some(o)) => format!("{device} {p}:{o}"),
                         (Some(p), None) => format!("{device} {p}"),
-                        _ => f.mac.as_ref().map(|m| format!("{device} {m}")).unwrap_or_else(|| device.to_string()),
+                        _ => f
+                            .mac
+                            .as_ref()
+                            .map(|m| format!("{device} {m}"))
+                            .unwrap_or_else(|| device.to_string()),
                     };
-                    (Some(place), book.devices.get(device).and_then(|d| d.site.clone()))
+                    (
+                        Some(place),
+                        book.devices.get(device).and_then(|d| d.site.clone()),
+                    )
                 }
                 None => (e.row.device.clone(), None),
             };
@@ -652,8 +783,17 @@ impl LineService {
             ));
         }
         // Worst state first; then the most unstable; then the most recent.
-        list.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(b.2.cmp(&a.2)).then(a.3.reference.cmp(&b.3.reference)));
-        Ok(ProblemList { total: book.entries.len() as u64, unknown, lines: list.into_iter().map(|x| x.3).collect() })
+        list.sort_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then(b.1.cmp(&a.1))
+                .then(b.2.cmp(&a.2))
+                .then(a.3.reference.cmp(&b.3.reference))
+        });
+        Ok(ProblemList {
+            total: book.entries.len() as u64,
+            unknown,
+            lines: list.into_iter().map(|x| x.3).collect(),
+        })
     }
 
     /// ONUs and stations devices show that no line matches, by device.
@@ -662,7 +802,10 @@ impl LineService {
         let book = self.book();
         let mut names: Vec<&Arc<str>> = book.devices.keys().collect();
         names.sort();
-        Ok(names.into_iter().flat_map(|n| book.devices[n].unassigned.iter().cloned()).collect())
+        Ok(names
+            .into_iter()
+            .flat_map(|n| book.devices[n].unassigned.iter().cloned())
+            .collect())
     }
 
     /// What `line watch` needs: the device, its profile and the rows that are the line.
@@ -698,7 +841,13 @@ pub struct WatchTarget {
 }
 
 /// Reads what a single GET of a line's rows answered: its levels and the device's word.
-pub fn watch_reading(target: &WatchTarget, answers: &[(crate::snmp::Oid, crate::snmp::Value)], t: &LineThresholds, line: &str, took_ms: u64) -> ipc::WatchReading {
+pub fn watch_reading(
+    target: &WatchTarget,
+    answers: &[(crate::snmp::Oid, crate::snmp::Value)],
+    t: &LineThresholds,
+    line: &str,
+    took_ms: u64,
+) -> ipc::WatchReading {
     let table = crate::profile::table_from_get(&target.profile, answers);
     let decoded = target.profile.decode(&[&table]);
     let mut levels = Levels::default();
@@ -706,16 +855,25 @@ pub fn watch_reading(target: &WatchTarget, answers: &[(crate::snmp::Oid, crate::
     let mut oper: Option<bool> = None;
     for o in &decoded.observations {
         match o {
-            Observation::Optical { rx_dbm, tx_dbm, olt_rx_dbm, .. } => {
+            Observation::Optical {
+                rx_dbm,
+                tx_dbm,
+                olt_rx_dbm,
+                ..
+            } => {
                 levels.rx_dbm = levels.rx_dbm.or(*rx_dbm);
                 levels.tx_dbm = levels.tx_dbm.or(*tx_dbm);
                 levels.olt_rx_dbm = levels.olt_rx_dbm.or(*olt_rx_dbm);
             }
-            Observation::Radio { signal_dbm, snr_db, .. } => {
+            Observation::Radio {
+                signal_dbm, snr_db, ..
+            } => {
                 levels.signal_dbm = levels.signal_dbm.or(*signal_dbm);
                 levels.snr_db = levels.snr_db.or(*snr_db);
             }
-            Observation::LineState { up, reason, .. } => says = Some((*up, (!*up).then(|| down_reason_text(*reason)))),
+            Observation::LineState { up, reason, .. } => {
+                says = Some((*up, (!*up).then(|| down_reason_text(*reason))))
+            }
             Observation::Interface { oper_up, .. } => oper = oper.or(*oper_up),
             _ => {}
         }
@@ -723,7 +881,11 @@ pub fn watch_reading(target: &WatchTarget, answers: &[(crate::snmp::Oid, crate::
     levels.at = Some(format_time(crate::store::now()));
     let (device_says_up, down_reason) = match &says {
         Some((up, why)) => (Some(*up), why.clone()),
-        None => (oper, oper.is_some_and(|u| !u).then(|| "interface down".to_string())),
+        None => (
+            oper,
+            oper.is_some_and(|u| !u)
+                .then(|| "interface down".to_string()),
+        ),
     };
     let reading = LineReading {
         device_reachable: true,

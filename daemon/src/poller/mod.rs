@@ -26,8 +26,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, Device, PollConfig};
 use crate::observe::{CollectorHealth, Counter, Observation, ObservationBatch, Subject};
-use crate::snmp::{Engine, Oid, Session, SessionOptions, SnmpError, Table, Value, jitter_fraction};
 use crate::profile::{Detection, ProfileSet};
+use crate::snmp::{Engine, Oid, Session, SessionOptions, SnmpError, Table, Value, jitter_fraction};
 use profile::{Object, Profile, Role, Schedule};
 use vendor::Vendor;
 
@@ -55,7 +55,10 @@ enum Command {
     /// Poll now; answered with the device's poll count once the poll's batch is sent.
     PollNow(oneshot::Sender<u64>),
     /// GET these objects on the device's session, outside any poll (`line watch`).
-    Get(Vec<Oid>, oneshot::Sender<Result<Vec<(Oid, Value)>, SnmpError>>),
+    Get(
+        Vec<Oid>,
+        oneshot::Sender<Result<Vec<(Oid, Value)>, SnmpError>>,
+    ),
 }
 
 /// How the rest of the daemon reaches the poller: ask for a poll now, or a single GET.
@@ -68,10 +71,15 @@ impl PollerHandle {
     /// Polls `device` now and waits until the poll has been sent on; returns the device's
     /// poll count, for the caller to wait until the state has taken it in.
     pub async fn poll_now(&self, device: &str, within: Duration) -> Result<u64, PollError> {
-        let tx = self.devices.get(device).ok_or_else(|| PollError::UnknownDevice(device.to_string()))?;
+        let tx = self
+            .devices
+            .get(device)
+            .ok_or_else(|| PollError::UnknownDevice(device.to_string()))?;
         let (done, rx) = oneshot::channel();
         let wait = async {
-            tx.send(Command::PollNow(done)).await.map_err(|_| PollError::Stopped)?;
+            tx.send(Command::PollNow(done))
+                .await
+                .map_err(|_| PollError::Stopped)?;
             rx.await.map_err(|_| PollError::Stopped)
         };
         tokio::time::timeout(within, wait)
@@ -81,11 +89,21 @@ impl PollerHandle {
 
     /// GETs `oids` from `device` on its own session (its credentials, timeouts and retries),
     /// between its polls.
-    pub async fn get(&self, device: &str, oids: Vec<Oid>, within: Duration) -> Result<Result<Vec<(Oid, Value)>, SnmpError>, PollError> {
-        let tx = self.devices.get(device).ok_or_else(|| PollError::UnknownDevice(device.to_string()))?;
+    pub async fn get(
+        &self,
+        device: &str,
+        oids: Vec<Oid>,
+        within: Duration,
+    ) -> Result<Result<Vec<(Oid, Value)>, SnmpError>, PollError> {
+        let tx = self
+            .devices
+            .get(device)
+            .ok_or_else(|| PollError::UnknownDevice(device.to_string()))?;
         let (done, rx) = oneshot::channel();
         let wait = async {
-            tx.send(Command::Get(oids, done)).await.map_err(|_| PollError::Stopped)?;
+            tx.send(Command::Get(oids, done))
+                .await
+                .map_err(|_| PollError::Stopped)?;
             rx.await.map_err(|_| PollError::Stopped)
         };
         tokio::time::timeout(within, wait)
@@ -109,7 +127,13 @@ pub async fn supervise(
     loop {
         let generation = shutdown.child_token();
         let mut set = tokio::task::JoinSet::new();
-        shared.set_poller(start(&current, engine.clone(), tx.clone(), &mut set, generation.clone()));
+        shared.set_poller(start(
+            &current,
+            engine.clone(),
+            tx.clone(),
+            &mut set,
+            generation.clone(),
+        ));
         let restart = loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break false,
@@ -144,7 +168,11 @@ pub async fn supervise(
 }
 
 fn polled(config: &Config) -> Vec<&Device> {
-    config.devices.iter().filter(|d| polled_by_snmp(d)).collect()
+    config
+        .devices
+        .iter()
+        .filter(|d| polled_by_snmp(d))
+        .collect()
 }
 
 /// Starts one task per SNMP device on `set`. The tasks stop on `shutdown`; the channel closes
@@ -169,11 +197,19 @@ pub fn start(
     for device in config.devices.iter().filter(|d| polled_by_snmp(d)) {
         let (req_tx, req_rx) = mpsc::channel(4);
         devices.insert(device.name.clone(), req_tx);
-        let task = DeviceTask::new(device.clone(), engine.clone(), profile.clone(), profiles.clone(), tx.clone());
+        let task = DeviceTask::new(
+            device.clone(),
+            engine.clone(),
+            profile.clone(),
+            profiles.clone(),
+            tx.clone(),
+        );
         set.spawn(task.run(req_rx, shutdown.clone()));
     }
     tracing::info!("SNMP poller: {} devices", devices.len());
-    PollerHandle { devices: Arc::new(devices) }
+    PollerHandle {
+        devices: Arc::new(devices),
+    }
 }
 
 /// What a device task remembers between polls.
@@ -282,9 +318,14 @@ impl DeviceTask {
                     let now = Instant::now();
                     if next <= now {
                         // The poll ran past one or more of its own starts.
-                        let missed = ((now - next).as_secs_f64() / interval.as_secs_f64()).floor() as u32 + 1;
+                        let missed = ((now - next).as_secs_f64() / interval.as_secs_f64()).floor()
+                            as u32
+                            + 1;
                         self.overruns += missed as u64;
-                        tracing::warn!("device {}: poll took longer than its interval ({missed} start(s) missed)", self.name);
+                        tracing::warn!(
+                            "device {}: poll took longer than its interval ({missed} start(s) missed)",
+                            self.name
+                        );
                         next += interval * missed;
                     }
                 }
@@ -299,7 +340,11 @@ impl DeviceTask {
         let (Some(target), Some(creds)) = (&self.device.target, &self.device.snmp) else {
             return Err(SnmpError::Config("no address or SNMP credentials".into()));
         };
-        let s = Arc::new(self.engine.session(target, creds, SessionOptions::from_poll(&self.poll)).await?);
+        let s = Arc::new(
+            self.engine
+                .session(target, creds, SessionOptions::from_poll(&self.poll))
+                .await?,
+        );
         self.session = Some(s.clone());
         Ok(s)
     }
@@ -329,16 +374,31 @@ impl DeviceTask {
                 if self.failures == 1 {
                     tracing::warn!("device {}: poll failed: {e}", self.name);
                 } else {
-                    tracing::debug!("device {}: poll failed again ({} in a row): {e}", self.name, self.failures);
+                    tracing::debug!(
+                        "device {}: poll failed again ({} in a row): {e}",
+                        self.name,
+                        self.failures
+                    );
                 }
                 Some(e.to_string())
             }
         };
-        items.push(Observation::Poll { duration, error: error.clone(), consecutive_failures: self.failures });
+        items.push(Observation::Poll {
+            duration,
+            error: error.clone(),
+            consecutive_failures: self.failures,
+        });
         if let Some(reachable) = self.reachable {
-            items.push(Observation::Reachability { reachable, error, duration });
+            items.push(Observation::Reachability {
+                reachable,
+                error,
+                duration,
+            });
         }
-        let mut health = CollectorHealth { overruns: self.overruns, ..CollectorHealth::default() };
+        let mut health = CollectorHealth {
+            overruns: self.overruns,
+            ..CollectorHealth::default()
+        };
         if let Some(s) = &self.session {
             let c = s.counters();
             health.requests = c.requests;
@@ -350,14 +410,20 @@ impl DeviceTask {
             health.max_repetitions = c.max_repetitions;
         }
         items.push(Observation::CollectorHealth(health));
-        ObservationBatch { device: self.name.clone(), at, items }
+        ObservationBatch {
+            device: self.name.clone(),
+            at,
+            items,
+        }
     }
 
     async fn read(&mut self, items: &mut Vec<Observation>) -> Result<(), SnmpError> {
         let session = self.session().await?;
         let profile = self.profile.clone();
         let now = Instant::now();
-        let mut labels_due = self.last_labels.is_none_or(|t| now.duration_since(t) >= self.poll.labels_interval);
+        let mut labels_due = self
+            .last_labels
+            .is_none_or(|t| now.duration_since(t) >= self.poll.labels_interval);
 
         // Scalars first: sysUpTime tells whether the device rebooted, which makes labels due
         // (interface indexes may have moved). Label scalars ride along in the same GET.
@@ -369,7 +435,10 @@ impl DeviceTask {
         if let Some(Value::TimeTicks(ticks)) = values.get(&Role::SysUpTime).cloned() {
             let ticks = &ticks;
             if self.last_uptime.is_some_and(|old| *ticks < old) {
-                tracing::info!("device {} rebooted (sysUpTime went back): reading its labels again", self.name);
+                tracing::info!(
+                    "device {} rebooted (sysUpTime went back): reading its labels again",
+                    self.name
+                );
                 if !labels_due {
                     labels_due = true;
                     let more: Vec<&Object> = profile.scalars(Schedule::Labels).collect();
@@ -395,14 +464,23 @@ impl DeviceTask {
         // with every labels poll (new firmware, or a model swapped at the same address).
         if labels_due || self.vendor.is_none() {
             let text = |r| values.get(&r).and_then(Value::as_text);
-            let found =
-                vendor::detect(&self.profiles, &session, self.device.profile.as_deref(), text(Role::SysObjectId), text(Role::SysDescr))
-                    .await?;
+            let found = vendor::detect(
+                &self.profiles,
+                &session,
+                self.device.profile.as_deref(),
+                text(Role::SysObjectId),
+                text(Role::SysDescr),
+            )
+            .await?;
             self.take_detection(found, items);
         }
 
         // Columns: labels and status walked concurrently, within the device's window.
-        let label_columns: Vec<&Object> = if labels_due { profile.columns(Schedule::Labels).collect() } else { Vec::new() };
+        let label_columns: Vec<&Object> = if labels_due {
+            profile.columns(Schedule::Labels).collect()
+        } else {
+            Vec::new()
+        };
         let status_columns: Vec<&Object> = profile
             .columns(Schedule::Status)
             .filter(|o| match o.fallback_for {
@@ -410,7 +488,10 @@ impl DeviceTask {
                 None => !self.absent.contains(&o.role),
             })
             .collect();
-        let (labels, status) = tokio::join!(walk_objects(&session, &label_columns), walk_objects(&session, &status_columns));
+        let (labels, status) = tokio::join!(
+            walk_objects(&session, &label_columns),
+            walk_objects(&session, &status_columns)
+        );
         let mut labels = labels?;
         let mut status = status?;
 
@@ -420,10 +501,20 @@ impl DeviceTask {
         let rows_of = |role: &Role| status.rows(*role).len();
         let with_fallback: Vec<Role> = status_columns
             .iter()
-            .filter(|o| o.fallback_for.is_none() && profile.objects.iter().any(|f| f.fallback_for == Some(o.role)))
+            .filter(|o| {
+                o.fallback_for.is_none()
+                    && profile
+                        .objects
+                        .iter()
+                        .any(|f| f.fallback_for == Some(o.role))
+            })
             .map(|o| o.role)
             .collect();
-        let absent: Vec<Role> = with_fallback.iter().filter(|r| rows_of(r) == 0).copied().collect();
+        let absent: Vec<Role> = with_fallback
+            .iter()
+            .filter(|r| rows_of(r) == 0)
+            .copied()
+            .collect();
         let partial: Vec<Role> = with_fallback
             .iter()
             .filter(|r| (1..interfaces).contains(&rows_of(r)) && !self.partial.contains(*r))
@@ -475,7 +566,9 @@ impl DeviceTask {
 
         // The vendor profile's tables: labels cached until the next labels poll, status every
         // poll, slow ones (per-ONU optics) on their own interval and only with `optics = true`.
-        let Some(vendor) = self.vendor.as_mut() else { return Ok(()) };
+        let Some(vendor) = self.vendor.as_mut() else {
+            return Ok(());
+        };
         if labels_due {
             let mut cache = std::mem::take(&mut labels.tables);
             for columns in vendor.walks(crate::profile::Schedule::Labels) {
@@ -490,14 +583,21 @@ impl DeviceTask {
             fresh.push(session.walk(columns).await?);
         }
         let slow = vendor.walks(crate::profile::Schedule::Slow);
-        if self.poll.optics && !slow.is_empty() && self.last_slow.is_none_or(|t| now.duration_since(t) >= self.poll.slow_interval) {
+        if self.poll.optics
+            && !slow.is_empty()
+            && self
+                .last_slow
+                .is_none_or(|t| now.duration_since(t) >= self.poll.slow_interval)
+        {
             for columns in slow {
                 fresh.push(session.walk(columns).await?);
             }
             self.last_slow = Some(now);
         }
         for t in &fresh[status.own_tables..] {
-            items.extend(t.anomalies.iter().map(|a| Observation::Anomaly { message: a.to_string() }));
+            items.extend(t.anomalies.iter().map(|a| Observation::Anomaly {
+                message: a.to_string(),
+            }));
         }
         let discovered = vendor.decode(&fresh, &own_indexes, &self.name, items);
         items.push(Observation::Discovered { items: discovered });
@@ -509,18 +609,31 @@ impl DeviceTask {
         if self.detection.as_ref() != Some(&found) {
             match &found {
                 Ok(d) => tracing::info!("device {}: {d}", self.name),
-                Err(e) => tracing::warn!("device {}: {e}; reading it with the generic IF-MIB profile", self.name),
+                Err(e) => tracing::warn!(
+                    "device {}: {e}; reading it with the generic IF-MIB profile",
+                    self.name
+                ),
             }
         }
         let profile = match &found {
             Ok(d) => d.profile.clone(),
             Err(_) => self.profiles.generic(),
         };
-        if self.vendor.as_ref().is_none_or(|v| v.profile.id != profile.id) {
-            self.vendor = Some(Vendor::new(profile, &self.profiles.generic(), &self.profile));
+        if self
+            .vendor
+            .as_ref()
+            .is_none_or(|v| v.profile.id != profile.id)
+        {
+            self.vendor = Some(Vendor::new(
+                profile,
+                &self.profiles.generic(),
+                &self.profile,
+            ));
             self.last_slow = None;
         }
-        items.push(Observation::Profile { detection: found.clone() });
+        items.push(Observation::Profile {
+            detection: found.clone(),
+        });
         self.detection = Some(found);
     }
 
@@ -532,16 +645,27 @@ impl DeviceTask {
                 (_, Some(Value::Counter32(v))) => Some(Counter::C32(*v)),
                 _ => None,
             };
-            let speed_bps = match (value(Role::IfSpeedMbps, index), value(Role::IfSpeedBps, index)) {
-                (Some(v), _) if v.as_u64().is_some_and(|m| m > 0) => v.as_u64().map(|m| m * 1_000_000),
+            let speed_bps = match (
+                value(Role::IfSpeedMbps, index),
+                value(Role::IfSpeedBps, index),
+            ) {
+                (Some(v), _) if v.as_u64().is_some_and(|m| m > 0) => {
+                    v.as_u64().map(|m| m * 1_000_000)
+                }
                 (_, Some(v)) => v.as_u64(),
                 (Some(v), None) => v.as_u64().map(|m| m * 1_000_000),
                 _ => None,
             };
-            let name = self.names.get(&index).cloned().unwrap_or_else(|| Arc::from(""));
+            let name = self
+                .names
+                .get(&index)
+                .cloned()
+                .unwrap_or_else(|| Arc::from(""));
             items.push(Observation::Interface {
                 subject: Subject::Interface { index, name },
-                oper_up: value(Role::IfOperStatus, index).and_then(|v| v.as_i64()).map(|s| s == 1),
+                oper_up: value(Role::IfOperStatus, index)
+                    .and_then(|v| v.as_i64())
+                    .map(|s| s == 1),
                 in_octets: counter(Role::IfInOctets, Role::IfInOctets32),
                 out_octets: counter(Role::IfOutOctets, Role::IfOutOctets32),
                 speed_bps,
@@ -556,11 +680,18 @@ impl DeviceTask {
 
 fn system_observation(values: &HashMap<Role, Value>) -> Observation {
     let text = |r| values.get(&r).and_then(Value::as_text);
-    Observation::System { descr: text(Role::SysDescr), object_id: text(Role::SysObjectId), name: text(Role::SysName) }
+    Observation::System {
+        descr: text(Role::SysDescr),
+        object_id: text(Role::SysObjectId),
+        name: text(Role::SysName),
+    }
 }
 
 /// GETs scalar objects; missing ones are left out.
-async fn get_objects(session: &Session, objects: &[&Object]) -> Result<HashMap<Role, Value>, SnmpError> {
+async fn get_objects(
+    session: &Session,
+    objects: &[&Object],
+) -> Result<HashMap<Role, Value>, SnmpError> {
     if objects.is_empty() {
         return Ok(HashMap::new());
     }
@@ -588,14 +719,19 @@ struct Walked {
 
 impl Walked {
     fn rows(&self, role: Role) -> &[(Vec<u32>, Value)] {
-        let column = self.roles.get(&role).and_then(|&(t, c)| self.tables.get(t)?.columns.get(c));
+        let column = self
+            .roles
+            .get(&role)
+            .and_then(|&(t, c)| self.tables.get(t)?.columns.get(c));
         column.map_or(&[], |c| &c.rows)
     }
 
     /// The value of `role` at ifIndex `index`. A walk's rows are in increasing index order.
     fn value(&self, role: Role, index: u32) -> Option<&Value> {
         let rows = self.rows(role);
-        rows.binary_search_by(|(i, _)| i.as_slice().cmp(&[index])).ok().map(|at| &rows[at].1)
+        rows.binary_search_by(|(i, _)| i.as_slice().cmp(&[index]))
+            .ok()
+            .map(|at| &rows[at].1)
     }
 
     /// Every ifIndex of the walked columns, in order. IF-MIB tables have one-arc indexes;
@@ -618,7 +754,11 @@ impl Walked {
     /// Takes in another walk (fallback columns): its roles come in addition.
     fn add(&mut self, more: Walked) {
         let offset = self.tables.len();
-        self.roles.extend(more.roles.into_iter().map(|(role, (t, c))| (role, (t + offset, c))));
+        self.roles.extend(
+            more.roles
+                .into_iter()
+                .map(|(role, (t, c))| (role, (t + offset, c))),
+        );
         self.anomalies.extend(more.anomalies);
         self.tables.extend(more.tables);
         self.own_tables = self.tables.len();
@@ -639,7 +779,8 @@ async fn walk_objects(session: &Session, objects: &[&Object]) -> Result<Walked, 
             if let ([i], Value::Counter64(v)) = (index.as_slice(), value)
                 && *v >= 1 << 63
             {
-                out.anomalies.push(format!("implausible Counter64 {v} at {}.{i}", o.oid));
+                out.anomalies
+                    .push(format!("implausible Counter64 {v} at {}.{i}", o.oid));
             }
         }
         out.roles.insert(o.role, (0, c));
@@ -660,9 +801,14 @@ mod tests {
             site: None,
             kind: DeviceKind::Olt,
             enabled: true,
-            target: Some(Target { host: "127.0.0.1".into(), port }),
+            target: Some(Target {
+                host: "127.0.0.1".into(),
+                port,
+            }),
             profile: None,
-            snmp: Some(SnmpCredentials::V2c { community: Secret::new("public") }),
+            snmp: Some(SnmpCredentials::V2c {
+                community: Secret::new("public"),
+            }),
             poll: PollConfig {
                 status_interval: Duration::from_secs(5),
                 labels_interval: Duration::from_secs(6 * 3600),
@@ -684,11 +830,19 @@ mod tests {
     /// is judged unreachable after `unreachable-after` polls, then polled on the slower cadence.
     #[tokio::test(start_paused = true)]
     async fn a_silent_device_overruns_then_waits_for_the_unreachable_interval() {
-        let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+        let silent = tokio::net::UdpSocket::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let port = silent.local_addr().expect("address").port();
         let engine = Arc::new(Engine::bind_on("127.0.0.1:0").await.expect("engine"));
         let (tx, mut rx) = mpsc::channel(16);
-        let task = DeviceTask::new(silent_device(port), engine, Arc::new(Profile::generic()), Arc::new(ProfileSet::builtin()), tx);
+        let task = DeviceTask::new(
+            silent_device(port),
+            engine,
+            Arc::new(Profile::generic()),
+            Arc::new(ProfileSet::builtin()),
+            tx,
+        );
         let (_requests, req_rx) = mpsc::channel(1);
         let shutdown = CancellationToken::new();
         tokio::spawn(task.run(req_rx, shutdown.clone()));
@@ -701,7 +855,11 @@ mod tests {
         shutdown.cancel();
         let find_poll = |b: &ObservationBatch| {
             b.items.iter().find_map(|o| match o {
-                Observation::Poll { consecutive_failures, error, .. } => Some((*consecutive_failures, error.clone())),
+                Observation::Poll {
+                    consecutive_failures,
+                    error,
+                    ..
+                } => Some((*consecutive_failures, error.clone())),
                 _ => None,
             })
         };
@@ -719,14 +877,24 @@ mod tests {
         };
         let (first, second, third) = (&received[0].1, &received[1].1, &received[2].1);
         assert_eq!(find_poll(first).map(|p| p.0), Some(1));
-        assert!(find_poll(first).and_then(|p| p.1).is_some_and(|e| e.contains("no answer")));
+        assert!(
+            find_poll(first)
+                .and_then(|p| p.1)
+                .is_some_and(|e| e.contains("no answer"))
+        );
         assert_eq!(reach(first), None, "one failure is not yet unreachable");
         assert_eq!(reach(second), Some(false));
         let h = health(second).expect("health");
-        assert!(h.overruns >= 1 && h.timeouts >= 6 && h.retries >= 4, "{h:?}");
+        assert!(
+            h.overruns >= 1 && h.timeouts >= 6 && h.retries >= 4,
+            "{h:?}"
+        );
         assert_eq!(reach(third), Some(false));
         let gap = received[2].0 - received[1].0;
-        assert!(gap >= Duration::from_secs(55) && gap <= Duration::from_secs(70), "{gap:?}");
+        assert!(
+            gap >= Duration::from_secs(55) && gap <= Duration::from_secs(70),
+            "{gap:?}"
+        );
         let gap = received[1].0 - received[0].0;
         assert!(gap <= Duration::from_secs(15), "{gap:?}");
     }
@@ -734,7 +902,11 @@ mod tests {
     #[test]
     fn the_status_columns_of_the_generic_profile_prefer_64_bit_counters() {
         let p = Profile::generic();
-        let primaries: Vec<Role> = p.columns(Schedule::Status).filter(|o| o.fallback_for.is_none()).map(|o| o.role).collect();
+        let primaries: Vec<Role> = p
+            .columns(Schedule::Status)
+            .filter(|o| o.fallback_for.is_none())
+            .map(|o| o.role)
+            .collect();
         assert!(primaries.contains(&Role::IfInOctets));
         assert!(!primaries.contains(&Role::IfInOctets32));
     }

@@ -91,7 +91,10 @@ pub struct ProfileError {
 impl Profile {
     /// Parses a profile file, reporting every bad OID at once.
     pub fn parse(file: &str, text: &str) -> Result<Profile, ProfileError> {
-        let err = |message: String| ProfileError { file: file.to_string(), message };
+        let err = |message: String| ProfileError {
+            file: file.to_string(),
+            message,
+        };
         let raw: ProfileFile = toml::from_str(text).map_err(|e| err(format!("{e}")))?;
         let mut problems = Vec::new();
         let mut objects = Vec::new();
@@ -110,7 +113,11 @@ impl Profile {
         if !problems.is_empty() {
             return Err(err(problems.join("; ")));
         }
-        Ok(Profile { name: raw.name, description: raw.description, objects })
+        Ok(Profile {
+            name: raw.name,
+            description: raw.description,
+            objects,
+        })
     }
 
     /// The profile every SNMP device gets until vendor profiles exist.
@@ -124,11 +131,15 @@ impl Profile {
     }
 
     pub fn scalars(&self, schedule: Schedule) -> impl Iterator<Item = &Object> {
-        self.objects.iter().filter(move |o| o.schedule == schedule && o.index.is_none())
+        self.objects
+            .iter()
+            .filter(move |o| o.schedule == schedule && o.index.is_none())
     }
 
     pub fn columns(&self, schedule: Schedule) -> impl Iterator<Item = &Object> {
-        self.objects.iter().filter(move |o| o.schedule == schedule && o.index.is_some())
+        self.objects
+            .iter()
+            .filter(move |o| o.schedule == schedule && o.index.is_some())
     }
 
     pub fn has(&self, schedule: Schedule) -> bool {
@@ -145,7 +156,13 @@ mod tests {
         let p = Profile::generic();
         assert_eq!(p.name, "generic-if-mib");
         let roles: Vec<Role> = p.objects.iter().map(|o| o.role).collect();
-        for r in [Role::SysUpTime, Role::IfName, Role::IfOperStatus, Role::IfInOctets, Role::IfInOctets32] {
+        for r in [
+            Role::SysUpTime,
+            Role::IfName,
+            Role::IfOperStatus,
+            Role::IfInOctets,
+            Role::IfInOctets32,
+        ] {
             assert!(roles.contains(&r), "{r:?}");
         }
         assert_eq!(p.scalars(Schedule::Status).count(), 1);
@@ -156,8 +173,12 @@ mod tests {
     fn a_bad_profile_is_refused_with_every_problem() {
         let text = "name = \"x\"\ndescription = \"y\"\n[[object]]\nrole = \"if-name\"\noid = \"1.x\"\nschedule = \"labels\"\n[[object]]\nrole = \"if-descr\"\noid = \"\"\nschedule = \"labels\"\n";
         let e = Profile::parse("x.toml", text).expect_err("bad OIDs");
-        assert!(e.message.contains("object[0]") && e.message.contains("object[1]"), "{e}");
-        let e = Profile::parse("x.toml", "name = \"x\"\ndescription = \"y\"\nobjekt = []\n").expect_err("typo");
+        assert!(
+            e.message.contains("object[0]") && e.message.contains("object[1]"),
+            "{e}"
+        );
+        let e = Profile::parse("x.toml", "name = \"x\"\ndescription = \"y\"\nobjekt = []\n")
+            .expect_err("typo");
         assert!(e.to_string().contains("objekt"), "{e}");
     }
 }

@@ -13,8 +13,8 @@ use crate::ipc::{DeviceDetail, DeviceError, DeviceSummary, InterfaceInfo};
 use crate::link_events::LinkEvents;
 use crate::observe::{CollectorHealth, Counter, Observation, ObservationBatch, Subject};
 use crate::profile::{Detection, Discovered};
-use std::sync::Arc;
 use crate::store::{NewEvent, WriteOp, format_time};
+use std::sync::Arc;
 
 /// How many recent errors a device keeps for `device show`.
 const LAST_ERRORS: usize = 10;
@@ -104,21 +104,30 @@ impl DeviceStates {
                     site: d.site.clone(),
                     address: d.target.as_ref().map(|t| t.to_string()),
                     polled,
-                    profile: polled.then(|| d.profile.clone().unwrap_or_else(|| "generic-if-mib".to_string())),
+                    profile: polled.then(|| {
+                        d.profile
+                            .clone()
+                            .unwrap_or_else(|| "generic-if-mib".to_string())
+                    }),
                     snmp_version: d.snmp.as_ref().map(|s| s.version().to_string()),
                     ..DeviceState::default()
                 };
                 (d.name.clone(), state)
             })
             .collect();
-        DeviceStates { devices: RwLock::new(map) }
+        DeviceStates {
+            devices: RwLock::new(map),
+        }
     }
 
     /// Follows a new config: devices that left are forgotten, new ones appear, the others
     /// keep their state with their new settings.
     pub fn sync(&self, devices: &[Device]) {
         let fresh = DeviceStates::new(devices);
-        let fresh = fresh.devices.into_inner().unwrap_or_else(|p| p.into_inner());
+        let fresh = fresh
+            .devices
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner());
         self.write(|map| {
             map.retain(|name, _| fresh.contains_key(name));
             for (name, f) in fresh {
@@ -155,7 +164,11 @@ impl DeviceStates {
             let mut event = None;
             for item in &batch.items {
                 match item {
-                    Observation::Poll { duration, error, consecutive_failures } => {
+                    Observation::Poll {
+                        duration,
+                        error,
+                        consecutive_failures,
+                    } => {
                         d.polls += 1;
                         d.last_poll = Some(at);
                         d.last_duration = Some(*duration);
@@ -165,7 +178,9 @@ impl DeviceStates {
                             d.note_error(at, e.clone());
                         }
                     }
-                    Observation::Reachability { reachable, error, .. } if d.reachable != Some(*reachable) => {
+                    Observation::Reachability {
+                        reachable, error, ..
+                    } if d.reachable != Some(*reachable) => {
                         let old = d.reachable;
                         d.reachable = Some(*reachable);
                         d.state_since = Some(at);
@@ -175,8 +190,15 @@ impl DeviceStates {
                                 at,
                                 subject_kind: "device",
                                 subject: batch.device.to_string(),
-                                old_state: old.map(|r| if r { "reachable" } else { "unreachable" }.to_string()),
-                                new_state: if *reachable { "reachable" } else { "unreachable" }.to_string(),
+                                old_state: old.map(|r| {
+                                    if r { "reachable" } else { "unreachable" }.to_string()
+                                }),
+                                new_state: if *reachable {
+                                    "reachable"
+                                } else {
+                                    "unreachable"
+                                }
+                                .to_string(),
                                 reason: if *reachable { None } else { error.clone() },
                                 detail: None,
                             });
@@ -189,12 +211,22 @@ impl DeviceStates {
                         }
                         d.uptime_ticks = Some(*ticks);
                     }
-                    Observation::System { descr, object_id, name } => {
+                    Observation::System {
+                        descr,
+                        object_id,
+                        name,
+                    } => {
                         d.sys_descr = descr.clone().or(d.sys_descr.take());
                         d.sys_object_id = object_id.clone().or(d.sys_object_id.take());
                         d.sys_name = name.clone().or(d.sys_name.take());
                     }
-                    Observation::InterfaceLabels { index, name, descr, alias, if_type } => {
+                    Observation::InterfaceLabels {
+                        index,
+                        name,
+                        descr,
+                        alias,
+                        if_type,
+                    } => {
                         let i = d.interfaces.entry(*index).or_default();
                         // Labels rarely change: kept as they are rather than replaced by
                         // equal copies at every labels poll (10,000 small strings).
@@ -207,7 +239,14 @@ impl DeviceStates {
                         }
                         i.if_type = *if_type;
                     }
-                    Observation::Interface { subject: Subject::Interface { index, name }, oper_up, in_octets, out_octets, speed_bps, .. } => {
+                    Observation::Interface {
+                        subject: Subject::Interface { index, name },
+                        oper_up,
+                        in_octets,
+                        out_octets,
+                        speed_bps,
+                        ..
+                    } => {
                         let i = d.interfaces.entry(*index).or_default();
                         if i.name.is_none() && !name.is_empty() {
                             i.name = Some(name.clone());
@@ -219,7 +258,9 @@ impl DeviceStates {
                     }
                     Observation::Profile { detection } => {
                         if let Err(e) = detection
-                            && d.detection.as_ref().is_none_or(|old| old.as_ref().err() != Some(e))
+                            && d.detection
+                                .as_ref()
+                                .is_none_or(|old| old.as_ref().err() != Some(e))
                         {
                             d.note_error(at, e.clone());
                         }
@@ -298,7 +339,9 @@ impl DeviceStates {
                         descr: i.descr.clone(),
                         alias: i.alias.clone(),
                         if_type: i.if_type,
-                        oper: i.oper_up.map(|up| if up { "up" } else { "down" }.to_string()),
+                        oper: i
+                            .oper_up
+                            .map(|up| if up { "up" } else { "down" }.to_string()),
                         in_octets: i.in_octets.map(Counter::value),
                         out_octets: i.out_octets.map(Counter::value),
                         counter_bits: i.in_octets.or(i.out_octets).map(|c| match c {
@@ -311,7 +354,10 @@ impl DeviceStates {
                 last_errors: d
                     .last_errors
                     .iter()
-                    .map(|(at, message)| DeviceError { at: format_time(*at), message: message.clone() })
+                    .map(|(at, message)| DeviceError {
+                        at: format_time(*at),
+                        message: message.clone(),
+                    })
                     .collect(),
             })
         })
@@ -337,7 +383,11 @@ fn summary(name: &str, d: &DeviceState) -> DeviceSummary {
 /// Takes observations off the channel into the state, and reachability changes into the
 /// store, until the channel closes (every collector stopped) or shutdown (then it drains what
 /// is already queued).
-pub async fn consume(mut rx: mpsc::Receiver<ObservationBatch>, shared: std::sync::Arc<crate::state::Shared>, shutdown: CancellationToken) {
+pub async fn consume(
+    mut rx: mpsc::Receiver<ObservationBatch>,
+    shared: std::sync::Arc<crate::state::Shared>,
+    shutdown: CancellationToken,
+) {
     let mut links = LinkEvents::default();
     loop {
         let batch = tokio::select! {
@@ -370,7 +420,11 @@ async fn record(shared: &crate::state::Shared, links: &mut LinkEvents, batch: &O
             "device {} is now {}{}",
             event.subject,
             event.new_state,
-            event.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
+            event
+                .reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
         );
         events.push(event);
     }
@@ -387,11 +441,19 @@ mod tests {
     use std::sync::Arc;
 
     fn batch(items: Vec<Observation>) -> ObservationBatch {
-        ObservationBatch { device: Arc::from("olt-1"), at: jiff::Timestamp::now(), items }
+        ObservationBatch {
+            device: Arc::from("olt-1"),
+            at: jiff::Timestamp::now(),
+            items,
+        }
     }
 
     fn reach(reachable: bool) -> Observation {
-        Observation::Reachability { reachable, error: (!reachable).then(|| "no answer".into()), duration: Duration::from_millis(5) }
+        Observation::Reachability {
+            reachable,
+            error: (!reachable).then(|| "no answer".into()),
+            duration: Duration::from_millis(5),
+        }
     }
 
     #[test]
@@ -399,7 +461,10 @@ mod tests {
         let s = DeviceStates::default();
         assert!(s.apply(&batch(vec![reach(true)])).is_none());
         let e = s.apply(&batch(vec![reach(false)])).expect("an event");
-        assert_eq!((e.old_state.as_deref(), e.new_state.as_str()), (Some("reachable"), "unreachable"));
+        assert_eq!(
+            (e.old_state.as_deref(), e.new_state.as_str()),
+            (Some("reachable"), "unreachable")
+        );
         assert_eq!(e.reason.as_deref(), Some("no answer"));
         assert!(s.apply(&batch(vec![reach(false)])).is_none());
         assert!(s.apply(&batch(vec![reach(true)])).is_some());
@@ -409,19 +474,38 @@ mod tests {
     fn interfaces_polls_and_errors_show_in_the_detail() {
         let s = DeviceStates::default();
         s.apply(&batch(vec![
-            Observation::Poll { duration: Duration::from_millis(12), error: None, consecutive_failures: 0 },
-            Observation::InterfaceLabels { index: 3, name: Some(Arc::from("gpon0/1")), descr: None, alias: Some("Bordes".into()), if_type: Some(6) },
+            Observation::Poll {
+                duration: Duration::from_millis(12),
+                error: None,
+                consecutive_failures: 0,
+            },
+            Observation::InterfaceLabels {
+                index: 3,
+                name: Some(Arc::from("gpon0/1")),
+                descr: None,
+                alias: Some("Bordes".into()),
+                if_type: Some(6),
+            },
             Observation::Interface {
-                subject: Subject::Interface { index: 3, name: Arc::from("gpon0/1") },
+                subject: Subject::Interface {
+                    index: 3,
+                    name: Arc::from("gpon0/1"),
+                },
                 oper_up: Some(true),
                 in_octets: Some(Counter::C64(10)),
                 out_octets: Some(Counter::C64(20)),
                 speed_bps: Some(1_000_000_000),
                 discontinuity: None,
             },
-            Observation::Anomaly { message: "OID not increasing".into() },
+            Observation::Anomaly {
+                message: "OID not increasing".into(),
+            },
         ]));
-        s.apply(&batch(vec![Observation::Poll { duration: Duration::from_secs(2), error: Some("timeout".into()), consecutive_failures: 1 }]));
+        s.apply(&batch(vec![Observation::Poll {
+            duration: Duration::from_secs(2),
+            error: Some("timeout".into()),
+            consecutive_failures: 1,
+        }]));
         let d = s.detail("olt-1").expect("device");
         assert_eq!(d.summary.polls, 2);
         assert_eq!(d.summary.failed_polls, 1);

@@ -14,7 +14,9 @@ use std::sync::Arc;
 
 use super::profile as own;
 use crate::observe::{Observation, Subject};
-use crate::profile::{DetectInput, Detection, Discovered, Profile, ProfileSet, Schedule, SubjectKind};
+use crate::profile::{
+    DetectInput, Detection, Discovered, Profile, ProfileSet, Schedule, SubjectKind,
+};
 use crate::snmp::{Oid, Session, SnmpError, Table, Value};
 
 /// What one device's profile adds to its polls.
@@ -55,10 +57,19 @@ impl Vendor {
             ..(*profile).clone()
         };
         let plan = |schedule: Schedule, own_schedule: own::Schedule| {
-            let walked: HashSet<&Oid> = own.objects.iter().filter(|o| o.schedule == own_schedule).map(|o| &o.oid).collect();
+            let walked: HashSet<&Oid> = own
+                .objects
+                .iter()
+                .filter(|o| o.schedule == own_schedule)
+                .map(|o| &o.oid)
+                .collect();
             rest.walks(schedule)
                 .into_iter()
-                .map(|w| w.into_iter().filter(|o| !walked.contains(o)).collect::<Vec<_>>())
+                .map(|w| {
+                    w.into_iter()
+                        .filter(|o| !walked.contains(o))
+                        .collect::<Vec<_>>()
+                })
                 .filter(|w| !w.is_empty())
                 .collect::<Vec<_>>()
         };
@@ -85,7 +96,13 @@ impl Vendor {
     /// Decodes this poll's status (and slow) tables with the cached labels; adds the
     /// observations to `items`, except interface ones the poller made itself (`own_indexes`);
     /// returns everything found so far, each table as its latest read found it.
-    pub fn decode(&mut self, fresh: &[Table], own_indexes: &HashSet<u32>, device: &str, items: &mut Vec<Observation>) -> Arc<Vec<Discovered>> {
+    pub fn decode(
+        &mut self,
+        fresh: &[Table],
+        own_indexes: &HashSet<u32>,
+        device: &str,
+        items: &mut Vec<Observation>,
+    ) -> Arc<Vec<Discovered>> {
         let inputs: Vec<&Table> = fresh.iter().chain(&self.labels_cache).collect();
         let decoded = self.profile.decode(&inputs);
         if !decoded.problems.is_empty() {
@@ -93,7 +110,13 @@ impl Vendor {
                 "device {device}: {} row(s) could not be read with profile {}: {}",
                 decoded.problems.len(),
                 self.profile.id,
-                decoded.problems.iter().take(5).cloned().collect::<Vec<_>>().join("; ")
+                decoded
+                    .problems
+                    .iter()
+                    .take(5)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("; ")
             );
         }
         items.extend(decoded.observations.into_iter().filter(|o| {
@@ -103,7 +126,10 @@ impl Vendor {
         // A table read in this poll replaces what the last read of it found (an ONU gone is
         // gone); tables not read now (optics between slow polls) keep theirs. Most polls find
         // what the last one did: then nothing is replaced and the last list is sent again.
-        let present: HashSet<&Oid> = inputs.iter().flat_map(|t| t.columns.iter().map(|c| &c.oid)).collect();
+        let present: HashSet<&Oid> = inputs
+            .iter()
+            .flat_map(|t| t.columns.iter().map(|c| &c.oid))
+            .collect();
         let tables = &self.profile.tables;
         let mut found: Vec<Vec<Discovered>> = vec![Vec::new(); tables.len()];
         for d in decoded.discovered {
@@ -162,13 +188,23 @@ pub(super) async fn detect(
     if forced.is_none() && !probes.is_empty() {
         match session.get(&probes).await {
             Ok(got) => {
-                answered = got.into_iter().filter(|(_, v)| !v.is_exception() && *v != Value::Null).map(|(o, _)| o).collect();
+                answered = got
+                    .into_iter()
+                    .filter(|(_, v)| !v.is_exception() && *v != Value::Null)
+                    .map(|(o, _)| o)
+                    .collect();
             }
             // An agent that refuses the whole request answered none of them.
             Err(SnmpError::Agent { .. }) => {}
             Err(e) => return Err(e),
         }
     }
-    let input = DetectInput { sys_object_id: sys_object_id.as_deref(), sys_descr: sys_descr.as_deref(), probes_answered: &answered };
-    Ok(set.detect_with(&input, forced).map_err(|e| format!("profile: {e}")))
+    let input = DetectInput {
+        sys_object_id: sys_object_id.as_deref(),
+        sys_descr: sys_descr.as_deref(),
+        probes_answered: &answered,
+    };
+    Ok(set
+        .detect_with(&input, forced)
+        .map_err(|e| format!("profile: {e}")))
 }

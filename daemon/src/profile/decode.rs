@@ -46,7 +46,10 @@ pub struct Labels(Vec<(&'static str, String)>);
 
 impl Labels {
     pub fn get(&self, name: &str) -> Option<&String> {
-        self.0.binary_search_by(|(k, _)| (*k).cmp(name)).ok().map(|i| &self.0[i].1)
+        self.0
+            .binary_search_by(|(k, _)| (*k).cmp(name))
+            .ok()
+            .map(|i| &self.0[i].1)
     }
 
     /// Sets `name` unless it is set already (the first value found wins).
@@ -132,14 +135,22 @@ fn decode_index(kind: IndexKind, arcs: &[u32]) -> Result<IndexParts, String> {
             if arcs.is_empty() {
                 return Err("empty index".into());
             }
-            p.text = Some(arcs.iter().map(u32::to_string).collect::<Vec<_>>().join("/"));
+            p.text = Some(
+                arcs.iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join("/"),
+            );
         }
     }
     Ok(p)
 }
 
 pub fn format_mac(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(":")
+    b.iter()
+        .map(|x| format!("{x:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// A MAC from a value: six raw octets, or text such as "AA:BB:CC:DD:EE:F1" / "aabb.ccdd.eef1".
@@ -150,11 +161,15 @@ pub fn mac_of(v: &Value) -> Option<String> {
     }
     let text = std::str::from_utf8(b).ok()?;
     let hex: String = text.chars().filter(|c| c.is_ascii_hexdigit()).collect();
-    let separators_ok = text.chars().all(|c| c.is_ascii_hexdigit() || matches!(c, ':' | '-' | '.' | ' '));
+    let separators_ok = text
+        .chars()
+        .all(|c| c.is_ascii_hexdigit() || matches!(c, ':' | '-' | '.' | ' '));
     if hex.len() != 12 || !separators_ok {
         return None;
     }
-    let bytes: Option<Vec<u8>> = (0..6).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()).collect();
+    let bytes: Option<Vec<u8>> = (0..6)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+        .collect();
     bytes.map(|b| format_mac(&b))
 }
 
@@ -162,11 +177,13 @@ pub fn mac_of(v: &Value) -> Option<String> {
 /// OLT CLIs show it, "HWTC1A2B3C4D"; anything else as text.
 pub fn gpon_serial_of(v: &Value) -> Option<String> {
     if let Value::Bytes(b) = v
-        && b.len() == 8 && b[..4].iter().all(u8::is_ascii_alphanumeric) {
-            let vendor: String = b[..4].iter().map(|c| *c as char).collect();
-            let tail: String = b[4..].iter().map(|x| format!("{x:02X}")).collect();
-            return Some(format!("{vendor}{tail}"));
-        }
+        && b.len() == 8
+        && b[..4].iter().all(u8::is_ascii_alphanumeric)
+    {
+        let vendor: String = b[..4].iter().map(|c| *c as char).collect();
+        let tail: String = b[4..].iter().map(|x| format!("{x:02X}")).collect();
+        return Some(format!("{vendor}{tail}"));
+    }
     text_of(v)
 }
 
@@ -212,9 +229,10 @@ pub fn reading(v: &Value, scale: &Scale) -> Option<f64> {
         return None;
     }
     if let Some((lo, hi)) = scale.valid_range
-        && (raw < lo || raw > hi) {
-            return None;
-        }
+        && (raw < lo || raw > hi)
+    {
+        return None;
+    }
     let x = (raw + scale.offset) / scale.divisor * scale.multiplier;
     let x = match scale.convert {
         Convert::None => x,
@@ -232,7 +250,11 @@ fn counter_of(v: &Value, scale: &Scale) -> Option<Counter> {
         Value::Integer(i) => Counter::C32(u32::try_from(*i).ok()?),
         _ => return None,
     };
-    if scale.no_reading.iter().any(|s| u64::try_from(*s).ok() == Some(c.value())) {
+    if scale
+        .no_reading
+        .iter()
+        .any(|s| u64::try_from(*s).ok() == Some(c.value()))
+    {
         return None;
     }
     Some(c)
@@ -304,7 +326,12 @@ impl Profile {
         let mut walks: Vec<Vec<Oid>> = Vec::new();
         let mut seen: Vec<Oid> = Vec::new();
         for t in &self.tables {
-            let mut w: Vec<Oid> = t.columns.iter().filter(|c| c.schedule == schedule).map(|c| c.oid.clone()).collect();
+            let mut w: Vec<Oid> = t
+                .columns
+                .iter()
+                .filter(|c| c.schedule == schedule)
+                .map(|c| c.oid.clone())
+                .collect();
             if schedule == Schedule::Labels && needs_if_names(t) {
                 w.push(Oid::new(IF_NAME));
             }
@@ -365,15 +392,27 @@ fn needs_if_names(t: &TableSpec) -> bool {
 pub fn table_from_get(profile: &Profile, answers: &[(Oid, Value)]) -> Table {
     let mut columns: Vec<Column> = Vec::new();
     for (oid, value) in answers {
-        let col = profile.tables.iter().flat_map(|t| &t.columns).find(|c| oid.starts_with(&c.oid) && oid != &c.oid);
+        let col = profile
+            .tables
+            .iter()
+            .flat_map(|t| &t.columns)
+            .find(|c| oid.starts_with(&c.oid) && oid != &c.oid);
         let Some(col) = col else { continue };
-        let Some(idx) = oid.suffix_after(&col.oid) else { continue };
+        let Some(idx) = oid.suffix_after(&col.oid) else {
+            continue;
+        };
         match columns.iter_mut().find(|c| c.oid == col.oid) {
             Some(c) => c.rows.push((idx.to_vec(), value.clone())),
-            None => columns.push(Column { oid: col.oid.clone(), rows: vec![(idx.to_vec(), value.clone())] }),
+            None => columns.push(Column {
+                oid: col.oid.clone(),
+                rows: vec![(idx.to_vec(), value.clone())],
+            }),
         }
     }
-    Table { columns, anomalies: Vec::new() }
+    Table {
+        columns,
+        anomalies: Vec::new(),
+    }
 }
 
 /// The values of one row, by column.
@@ -388,21 +427,28 @@ impl Row<'_, '_> {
 
     fn label(&self, role: Role) -> Option<String> {
         let wanted = |r: Role| r == role || (role == Role::Serial && r == Role::GponSerial);
-        self.cells.iter().filter(|(c, _)| wanted(c.role)).find_map(|(c, v)| {
-            let v = (*v)?;
-            match c.role {
-                Role::Mac => mac_of(v),
-                Role::GponSerial => gpon_serial_of(v),
-                _ => text_of(v),
-            }
-        })
+        self.cells
+            .iter()
+            .filter(|(c, _)| wanted(c.role))
+            .find_map(|(c, v)| {
+                let v = (*v)?;
+                match c.role {
+                    Role::Mac => mac_of(v),
+                    Role::GponSerial => gpon_serial_of(v),
+                    _ => text_of(v),
+                }
+            })
     }
 
     /// Several readings of one level role (two chains, both directions, a device's rows):
     /// the worst counts, which is what line and device state must see: the lowest level,
     /// the highest temperature.
     fn level(&self, role: Role) -> Option<f64> {
-        let worst = if role == Role::Sensor(Sensor::TemperatureCelsius) { f64::max } else { f64::min };
+        let worst = if role == Role::Sensor(Sensor::TemperatureCelsius) {
+            f64::max
+        } else {
+            f64::min
+        };
         self.cells
             .iter()
             .filter(|(c, _)| c.role == role)
@@ -412,27 +458,47 @@ impl Row<'_, '_> {
 
     /// Several columns of one counter role: the first with a value (64-bit before 32-bit).
     fn counter(&self, role: Role) -> Option<Counter> {
-        self.cells.iter().filter(|(c, _)| c.role == role).find_map(|(c, v)| counter_of((*v)?, &c.scale))
+        self.cells
+            .iter()
+            .filter(|(c, _)| c.role == role)
+            .find_map(|(c, v)| counter_of((*v)?, &c.scale))
     }
 
     fn mapped(&self, role: Role) -> Option<Mapped> {
-        self.cells.iter().filter(|(c, _)| c.role == role).find_map(|(c, v)| mapped_of((*v)?, &c.map))
+        self.cells
+            .iter()
+            .filter(|(c, _)| c.role == role)
+            .find_map(|(c, v)| mapped_of((*v)?, &c.map))
     }
 }
 
 fn port_name(spec: &TableSpec, data: &Data<'_>, n: u32) -> String {
     match &spec.port_names {
         PortNames::Number => n.to_string(),
-        PortNames::IfName => data.if_names.get(&n).cloned().unwrap_or_else(|| n.to_string()),
+        PortNames::IfName => data
+            .if_names
+            .get(&n)
+            .cloned()
+            .unwrap_or_else(|| n.to_string()),
         PortNames::Template(t) => t.replace("{}", &n.to_string()),
         PortNames::HuaweiGpon => match n.checked_sub(0xFA00_0000) {
-            Some(rest) => format!("{}/{}/{}", rest >> 18, (rest >> 13) & 0x1F, (rest >> 8) & 0x1F),
+            Some(rest) => format!(
+                "{}/{}/{}",
+                rest >> 18,
+                (rest >> 13) & 0x1F,
+                (rest >> 8) & 0x1F
+            ),
             None => n.to_string(),
         },
     }
 }
 
-fn decode_table(spec: &TableSpec, data: &Data<'_>, out: &mut Decoded, seen: &mut HashMap<Subject, usize>) {
+fn decode_table(
+    spec: &TableSpec,
+    data: &Data<'_>,
+    out: &mut Decoded,
+    seen: &mut HashMap<Subject, usize>,
+) {
     let present: Vec<(&ColumnSpec, Cow<'_, Rows<'_>>)> = spec
         .columns
         .iter()
@@ -473,7 +539,12 @@ fn decode_table(spec: &TableSpec, data: &Data<'_>, out: &mut Decoded, seen: &mut
                 cells.push((*c, rows.get(*i).copied()));
             }
         }
-        observe_row(spec, &Row { cells }, &Subject::Device, &mut out.observations);
+        observe_row(
+            spec,
+            &Row { cells },
+            &Subject::Device,
+            &mut out.observations,
+        );
         entity_sensors(&present, &mut out.observations);
         return;
     }
@@ -481,12 +552,20 @@ fn decode_table(spec: &TableSpec, data: &Data<'_>, out: &mut Decoded, seen: &mut
         let parts = match decode_index(spec.index, idx) {
             Ok(p) => p,
             Err(e) => {
-                out.problems.push(format!("table {}: row {}: {e}", spec.name, Oid::new(idx)));
+                out.problems
+                    .push(format!("table {}: row {}: {e}", spec.name, Oid::new(idx)));
                 continue;
             }
         };
-        let row = Row { cells: present.iter().map(|(c, rows)| (*c, rows.get(idx).copied())).collect() };
-        let Some(subject) = subject_of(spec, data, &parts, &row, idx, &mut out.problems) else { continue };
+        let row = Row {
+            cells: present
+                .iter()
+                .map(|(c, rows)| (*c, rows.get(idx).copied()))
+                .collect(),
+        };
+        let Some(subject) = subject_of(spec, data, &parts, &row, idx, &mut out.problems) else {
+            continue;
+        };
         if let Some(re) = &spec.match_name {
             let name = match &subject {
                 Subject::Interface { name, .. } => name.to_string(),
@@ -517,13 +596,21 @@ fn subject_of(
             if let (None, Some(path)) = (parts.number, &parts.text) {
                 // A port named by its path has no ifIndex of its own.
                 let name = row.label(Role::Name).unwrap_or_else(|| path.clone());
-                return Some(Subject::Interface { index: 0, name: Arc::from(name) });
+                return Some(Subject::Interface {
+                    index: 0,
+                    name: Arc::from(name),
+                });
             }
             let Some(index) = parts.number else {
-                problems.push(format!("table {}: row {}: no interface number", spec.name, Oid::new(idx)));
+                problems.push(format!(
+                    "table {}: row {}: no interface number",
+                    spec.name,
+                    Oid::new(idx)
+                ));
                 return None;
             };
-            let named = (!matches!(spec.port_names, PortNames::Number | PortNames::IfName)).then(|| port_name(spec, data, index));
+            let named = (!matches!(spec.port_names, PortNames::Number | PortNames::IfName))
+                .then(|| port_name(spec, data, index));
             let name = row
                 .label(Role::IfName)
                 .or(named)
@@ -531,7 +618,10 @@ fn subject_of(
                 .or_else(|| data.if_names.get(&index).cloned())
                 .or_else(|| row.label(Role::IfDescr))
                 .unwrap_or_else(|| index.to_string());
-            Subject::Interface { index, name: Arc::from(name) }
+            Subject::Interface {
+                index,
+                name: Arc::from(name),
+            }
         }
         SubjectKind::Onu => {
             let port = match parts.port {
@@ -547,10 +637,18 @@ fn subject_of(
             let onu = parts
                 .onu
                 .or_else(|| row.label(Role::OnuId).and_then(|s| s.parse().ok()))
-                .or(if spec.index == IndexKind::Integer { parts.number } else { None })
+                .or(if spec.index == IndexKind::Integer {
+                    parts.number
+                } else {
+                    None
+                })
                 .unwrap_or(0);
             let serial = parts.text.clone().or_else(|| row.label(Role::Serial));
-            Subject::Onu { port: Arc::from(port), onu, serial: serial.map(Arc::from) }
+            Subject::Onu {
+                port: Arc::from(port),
+                onu,
+                serial: serial.map(Arc::from),
+            }
         }
         SubjectKind::Station => {
             let Some(mac) = parts.mac.clone().or_else(|| row.label(Role::Mac)) else {
@@ -561,7 +659,10 @@ fn subject_of(
                 ));
                 return None;
             };
-            Subject::Station { mac: Arc::from(mac), name: row.label(Role::Name).map(Arc::from) }
+            Subject::Station {
+                mac: Arc::from(mac),
+                name: row.label(Role::Name).map(Arc::from),
+            }
         }
     })
 }
@@ -582,10 +683,13 @@ fn observe_row(spec: &TableSpec, row: &Row<'_, '_>, subject: &Subject, obs: &mut
         (_, Some(Mapped::Down(r))) => Some((false, Some(cause.unwrap_or(r)))),
         _ => None,
     };
-    if is_line
-        && let Some((up, reason)) = state {
-            obs.push(Observation::LineState { subject: subject.clone(), up, reason });
-        }
+    if is_line && let Some((up, reason)) = state {
+        obs.push(Observation::LineState {
+            subject: subject.clone(),
+            up,
+            reason,
+        });
+    }
     if row.walked(|r| matches!(r, Role::RxDbm | Role::TxDbm | Role::OltRxDbm)) {
         obs.push(Observation::Optical {
             subject: subject.clone(),
@@ -594,24 +698,39 @@ fn observe_row(spec: &TableSpec, row: &Row<'_, '_>, subject: &Subject, obs: &mut
             olt_rx_dbm: row.level(Role::OltRxDbm),
         });
     }
-    if row.walked(|r| matches!(r, Role::SignalDbm | Role::SnrDb | Role::CcqPercent | Role::CapacityBps)) {
+    if row.walked(|r| {
+        matches!(
+            r,
+            Role::SignalDbm | Role::SnrDb | Role::CcqPercent | Role::CapacityBps
+        )
+    }) {
         obs.push(Observation::Radio {
             subject: subject.clone(),
             signal_dbm: row.level(Role::SignalDbm),
             snr_db: row.level(Role::SnrDb),
             ccq_percent: row.level(Role::CcqPercent),
-            capacity_bps: row.level(Role::CapacityBps).filter(|x| *x >= 0.0).map(|x| x.round() as u64),
+            capacity_bps: row
+                .level(Role::CapacityBps)
+                .filter(|x| *x >= 0.0)
+                .map(|x| x.round() as u64),
         });
     }
-    let interface_walked = row.walked(|r| matches!(r, Role::InOctets | Role::OutOctets | Role::SpeedBps | Role::Discontinuity))
-        || (spec.subject == SubjectKind::Interface && oper.is_some());
+    let interface_walked = row.walked(|r| {
+        matches!(
+            r,
+            Role::InOctets | Role::OutOctets | Role::SpeedBps | Role::Discontinuity
+        )
+    }) || (spec.subject == SubjectKind::Interface && oper.is_some());
     if interface_walked {
         obs.push(Observation::Interface {
             subject: subject.clone(),
             oper_up: state.map(|(up, _)| up),
             in_octets: row.counter(Role::InOctets),
             out_octets: row.counter(Role::OutOctets),
-            speed_bps: row.level(Role::SpeedBps).filter(|x| *x >= 0.0).map(|x| x.round() as u64),
+            speed_bps: row
+                .level(Role::SpeedBps)
+                .filter(|x| *x >= 0.0)
+                .map(|x| x.round() as u64),
             discontinuity: row
                 .cells
                 .iter()
@@ -632,12 +751,17 @@ fn observe_row(spec: &TableSpec, row: &Row<'_, '_>, subject: &Subject, obs: &mut
     let mut sensors: Vec<Sensor> = Vec::new();
     for (c, _) in &row.cells {
         if let Role::Sensor(s) = c.role
-            && !sensors.contains(&s) {
-                sensors.push(s);
-            }
+            && !sensors.contains(&s)
+        {
+            sensors.push(s);
+        }
     }
     for s in sensors {
-        obs.push(Observation::Sensor { subject: subject.clone(), sensor: s, value: row.level(Role::Sensor(s)) });
+        obs.push(Observation::Sensor {
+            subject: subject.clone(),
+            sensor: s,
+            value: row.level(Role::Sensor(s)),
+        });
     }
     if row.walked(|r| matches!(r, Role::BatteryStatus | Role::OutputSource)) {
         let battery = match row.mapped(Role::BatteryStatus) {
@@ -648,7 +772,11 @@ fn observe_row(spec: &TableSpec, row: &Row<'_, '_>, subject: &Subject, obs: &mut
             Some(Mapped::OnBattery(b)) => Some(b),
             _ => None,
         };
-        obs.push(Observation::Power { subject: subject.clone(), on_battery, battery });
+        obs.push(Observation::Power {
+            subject: subject.clone(),
+            on_battery,
+            battery,
+        });
     }
 }
 
@@ -672,7 +800,9 @@ fn discover(
             KeyKind::IfAlias => row.label(Role::IfAlias),
             KeyKind::Name => row.label(Role::Name),
             KeyKind::OnuId => match &subject {
-                Subject::Onu { port, onu, .. } if parts.port.is_some() => Some(format!("{port}:{onu}")),
+                Subject::Onu { port, onu, .. } if parts.port.is_some() => {
+                    Some(format!("{port}:{onu}"))
+                }
                 _ => row.label(Role::OnuId),
             },
         };
@@ -682,7 +812,9 @@ fn discover(
     let labels: Labels = row
         .cells
         .iter()
-        .filter(|(c, _)| c.role.is_label() && !matches!(c.role, Role::Serial | Role::GponSerial | Role::Mac))
+        .filter(|(c, _)| {
+            c.role.is_label() && !matches!(c.role, Role::Serial | Role::GponSerial | Role::Mac)
+        })
         .filter_map(|(c, _)| Some((c.role.as_str(), row.label(c.role)?)))
         .collect();
     match seen.get(&subject) {
@@ -697,7 +829,13 @@ fn discover(
         }
         None => {
             seen.insert(subject.clone(), out.discovered.len());
-            out.discovered.push(Discovered { subject, key, labels, table: spec.name.clone(), index: idx.to_vec() });
+            out.discovered.push(Discovered {
+                subject,
+                key,
+                labels,
+                table: spec.name.clone(),
+                index: idx.to_vec(),
+            });
         }
     }
 }
@@ -708,9 +846,19 @@ fn discover(
 /// the hottest temperature, the lowest voltage, the highest current. Sensors whose status
 /// is not ok(1) give no reading; kinds coopnoc has no use for are left out.
 fn entity_sensors(present: &[(&ColumnSpec, Cow<'_, Rows<'_>>)], obs: &mut Vec<Observation>) {
-    let col = |r: Role| present.iter().find(|(c, _)| c.role == r).map(|(_, rows)| rows);
-    let (Some(types), Some(values)) = (col(Role::EntitySensorType), col(Role::EntitySensorValue)) else { return };
-    let int = |rows: Option<&Cow<'_, Rows<'_>>>, idx: &[u32]| rows.and_then(|r| r.get(idx)).and_then(|v| v.as_i64());
+    let col = |r: Role| {
+        present
+            .iter()
+            .find(|(c, _)| c.role == r)
+            .map(|(_, rows)| rows)
+    };
+    let (Some(types), Some(values)) = (col(Role::EntitySensorType), col(Role::EntitySensorValue))
+    else {
+        return;
+    };
+    let int = |rows: Option<&Cow<'_, Rows<'_>>>, idx: &[u32]| {
+        rows.and_then(|r| r.get(idx)).and_then(|v| v.as_i64())
+    };
     let mut worst: Vec<(Sensor, Option<f64>)> = Vec::new();
     let mut idxs: Vec<&&[u32]> = values.keys().collect();
     idxs.sort();
@@ -729,7 +877,9 @@ fn entity_sensors(present: &[(&ColumnSpec, Cow<'_, Rows<'_>>)], obs: &mut Vec<Ob
             Some(s @ 1..=17) => (s as i32 - 9) * 3,
             _ => 0,
         };
-        let precision = int(col(Role::EntitySensorPrecision), idx).unwrap_or(0).clamp(-8, 9) as i32;
+        let precision = int(col(Role::EntitySensorPrecision), idx)
+            .unwrap_or(0)
+            .clamp(-8, 9) as i32;
         let ok = int(col(Role::EntitySensorStatus), idx).is_none_or(|s| s == 1);
         let value = values
             .get(idx)
@@ -738,7 +888,11 @@ fn entity_sensors(present: &[(&ColumnSpec, Cow<'_, Rows<'_>>)], obs: &mut Vec<Ob
             .map(|raw| {
                 // Divide rather than multiply by a negative power: 12040 / 1000 is 12.04.
                 let e = exponent - precision;
-                let x = if e >= 0 { raw as f64 * 10f64.powi(e) } else { raw as f64 / 10f64.powi(-e) };
+                let x = if e >= 0 {
+                    raw as f64 * 10f64.powi(e)
+                } else {
+                    raw as f64 / 10f64.powi(-e)
+                };
                 x * factor
             })
             .filter(|x| x.is_finite());
@@ -757,6 +911,10 @@ fn entity_sensors(present: &[(&ColumnSpec, Cow<'_, Rows<'_>>)], obs: &mut Vec<Ob
         }
     }
     for (sensor, value) in worst {
-        obs.push(Observation::Sensor { subject: Subject::Device, sensor, value });
+        obs.push(Observation::Sensor {
+            subject: Subject::Device,
+            sensor,
+            value,
+        });
     }
 }

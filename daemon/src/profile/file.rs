@@ -87,14 +87,20 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn problem(&mut self, place: impl fmt::Display, message: impl Into<String>) {
-        self.problems.push(Problem { place: format!("{}: {place}", self.source), message: message.into() });
+        self.problems.push(Problem {
+            place: format!("{}: {place}", self.source),
+            message: message.into(),
+        });
     }
 
     fn oid(&mut self, place: &str, text: &str) -> Option<Oid> {
         match Oid::parse(text) {
             Ok(o) if o.arcs().len() >= 2 => Some(o),
             Ok(_) => {
-                self.problem(place, format!("\"{text}\" is too short to be an object identifier"));
+                self.problem(
+                    place,
+                    format!("\"{text}\" is too short to be an object identifier"),
+                );
                 None
             }
             Err(_) => {
@@ -120,23 +126,40 @@ pub fn parse_profile(text: &str, source: &str) -> Result<Profile, Vec<Problem>> 
     let file: ProfileFile = match toml::from_str(text) {
         Ok(f) => f,
         Err(e) => {
-            return Err(vec![Problem { place: source.to_string(), message: e.to_string().trim_end().to_string() }]);
+            return Err(vec![Problem {
+                place: source.to_string(),
+                message: e.to_string().trim_end().to_string(),
+            }]);
         }
     };
-    let mut c = Checker { source, problems: Vec::new() };
+    let mut c = Checker {
+        source,
+        problems: Vec::new(),
+    };
     let profile = check(&mut c, file);
-    if c.problems.is_empty() { Ok(profile) } else { Err(c.problems) }
+    if c.problems.is_empty() {
+        Ok(profile)
+    } else {
+        Err(c.problems)
+    }
 }
 
 fn is_identifier(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-' || ch == '_')
+        && s.chars()
+            .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-' || ch == '_')
 }
 
 fn check(c: &mut Checker<'_>, f: ProfileFile) -> Profile {
     if !is_identifier(&f.id) {
-        c.problem("id", format!("\"{}\" must be lower-case letters, digits, '-' or '_' (at most 64)", f.id));
+        c.problem(
+            "id",
+            format!(
+                "\"{}\" must be lower-case letters, digits, '-' or '_' (at most 64)",
+                f.id
+            ),
+        );
     }
     if f.name.trim().is_empty() {
         c.problem("name", "give the model a name people recognise");
@@ -149,7 +172,10 @@ fn check(c: &mut Checker<'_>, f: ProfileFile) -> Profile {
         "router" => ProfileKind::Router,
         "host" => ProfileKind::Host,
         other => {
-            c.problem("kind", format!("\"{other}\" is not one of olt, radio, switch, ups, router, host"));
+            c.problem(
+                "kind",
+                format!("\"{other}\" is not one of olt, radio, switch, ups, router, host"),
+            );
             ProfileKind::Host
         }
     };
@@ -158,7 +184,10 @@ fn check(c: &mut Checker<'_>, f: ProfileFile) -> Profile {
         Some("per-pon-only") => LineUsage::PerPonOnly,
         Some("none") => LineUsage::None,
         Some(other) => {
-            c.problem("line-usage", format!("\"{other}\" is not one of per-line, per-pon-only, none"));
+            c.problem(
+                "line-usage",
+                format!("\"{other}\" is not one of per-line, per-pon-only, none"),
+            );
             LineUsage::None
         }
     };
@@ -181,7 +210,10 @@ fn check(c: &mut Checker<'_>, f: ProfileFile) -> Profile {
         }
     }
     if f.tables.is_empty() && f.extends.is_none() {
-        c.problem("table", "a profile needs at least one [[table]] (or extends = \"another-profile\")");
+        c.problem(
+            "table",
+            "a profile needs at least one [[table]] (or extends = \"another-profile\")",
+        );
     }
     let mut names = HashSet::new();
     let mut tables = Vec::new();
@@ -193,9 +225,13 @@ fn check(c: &mut Checker<'_>, f: ProfileFile) -> Profile {
         tables.push(check_table(c, &place, t));
     }
     if let Some(e) = &f.extends
-        && (!is_identifier(e) || *e == f.id) {
-            c.problem("extends", format!("\"{e}\" must be the id of another profile"));
-        }
+        && (!is_identifier(e) || *e == f.id)
+    {
+        c.problem(
+            "extends",
+            format!("\"{e}\" must be the id of another profile"),
+        );
+    }
     Profile {
         id: f.id,
         name: f.name,
@@ -216,7 +252,10 @@ fn check_table(c: &mut Checker<'_>, place: &str, t: &TableFile) -> TableSpec {
         "onu" => SubjectKind::Onu,
         "station" => SubjectKind::Station,
         other => {
-            c.problem(format!("{place}.subject"), format!("\"{other}\" is not one of device, interface, onu, station"));
+            c.problem(
+                format!("{place}.subject"),
+                format!("\"{other}\" is not one of device, interface, onu, station"),
+            );
             SubjectKind::Device
         }
     };
@@ -239,7 +278,10 @@ fn check_table(c: &mut Checker<'_>, place: &str, t: &TableFile) -> TableSpec {
     let table_schedule = match t.schedule.as_deref() {
         None => Schedule::Status,
         Some(s) => Schedule::parse(s).unwrap_or_else(|| {
-            c.problem(format!("{place}.schedule"), format!("\"{s}\" is not one of status, labels, slow"));
+            c.problem(
+                format!("{place}.schedule"),
+                format!("\"{s}\" is not one of status, labels, slow"),
+            );
             Schedule::Status
         }),
     };
@@ -261,31 +303,61 @@ fn check_table(c: &mut Checker<'_>, place: &str, t: &TableFile) -> TableSpec {
             SubjectKind::Station => Some(KeyKind::Mac),
         },
         Some(k) => {
-            let kk = [KeyKind::Serial, KeyKind::Mac, KeyKind::IfName, KeyKind::IfAlias, KeyKind::Name, KeyKind::OnuId]
-                .into_iter()
-                .find(|x| x.as_str() == k);
+            let kk = [
+                KeyKind::Serial,
+                KeyKind::Mac,
+                KeyKind::IfName,
+                KeyKind::IfAlias,
+                KeyKind::Name,
+                KeyKind::OnuId,
+            ]
+            .into_iter()
+            .find(|x| x.as_str() == k);
             if kk.is_none() {
-                c.problem(format!("{place}.key"), format!("\"{k}\" is not one of serial, mac, if-name, if-alias, name, onu-id"));
+                c.problem(
+                    format!("{place}.key"),
+                    format!("\"{k}\" is not one of serial, mac, if-name, if-alias, name, onu-id"),
+                );
             }
             kk
         }
     };
-    let match_name = t.match_name.as_ref().and_then(|r| c.regex(&format!("{place}.match-name"), r));
+    let match_name = t
+        .match_name
+        .as_ref()
+        .and_then(|r| c.regex(&format!("{place}.match-name"), r));
 
     // Index and subject must fit together.
     match (subject, index) {
         (SubjectKind::Onu | SubjectKind::Station, IndexKind::Path)
         | (SubjectKind::Onu, IndexKind::Mac)
-        | (SubjectKind::Interface, IndexKind::PonOnu | IndexKind::LengthPrefixedString | IndexKind::Mac | IndexKind::Any) => {
-            c.problem(format!("{place}.index"), format!("index \"{}\" cannot name a subject \"{}\"", t.index, t.subject));
+        | (
+            SubjectKind::Interface,
+            IndexKind::PonOnu | IndexKind::LengthPrefixedString | IndexKind::Mac | IndexKind::Any,
+        ) => {
+            c.problem(
+                format!("{place}.index"),
+                format!(
+                    "index \"{}\" cannot name a subject \"{}\"",
+                    t.index, t.subject
+                ),
+            );
         }
         _ => {}
     }
-    if port_names != PortNames::Number && !matches!(subject, SubjectKind::Onu | SubjectKind::Interface) {
-        c.problem(format!("{place}.port-names"), "port-names only applies to ONU and interface tables");
+    if port_names != PortNames::Number
+        && !matches!(subject, SubjectKind::Onu | SubjectKind::Interface)
+    {
+        c.problem(
+            format!("{place}.port-names"),
+            "port-names only applies to ONU and interface tables",
+        );
     }
     if t.columns.is_empty() {
-        c.problem(format!("{place}.column"), "a table needs at least one [[table.column]]");
+        c.problem(
+            format!("{place}.column"),
+            "a table needs at least one [[table.column]]",
+        );
     }
 
     let mut columns = Vec::new();
@@ -294,7 +366,10 @@ fn check_table(c: &mut Checker<'_>, place: &str, t: &TableFile) -> TableSpec {
         let cp = format!("{place}.column[{ci}]");
         if let Some(spec) = check_column(c, &cp, col, table_schedule) {
             if !seen_oids.insert((spec.oid.clone(), spec.index_suffix.clone())) {
-                c.problem(format!("{cp}.oid"), "this column appears twice in the table");
+                c.problem(
+                    format!("{cp}.oid"),
+                    "this column appears twice in the table",
+                );
             }
             columns.push(spec);
         }
@@ -302,26 +377,52 @@ fn check_table(c: &mut Checker<'_>, place: &str, t: &TableFile) -> TableSpec {
     let has = |r: Role| columns.iter().any(|c: &ColumnSpec| c.role == r);
     if columns.iter().any(|c| c.role.is_entity_sensor()) {
         if subject != SubjectKind::Device {
-            c.problem(format!("{place}.subject"), "ENTITY-SENSOR-MIB roles need subject = \"device\"");
+            c.problem(
+                format!("{place}.subject"),
+                "ENTITY-SENSOR-MIB roles need subject = \"device\"",
+            );
         }
-        for r in [Role::EntitySensorType, Role::EntitySensorScale, Role::EntitySensorPrecision, Role::EntitySensorValue] {
+        for r in [
+            Role::EntitySensorType,
+            Role::EntitySensorScale,
+            Role::EntitySensorPrecision,
+            Role::EntitySensorValue,
+        ] {
             if !has(r) {
-                c.problem(place, format!("ENTITY-SENSOR-MIB roles go together: a column with role \"{}\" is missing", r.as_str()));
+                c.problem(
+                    place,
+                    format!(
+                        "ENTITY-SENSOR-MIB roles go together: a column with role \"{}\" is missing",
+                        r.as_str()
+                    ),
+                );
             }
         }
     }
     match subject {
         SubjectKind::Station if index != IndexKind::Mac && !has(Role::Mac) => {
-            c.problem(place, "a station table needs its MAC: index = \"mac\" or a column with role \"mac\"");
+            c.problem(
+                place,
+                "a station table needs its MAC: index = \"mac\" or a column with role \"mac\"",
+            );
         }
-        SubjectKind::Onu if index == IndexKind::Integer && !has(Role::OnuId) && !has(Role::Serial) && !has(Role::GponSerial) => {
+        SubjectKind::Onu
+            if index == IndexKind::Integer
+                && !has(Role::OnuId)
+                && !has(Role::Serial)
+                && !has(Role::GponSerial) =>
+        {
             c.problem(place, "an ONU table with an integer index needs a column with role \"onu-id\" or \"serial\"");
         }
         _ => {}
     }
     if let Some(k) = key {
         let found = match k {
-            KeyKind::Serial => index == IndexKind::LengthPrefixedString || has(Role::Serial) || has(Role::GponSerial),
+            KeyKind::Serial => {
+                index == IndexKind::LengthPrefixedString
+                    || has(Role::Serial)
+                    || has(Role::GponSerial)
+            }
             KeyKind::Mac => index == IndexKind::Mac || has(Role::Mac),
             KeyKind::IfName => true, // ifName is looked up when not in the table
             KeyKind::IfAlias => has(Role::IfAlias),
@@ -331,22 +432,48 @@ fn check_table(c: &mut Checker<'_>, place: &str, t: &TableFile) -> TableSpec {
         // An ONU without serial keys by port and number: allowed, said in the discovery.
         let unkeyed_onu = k == KeyKind::Serial && subject == SubjectKind::Onu && t.key.is_none();
         if !(found || unkeyed_onu) {
-            c.problem(format!("{place}.key"), format!("the key \"{}\" needs a column with that role", k.as_str()));
+            c.problem(
+                format!("{place}.key"),
+                format!("the key \"{}\" needs a column with that role", k.as_str()),
+            );
         }
     }
-    TableSpec { name: t.name.clone(), subject, index, port_names, key, match_name, columns }
+    TableSpec {
+        name: t.name.clone(),
+        subject,
+        index,
+        port_names,
+        key,
+        match_name,
+        columns,
+    }
 }
 
-fn check_column(c: &mut Checker<'_>, place: &str, col: &ColumnFile, table_schedule: Schedule) -> Option<ColumnSpec> {
+fn check_column(
+    c: &mut Checker<'_>,
+    place: &str,
+    col: &ColumnFile,
+    table_schedule: Schedule,
+) -> Option<ColumnSpec> {
     let oid = c.oid(&format!("{place}.oid"), &col.oid);
     let role = Role::parse(&col.role);
     if role.is_none() {
         let all: Vec<&str> = ROLES.iter().map(|(n, _)| *n).collect();
-        c.problem(format!("{place}.role"), format!("\"{}\" is not a role; roles are: {}", col.role, all.join(", ")));
+        c.problem(
+            format!("{place}.role"),
+            format!(
+                "\"{}\" is not a role; roles are: {}",
+                col.role,
+                all.join(", ")
+            ),
+        );
     }
     let schedule = match col.schedule.as_deref() {
         Some(s) => Schedule::parse(s).unwrap_or_else(|| {
-            c.problem(format!("{place}.schedule"), format!("\"{s}\" is not one of status, labels, slow"));
+            c.problem(
+                format!("{place}.schedule"),
+                format!("\"{s}\" is not one of status, labels, slow"),
+            );
             table_schedule
         }),
         None if role.is_some_and(Role::is_label) => Schedule::Labels,
@@ -364,13 +491,25 @@ fn check_column(c: &mut Checker<'_>, place: &str, col: &ColumnFile, table_schedu
             c.problem(place, format!("role \"{}\" is not a number: offset, divisor, multiplier, convert, pattern and valid-range do not apply", col.role));
         }
         if col.no_reading.is_some() && !(role.is_level() || role.is_counter()) {
-            c.problem(format!("{place}.no-reading"), format!("role \"{}\" has no readings to exclude", col.role));
+            c.problem(
+                format!("{place}.no-reading"),
+                format!("role \"{}\" has no readings to exclude", col.role),
+            );
         }
         if role.is_mapped() && col.map.as_ref().is_none_or(|m| m.is_empty()) {
-            c.problem(format!("{place}.map"), format!("role \"{}\" needs a value map, e.g. map = {{ 1 = \"up\", 2 = \"offline\" }}", col.role));
+            c.problem(
+                format!("{place}.map"),
+                format!(
+                    "role \"{}\" needs a value map, e.g. map = {{ 1 = \"up\", 2 = \"offline\" }}",
+                    col.role
+                ),
+            );
         }
         if !role.is_mapped() && col.map.is_some() {
-            c.problem(format!("{place}.map"), format!("role \"{}\" takes no value map", col.role));
+            c.problem(
+                format!("{place}.map"),
+                format!("role \"{}\" takes no value map", col.role),
+            );
         }
     }
     if let Some(o) = col.offset {
@@ -381,13 +520,19 @@ fn check_column(c: &mut Checker<'_>, place: &str, col: &ColumnFile, table_schedu
     }
     if let Some(d) = col.divisor {
         if !d.is_finite() || d == 0.0 {
-            c.problem(format!("{place}.divisor"), "must be a finite number other than 0");
+            c.problem(
+                format!("{place}.divisor"),
+                "must be a finite number other than 0",
+            );
         }
         scale.divisor = d;
     }
     if let Some(m) = col.multiplier {
         if !m.is_finite() || m == 0.0 {
-            c.problem(format!("{place}.multiplier"), "must be a finite number other than 0");
+            c.problem(
+                format!("{place}.multiplier"),
+                "must be a finite number other than 0",
+            );
         }
         scale.multiplier = m;
     }
@@ -396,23 +541,36 @@ fn check_column(c: &mut Checker<'_>, place: &str, col: &ColumnFile, table_schedu
         Some("mw-to-dbm") => Convert::MwToDbm,
         Some("uw-to-dbm") => Convert::UwToDbm,
         Some(other) => {
-            c.problem(format!("{place}.convert"), format!("\"{other}\" is not one of mw-to-dbm, uw-to-dbm"));
+            c.problem(
+                format!("{place}.convert"),
+                format!("\"{other}\" is not one of mw-to-dbm, uw-to-dbm"),
+            );
             Convert::None
         }
     };
     if scale.convert != Convert::None && role.is_some_and(|r| !r.is_dbm()) {
-        c.problem(format!("{place}.convert"), "a conversion to dBm only applies to a dBm role");
+        c.problem(
+            format!("{place}.convert"),
+            "a conversion to dBm only applies to a dBm role",
+        );
     }
     if let Some(p) = &col.pattern
-        && let Some(r) = c.regex(&format!("{place}.pattern"), p) {
-            if r.captures_len() < 2 {
-                c.problem(format!("{place}.pattern"), "needs a group around the number, like \"\\\\((-?[0-9.]+) dBm\\\\)\"");
-            }
-            scale.pattern = Some(r);
+        && let Some(r) = c.regex(&format!("{place}.pattern"), p)
+    {
+        if r.captures_len() < 2 {
+            c.problem(
+                format!("{place}.pattern"),
+                "needs a group around the number, like \"\\\\((-?[0-9.]+) dBm\\\\)\"",
+            );
         }
+        scale.pattern = Some(r);
+    }
     scale.no_reading = col.no_reading.clone().unwrap_or_default();
     if let Some([lo, hi]) = col.valid_range {
-        if lo.partial_cmp(&hi).is_none_or(|o| o == std::cmp::Ordering::Greater) {
+        if lo
+            .partial_cmp(&hi)
+            .is_none_or(|o| o == std::cmp::Ordering::Greater)
+        {
             c.problem(format!("{place}.valid-range"), "write [lowest, highest]");
         }
         scale.valid_range = Some((lo, hi));

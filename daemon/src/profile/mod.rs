@@ -9,7 +9,10 @@ mod decode;
 mod file;
 mod model;
 
-pub use decode::{Decoded, Discovered, IF_DESCR, IF_NAME, Labels, format_mac, mac_of, gpon_serial_of, reading, table_from_get};
+pub use decode::{
+    Decoded, Discovered, IF_DESCR, IF_NAME, Labels, format_mac, gpon_serial_of, mac_of, reading,
+    table_from_get,
+};
 pub use file::{Problem, parse_profile};
 pub use model::*;
 
@@ -27,39 +30,132 @@ pub const GENERIC_ID: &str = "generic-if-mib";
 
 /// The profiles shipped with coopnoc, by file name.
 pub const BUILTIN: &[(&str, &str)] = &[
-    ("generic-if-mib.toml", include_str!("../../profiles/generic-if-mib.toml")),
-    ("aviat-wtm.toml", include_str!("../../profiles/aviat-wtm.toml")),
-    ("bdcom-gpon.toml", include_str!("../../profiles/bdcom-gpon.toml")),
-    ("calix-axos.toml", include_str!("../../profiles/calix-axos.toml")),
-    ("calix-exa.toml", include_str!("../../profiles/calix-exa.toml")),
-    ("cambium-cnwave.toml", include_str!("../../profiles/cambium-cnwave.toml")),
-    ("cambium-epmp.toml", include_str!("../../profiles/cambium-epmp.toml")),
-    ("cambium-pmp450.toml", include_str!("../../profiles/cambium-pmp450.toml")),
-    ("cdata-olt.toml", include_str!("../../profiles/cdata-olt.toml")),
-    ("ceragon-ip20.toml", include_str!("../../profiles/ceragon-ip20.toml")),
-    ("ericsson-minilink-6600.toml", include_str!("../../profiles/ericsson-minilink-6600.toml")),
-    ("ericsson-minilink-pt.toml", include_str!("../../profiles/ericsson-minilink-pt.toml")),
-    ("fiberhome-an5516.toml", include_str!("../../profiles/fiberhome-an5516.toml")),
-    ("huawei-smartax.toml", include_str!("../../profiles/huawei-smartax.toml")),
-    ("huawei-vrp.toml", include_str!("../../profiles/huawei-vrp.toml")),
-    ("mikrotik-routeros.toml", include_str!("../../profiles/mikrotik-routeros.toml")),
-    ("mimosa-b5.toml", include_str!("../../profiles/mimosa-b5.toml")),
-    ("net-snmp-linux.toml", include_str!("../../profiles/net-snmp-linux.toml")),
+    (
+        "generic-if-mib.toml",
+        include_str!("../../profiles/generic-if-mib.toml"),
+    ),
+    (
+        "aviat-wtm.toml",
+        include_str!("../../profiles/aviat-wtm.toml"),
+    ),
+    (
+        "bdcom-gpon.toml",
+        include_str!("../../profiles/bdcom-gpon.toml"),
+    ),
+    (
+        "calix-axos.toml",
+        include_str!("../../profiles/calix-axos.toml"),
+    ),
+    (
+        "calix-exa.toml",
+        include_str!("../../profiles/calix-exa.toml"),
+    ),
+    (
+        "cambium-cnwave.toml",
+        include_str!("../../profiles/cambium-cnwave.toml"),
+    ),
+    (
+        "cambium-epmp.toml",
+        include_str!("../../profiles/cambium-epmp.toml"),
+    ),
+    (
+        "cambium-pmp450.toml",
+        include_str!("../../profiles/cambium-pmp450.toml"),
+    ),
+    (
+        "cdata-olt.toml",
+        include_str!("../../profiles/cdata-olt.toml"),
+    ),
+    (
+        "ceragon-ip20.toml",
+        include_str!("../../profiles/ceragon-ip20.toml"),
+    ),
+    (
+        "ericsson-minilink-6600.toml",
+        include_str!("../../profiles/ericsson-minilink-6600.toml"),
+    ),
+    (
+        "ericsson-minilink-pt.toml",
+        include_str!("../../profiles/ericsson-minilink-pt.toml"),
+    ),
+    (
+        "fiberhome-an5516.toml",
+        include_str!("../../profiles/fiberhome-an5516.toml"),
+    ),
+    (
+        "huawei-smartax.toml",
+        include_str!("../../profiles/huawei-smartax.toml"),
+    ),
+    (
+        "huawei-vrp.toml",
+        include_str!("../../profiles/huawei-vrp.toml"),
+    ),
+    (
+        "mikrotik-routeros.toml",
+        include_str!("../../profiles/mikrotik-routeros.toml"),
+    ),
+    (
+        "mimosa-b5.toml",
+        include_str!("../../profiles/mimosa-b5.toml"),
+    ),
+    (
+        "net-snmp-linux.toml",
+        include_str!("../../profiles/net-snmp-linux.toml"),
+    ),
     ("netonix.toml", include_str!("../../profiles/netonix.toml")),
-    ("nokia-isam.toml", include_str!("../../profiles/nokia-isam.toml")),
-    ("radwin-5000.toml", include_str!("../../profiles/radwin-5000.toml")),
-    ("raisecom-olt.toml", include_str!("../../profiles/raisecom-olt.toml")),
-    ("siae-alfoplus.toml", include_str!("../../profiles/siae-alfoplus.toml")),
-    ("siklu-etherhaul.toml", include_str!("../../profiles/siklu-etherhaul.toml")),
-    ("ubiquiti-af60.toml", include_str!("../../profiles/ubiquiti-af60.toml")),
-    ("ubiquiti-airfiber.toml", include_str!("../../profiles/ubiquiti-airfiber.toml")),
-    ("ubiquiti-airmax.toml", include_str!("../../profiles/ubiquiti-airmax.toml")),
-    ("ubiquiti-ltu.toml", include_str!("../../profiles/ubiquiti-ltu.toml")),
-    ("ubiquiti-ufiber.toml", include_str!("../../profiles/ubiquiti-ufiber.toml")),
-    ("ubiquoss-pon.toml", include_str!("../../profiles/ubiquoss-pon.toml")),
+    (
+        "nokia-isam.toml",
+        include_str!("../../profiles/nokia-isam.toml"),
+    ),
+    (
+        "radwin-5000.toml",
+        include_str!("../../profiles/radwin-5000.toml"),
+    ),
+    (
+        "raisecom-olt.toml",
+        include_str!("../../profiles/raisecom-olt.toml"),
+    ),
+    (
+        "siae-alfoplus.toml",
+        include_str!("../../profiles/siae-alfoplus.toml"),
+    ),
+    (
+        "siklu-etherhaul.toml",
+        include_str!("../../profiles/siklu-etherhaul.toml"),
+    ),
+    (
+        "ubiquiti-af60.toml",
+        include_str!("../../profiles/ubiquiti-af60.toml"),
+    ),
+    (
+        "ubiquiti-airfiber.toml",
+        include_str!("../../profiles/ubiquiti-airfiber.toml"),
+    ),
+    (
+        "ubiquiti-airmax.toml",
+        include_str!("../../profiles/ubiquiti-airmax.toml"),
+    ),
+    (
+        "ubiquiti-ltu.toml",
+        include_str!("../../profiles/ubiquiti-ltu.toml"),
+    ),
+    (
+        "ubiquiti-ufiber.toml",
+        include_str!("../../profiles/ubiquiti-ufiber.toml"),
+    ),
+    (
+        "ubiquoss-pon.toml",
+        include_str!("../../profiles/ubiquoss-pon.toml"),
+    ),
     ("ups-mib.toml", include_str!("../../profiles/ups-mib.toml")),
-    ("vsol-v1600d.toml", include_str!("../../profiles/vsol-v1600d.toml")),
-    ("zte-c3xx.toml", include_str!("../../profiles/zte-c3xx.toml")),
+    (
+        "vsol-v1600d.toml",
+        include_str!("../../profiles/vsol-v1600d.toml"),
+    ),
+    (
+        "zte-c3xx.toml",
+        include_str!("../../profiles/zte-c3xx.toml"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +169,11 @@ pub enum ProfileError {
 }
 
 fn list(problems: &[Problem]) -> String {
-    problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n")
+    problems
+        .iter()
+        .map(|p| format!("  {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Every profile the daemon knows, the generic one always among them.
@@ -130,9 +230,19 @@ impl DetectedBy {
 impl fmt::Display for Detection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.by {
-            DetectedBy::Forced => write!(f, "profile {} ({}), set in the config", self.profile.id, self.profile.name),
-            DetectedBy::Matched => write!(f, "profile {} ({}), detected", self.profile.id, self.profile.name),
-            DetectedBy::Fallback => f.write_str("no specific profile matched; using generic IF-MIB"),
+            DetectedBy::Forced => write!(
+                f,
+                "profile {} ({}), set in the config",
+                self.profile.id, self.profile.name
+            ),
+            DetectedBy::Matched => write!(
+                f,
+                "profile {} ({}), detected",
+                self.profile.id, self.profile.name
+            ),
+            DetectedBy::Fallback => {
+                f.write_str("no specific profile matched; using generic IF-MIB")
+            }
         }
     }
 }
@@ -157,7 +267,12 @@ impl ProfileSet {
                 profiles: BUILTIN
                     .iter()
                     .filter_map(|(n, t)| parse_profile(t, n).ok())
-                    .map(|p| Arc::new(Profile { source: "built-in".into(), ..p }))
+                    .map(|p| {
+                        Arc::new(Profile {
+                            source: "built-in".into(),
+                            ..p
+                        })
+                    })
                     .collect(),
             },
         }
@@ -166,10 +281,16 @@ impl ProfileSet {
     /// Built-in profiles, then every `*.toml` of `dir`: a file with the id of a built-in
     /// profile replaces it, any other adds a model. Every problem of every file is reported.
     pub fn load(dir: Option<&Path>) -> Result<ProfileSet, ProfileError> {
-        let mut texts: Vec<(String, String)> = BUILTIN.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
+        let mut texts: Vec<(String, String)> = BUILTIN
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect();
         let builtin_count = texts.len();
         if let Some(dir) = dir {
-            let err = |e: std::io::Error| ProfileError::Directory { path: dir.display().to_string(), message: e.to_string() };
+            let err = |e: std::io::Error| ProfileError::Directory {
+                path: dir.display().to_string(),
+                message: e.to_string(),
+            };
             let mut files: Vec<_> = std::fs::read_dir(dir)
                 .map_err(err)?
                 .filter_map(|e| e.ok().map(|e| e.path()))
@@ -191,7 +312,9 @@ impl ProfileSet {
     }
 
     /// Profiles from (source, text) pairs; a later id replaces an earlier one.
-    pub fn from_texts(texts: impl Iterator<Item = (String, String)>) -> Result<ProfileSet, ProfileError> {
+    pub fn from_texts(
+        texts: impl Iterator<Item = (String, String)>,
+    ) -> Result<ProfileSet, ProfileError> {
         let mut problems = Vec::new();
         let mut profiles: Vec<Arc<Profile>> = Vec::new();
         for (source, text) in texts {
@@ -205,9 +328,16 @@ impl ProfileSet {
         }
         resolve_extends(&mut profiles, &mut problems);
         if !profiles.iter().any(|p| p.id == GENERIC_ID) {
-            problems.push(Problem { place: "profiles".into(), message: format!("the fallback profile \"{GENERIC_ID}\" is missing") });
+            problems.push(Problem {
+                place: "profiles".into(),
+                message: format!("the fallback profile \"{GENERIC_ID}\" is missing"),
+            });
         }
-        if problems.is_empty() { Ok(ProfileSet { profiles }) } else { Err(ProfileError::Invalid(problems)) }
+        if problems.is_empty() {
+            Ok(ProfileSet { profiles })
+        } else {
+            Err(ProfileError::Invalid(problems))
+        }
     }
 
     pub fn all(&self) -> &[Arc<Profile>] {
@@ -241,26 +371,46 @@ impl ProfileSet {
         let mut v: Vec<Oid> = Vec::new();
         for p in &self.profiles {
             if let Some(o) = &p.detect.probe
-                && !v.contains(o) {
-                    v.push(o.clone());
-                }
+                && !v.contains(o)
+            {
+                v.push(o.clone());
+            }
         }
         v
     }
 
     /// The profile for a device from its sysObjectID and sysDescr (no probes).
-    pub fn detect(&self, sys_object_id: Option<&str>, sys_descr: Option<&str>, forced: Option<&str>) -> Result<Detection, ProfileError> {
-        self.detect_with(&DetectInput { sys_object_id, sys_descr, probes_answered: &[] }, forced)
+    pub fn detect(
+        &self,
+        sys_object_id: Option<&str>,
+        sys_descr: Option<&str>,
+        forced: Option<&str>,
+    ) -> Result<Detection, ProfileError> {
+        self.detect_with(
+            &DetectInput {
+                sys_object_id,
+                sys_descr,
+                probes_answered: &[],
+            },
+            forced,
+        )
     }
 
     /// Picks the profile: the forced one if any; else, among profiles whose every condition
     /// holds, the highest priority, then the most conditions, then the longest sysObjectID
     /// prefix, then file order; else the generic IF-MIB profile.
-    pub fn detect_with(&self, input: &DetectInput<'_>, forced: Option<&str>) -> Result<Detection, ProfileError> {
+    pub fn detect_with(
+        &self,
+        input: &DetectInput<'_>,
+        forced: Option<&str>,
+    ) -> Result<Detection, ProfileError> {
         if let Some(id) = forced.filter(|f| *f != "auto") {
             return self
                 .get(id)
-                .map(|profile| Detection { profile, by: DetectedBy::Forced })
+                .map(|profile| Detection {
+                    profile,
+                    by: DetectedBy::Forced,
+                })
                 .ok_or_else(|| ProfileError::Unknown(id.to_string()));
         }
         let object_id = input.sys_object_id.and_then(|s| Oid::parse(s).ok());
@@ -274,7 +424,13 @@ impl ProfileSet {
             let mut prefix = 0;
             if !d.sys_object_id.is_empty() {
                 let Some(o) = &object_id else { continue };
-                let Some(longest) = d.sys_object_id.iter().filter(|pre| o.starts_with(pre)).map(|pre| pre.arcs().len()).max() else {
+                let Some(longest) = d
+                    .sys_object_id
+                    .iter()
+                    .filter(|pre| o.starts_with(pre))
+                    .map(|pre| pre.arcs().len())
+                    .max()
+                else {
                     continue;
                 };
                 prefix = longest;
@@ -298,8 +454,14 @@ impl ProfileSet {
             }
         }
         Ok(match best {
-            Some((_, p)) => Detection { profile: p.clone(), by: DetectedBy::Matched },
-            None => Detection { profile: self.generic(), by: DetectedBy::Fallback },
+            Some((_, p)) => Detection {
+                profile: p.clone(),
+                by: DetectedBy::Matched,
+            },
+            None => Detection {
+                profile: self.generic(),
+                by: DetectedBy::Fallback,
+            },
         })
     }
 }
@@ -314,15 +476,23 @@ fn resolve_extends(profiles: &mut [Arc<Profile>], problems: &mut Vec<Problem>) {
         let mut extra: Vec<TableSpec> = Vec::new();
         while let Some(base_id) = next {
             if chain.contains(&base_id) {
-                problems.push(Problem { place: format!("{}: extends", p.source), message: format!("a loop: {} -> {base_id}", chain.join(" -> ")) });
+                problems.push(Problem {
+                    place: format!("{}: extends", p.source),
+                    message: format!("a loop: {} -> {base_id}", chain.join(" -> ")),
+                });
                 break;
             }
             let Some(base) = originals.iter().find(|q| q.id == base_id) else {
-                problems.push(Problem { place: format!("{}: extends", p.source), message: format!("no profile has the id \"{base_id}\"") });
+                problems.push(Problem {
+                    place: format!("{}: extends", p.source),
+                    message: format!("no profile has the id \"{base_id}\""),
+                });
                 break;
             };
             for t in &base.tables {
-                if !p.tables.iter().any(|own| own.name == t.name) && !extra.iter().any(|x| x.name == t.name) {
+                if !p.tables.iter().any(|own| own.name == t.name)
+                    && !extra.iter().any(|x| x.name == t.name)
+                {
                     extra.push(t.clone());
                 }
             }

@@ -290,11 +290,20 @@ pub const ROLES: &[(&str, Role)] = &[
     ("upload-octets", Role::UploadOctets),
     ("speed-bps", Role::SpeedBps),
     ("discontinuity", Role::Discontinuity),
-    ("temperature-celsius", Role::Sensor(Sensor::TemperatureCelsius)),
+    (
+        "temperature-celsius",
+        Role::Sensor(Sensor::TemperatureCelsius),
+    ),
     ("volts", Role::Sensor(Sensor::Volts)),
     ("milliamperes", Role::Sensor(Sensor::Milliamperes)),
-    ("battery-charge-percent", Role::Sensor(Sensor::BatteryChargePercent)),
-    ("battery-minutes-remaining", Role::Sensor(Sensor::BatteryMinutesRemaining)),
+    (
+        "battery-charge-percent",
+        Role::Sensor(Sensor::BatteryChargePercent),
+    ),
+    (
+        "battery-minutes-remaining",
+        Role::Sensor(Sensor::BatteryMinutesRemaining),
+    ),
     ("seconds-on-battery", Role::Sensor(Sensor::SecondsOnBattery)),
     ("distance-metres", Role::Sensor(Sensor::DistanceMetres)),
     ("entity-sensor-type", Role::EntitySensorType),
@@ -310,7 +319,11 @@ impl Role {
     }
 
     pub fn as_str(self) -> &'static str {
-        ROLES.iter().find(|(_, r)| *r == self).map(|(n, _)| *n).unwrap_or("?")
+        ROLES
+            .iter()
+            .find(|(_, r)| *r == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("?")
     }
 
     /// Labels are read rarely and cached.
@@ -332,16 +345,30 @@ impl Role {
 
     /// Roles read through a value map rather than a number.
     pub fn is_mapped(self) -> bool {
-        matches!(self, Role::OperStatus | Role::AdminStatus | Role::DownCause | Role::BatteryStatus | Role::OutputSource)
+        matches!(
+            self,
+            Role::OperStatus
+                | Role::AdminStatus
+                | Role::DownCause
+                | Role::BatteryStatus
+                | Role::OutputSource
+        )
     }
 
     pub fn is_counter(self) -> bool {
-        matches!(self, Role::InOctets | Role::OutOctets | Role::DownloadOctets | Role::UploadOctets)
+        matches!(
+            self,
+            Role::InOctets | Role::OutOctets | Role::DownloadOctets | Role::UploadOctets
+        )
     }
 
     /// Roles whose value is a number that scaling applies to.
     pub fn is_level(self) -> bool {
-        !self.is_label() && !self.is_mapped() && !self.is_counter() && !self.is_entity_sensor() && self != Role::Discontinuity
+        !self.is_label()
+            && !self.is_mapped()
+            && !self.is_counter()
+            && !self.is_entity_sensor()
+            && self != Role::Discontinuity
     }
 
     pub fn is_entity_sensor(self) -> bool {
@@ -356,7 +383,10 @@ impl Role {
     }
 
     pub fn is_dbm(self) -> bool {
-        matches!(self, Role::RxDbm | Role::TxDbm | Role::OltRxDbm | Role::SignalDbm)
+        matches!(
+            self,
+            Role::RxDbm | Role::TxDbm | Role::OltRxDbm | Role::SignalDbm
+        )
     }
 }
 
@@ -403,7 +433,9 @@ pub fn parse_mapped(role: Role, word: &str) -> Option<Mapped> {
 
 pub fn mapped_words(role: Role) -> &'static str {
     match role {
-        Role::OperStatus | Role::AdminStatus | Role::DownCause => "up, down, los, dying-gasp, offline, admin-down, unknown",
+        Role::OperStatus | Role::AdminStatus | Role::DownCause => {
+            "up, down, los, dying-gasp, offline, admin-down, unknown"
+        }
         Role::BatteryStatus => "normal, low, depleted, unknown",
         Role::OutputSource => "mains, battery, unknown",
         _ => "",

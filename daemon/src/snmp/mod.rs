@@ -22,11 +22,19 @@ use crate::config::{AuthProtocol, PollConfig, PrivProtocol, SnmpCredentials, Tar
 #[derive(Debug, thiserror::Error)]
 pub enum SnmpError {
     #[error("no answer from {target} after {attempts} attempts of {timeout:?}")]
-    Timeout { target: String, attempts: u32, timeout: Duration },
+    Timeout {
+        target: String,
+        attempts: u32,
+        timeout: Duration,
+    },
     #[error("network error with {target}: {message}")]
     Network { target: String, message: String },
     #[error("{target} refused the request: {status} (varbind {index})")]
-    Agent { target: String, status: String, index: u32 },
+    Agent {
+        target: String,
+        status: String,
+        index: u32,
+    },
     #[error("{target}: SNMPv3 authentication failed (check the user, its passwords and protocols)")]
     Auth { target: String },
     #[error("{target}: malformed reply: {message}")]
@@ -153,7 +161,10 @@ impl Engine {
         Engine::bind_with(addr, None).await
     }
 
-    pub async fn bind_with(addr: &str, state_directory: Option<&std::path::Path>) -> Result<Engine, SnmpError> {
+    pub async fn bind_with(
+        addr: &str,
+        state_directory: Option<&std::path::Path>,
+    ) -> Result<Engine, SnmpError> {
         let des = des_salt_state(state_directory)?;
         let addr = addr.to_string();
         // One socket takes the replies of every device: when a hundred answer at once, the
@@ -164,8 +175,15 @@ impl Engine {
             .recv_buffer_size(RECV_BUFFER_BYTES)
             .build()
             .await
-            .map_err(|e| SnmpError::Network { target: addr.clone(), message: e.to_string() })?;
-        Ok(Engine { transport, engines: Arc::new(lib::EngineCache::new()), des })
+            .map_err(|e| SnmpError::Network {
+                target: addr.clone(),
+                message: e.to_string(),
+            })?;
+        Ok(Engine {
+            transport,
+            engines: Arc::new(lib::EngineCache::new()),
+            des,
+        })
     }
 
     pub fn counters(&self) -> EngineCounters {
@@ -189,7 +207,11 @@ impl Engine {
             .request_timeout(options.timeout)
             .retry(lib::Retry::none())
             .engine_cache(self.engines.clone());
-        if let SnmpCredentials::V3(UsmUser { privacy: Some((PrivProtocol::Des, _)), .. }) = credentials {
+        if let SnmpCredentials::V3(UsmUser {
+            privacy: Some((PrivProtocol::Des, _)),
+            ..
+        }) = credentials
+        {
             builder = builder.des_salt_state(self.des.clone());
         }
         let client = builder
@@ -211,7 +233,9 @@ impl Engine {
 /// DES privacy needs salts that never repeat, across restarts too: an epoch that only grows.
 /// It is the Unix time in seconds, or one more than the last one used when that is larger
 /// (kept in the state directory), so a clock set back cannot reuse an epoch.
-fn des_salt_state(state_directory: Option<&std::path::Path>) -> Result<lib::DesSaltState, SnmpError> {
+fn des_salt_state(
+    state_directory: Option<&std::path::Path>,
+) -> Result<lib::DesSaltState, SnmpError> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -248,10 +272,15 @@ fn auth_of(credentials: &SnmpCredentials) -> Result<(lib::Auth, Version), SnmpEr
             let config = match (&user.auth, &user.privacy) {
                 (None, None) => Ok(config),
                 (Some((a, pass)), None) => config.auth(auth_protocol(*a), pass.expose()),
-                (Some((a, apass)), Some((p, ppass))) => {
-                    config.auth_priv(auth_protocol(*a), apass.expose(), priv_protocol(*p), ppass.expose())
+                (Some((a, apass)), Some((p, ppass))) => config.auth_priv(
+                    auth_protocol(*a),
+                    apass.expose(),
+                    priv_protocol(*p),
+                    ppass.expose(),
+                ),
+                (None, Some(_)) => {
+                    return Err(SnmpError::Config("privacy without authentication".into()));
                 }
-                (None, Some(_)) => return Err(SnmpError::Config("privacy without authentication".into())),
             }
             // The crate's message names the protocol or the password length, never the secret.
             .map_err(|e| SnmpError::Config(format!("USM user {}: {e}", user.user)))?;
@@ -288,28 +317,46 @@ fn priv_protocol(p: PrivProtocol) -> lib::PrivProtocol {
 fn map_error(target: &str, e: &lib::Error) -> SnmpError {
     let target = target.to_string();
     match e.exchange_source() {
-        lib::Error::Timeout { retries, .. } => {
-            SnmpError::Timeout { target, attempts: retries + 1, timeout: Duration::ZERO }
-        }
-        lib::Error::Network { source, .. } => SnmpError::Network { target, message: source.to_string() },
-        lib::Error::Snmp { status, index, .. } => {
-            SnmpError::Agent { target, status: status.to_string(), index: *index }
-        }
+        lib::Error::Timeout { retries, .. } => SnmpError::Timeout {
+            target,
+            attempts: retries + 1,
+            timeout: Duration::ZERO,
+        },
+        lib::Error::Network { source, .. } => SnmpError::Network {
+            target,
+            message: source.to_string(),
+        },
+        lib::Error::Snmp { status, index, .. } => SnmpError::Agent {
+            target,
+            status: status.to_string(),
+            index: *index,
+        },
         lib::Error::Auth { .. } => SnmpError::Auth { target },
         lib::Error::Report { status, .. } => {
             let message = status.to_string();
-            if message.contains("unknownUserName") || message.contains("wrongDigest") || message.contains("unknownSecurityLevel") {
+            if message.contains("unknownUserName")
+                || message.contains("wrongDigest")
+                || message.contains("unknownSecurityLevel")
+            {
                 SnmpError::Auth { target }
             } else {
-                SnmpError::Agent { target, status: message, index: 0 }
+                SnmpError::Agent {
+                    target,
+                    status: message,
+                    index: 0,
+                }
             }
         }
         lib::Error::Closed { .. } => SnmpError::Closed,
         lib::Error::Config(m) => SnmpError::Config(m.to_string()),
-        lib::Error::ConstructionTimeout { .. } => {
-            SnmpError::Network { target, message: "could not resolve or set up in time".into() }
-        }
-        other => SnmpError::Malformed { target, message: other.to_string() },
+        lib::Error::ConstructionTimeout { .. } => SnmpError::Network {
+            target,
+            message: "could not resolve or set up in time".into(),
+        },
+        other => SnmpError::Malformed {
+            target,
+            message: other.to_string(),
+        },
     }
 }
 
@@ -349,7 +396,11 @@ const GROW_AFTER: u32 = 20;
 
 impl AdaptiveBulk {
     fn new(ceiling: u32) -> AdaptiveBulk {
-        AdaptiveBulk { ceiling, current: ceiling, good: 0 }
+        AdaptiveBulk {
+            ceiling,
+            current: ceiling,
+            good: 0,
+        }
     }
 
     fn shrink(&mut self) {
@@ -445,12 +496,16 @@ impl Session {
             match e.exchange_source() {
                 // Some agents (net-snmp with v3 among them) answer genErr rather than tooBig
                 // when a GETBULK reply would not fit: both mean "ask for less".
-                lib::Error::Snmp { status: lib::ErrorStatus::TooBig | lib::ErrorStatus::GenErr, .. }
-                    if is_bulk && max_reps > 1 =>
-                {
+                lib::Error::Snmp {
+                    status: lib::ErrorStatus::TooBig | lib::ErrorStatus::GenErr,
+                    ..
+                } if is_bulk && max_reps > 1 => {
                     SessionStats::add(&self.stats.too_big, 1);
                     self.adapt(AdaptiveBulk::shrink);
-                    tracing::debug!("{}: reply too big at max-repetitions {max_reps}, shrinking", self.target);
+                    tracing::debug!(
+                        "{}: reply too big at max-repetitions {max_reps}, shrinking",
+                        self.target
+                    );
                     continue;
                 }
                 lib::Error::Timeout { .. } => {
@@ -469,7 +524,9 @@ impl Session {
                     SessionStats::add(&self.stats.retries, 1);
                     tokio::time::sleep(backoff(attempt, self.options.timeout)).await;
                 }
-                lib::Error::Decode(_) | lib::Error::MalformedResponse { .. } | lib::Error::ResponseShape { .. } => {
+                lib::Error::Decode(_)
+                | lib::Error::MalformedResponse { .. }
+                | lib::Error::ResponseShape { .. } => {
                     SessionStats::add(&self.stats.malformed, 1);
                     let err = map_error(&self.target, &e);
                     if attempt >= self.options.retries {
@@ -498,12 +555,20 @@ impl Session {
             // v1 answers a whole request with noSuchName when one object is missing: ask one
             // by one after such a refusal, so that the others still come back.
             match self.exchange(Request::Get(&asked)).await {
-                Ok(vbs) => out.extend(vbs.into_iter().map(|vb| (Oid::new(vb.oid.arcs()), value_of(vb.value)))),
+                Ok(vbs) => out.extend(
+                    vbs.into_iter()
+                        .map(|vb| (Oid::new(vb.oid.arcs()), value_of(vb.value))),
+                ),
                 Err(SnmpError::Agent { .. }) => {
                     for (o, lo) in oids.iter().zip(&asked) {
                         match self.exchange(Request::Get(std::slice::from_ref(lo))).await {
-                            Ok(vbs) => out.extend(vbs.into_iter().map(|vb| (Oid::new(vb.oid.arcs()), value_of(vb.value)))),
-                            Err(SnmpError::Agent { .. }) => out.push((o.clone(), Value::NoSuchObject)),
+                            Ok(vbs) => out.extend(
+                                vbs.into_iter()
+                                    .map(|vb| (Oid::new(vb.oid.arcs()), value_of(vb.value))),
+                            ),
+                            Err(SnmpError::Agent { .. }) => {
+                                out.push((o.clone(), Value::NoSuchObject))
+                            }
                             Err(e) => return Err(e),
                         }
                     }
@@ -512,7 +577,10 @@ impl Session {
             }
         } else {
             let vbs = self.exchange(Request::Get(&asked)).await?;
-            out.extend(vbs.into_iter().map(|vb| (Oid::new(vb.oid.arcs()), value_of(vb.value))));
+            out.extend(
+                vbs.into_iter()
+                    .map(|vb| (Oid::new(vb.oid.arcs()), value_of(vb.value))),
+            );
         }
         if out.len() != oids.len() {
             SessionStats::add(&self.stats.malformed, 1);
@@ -541,7 +609,8 @@ impl Session {
             match reply {
                 Ok(vbs) => walk.absorb(
                     &positions,
-                    vbs.into_iter().map(|vb| (Oid::new(vb.oid.arcs()), value_of(vb.value))),
+                    vbs.into_iter()
+                        .map(|vb| (Oid::new(vb.oid.arcs()), value_of(vb.value))),
                 ),
                 // v1's way of saying endOfMibView: the column at `index` is finished.
                 Err(SnmpError::Agent { index, .. }) if self.version == Version::V1 => {

@@ -24,7 +24,10 @@ impl Oid {
             return Err(format!("\"{text}\" is not an OID"));
         }
         t.split('.')
-            .map(|a| a.parse::<u32>().map_err(|_| format!("\"{text}\" is not an OID")))
+            .map(|a| {
+                a.parse::<u32>()
+                    .map_err(|_| format!("\"{text}\" is not an OID"))
+            })
             .collect::<Result<Vec<_>, _>>()
             .map(Oid)
     }
@@ -90,7 +93,10 @@ pub enum Value {
 impl Value {
     /// Whether this is one of the v2 exceptions rather than a value.
     pub fn is_exception(&self) -> bool {
-        matches!(self, Value::NoSuchObject | Value::NoSuchInstance | Value::EndOfMibView)
+        matches!(
+            self,
+            Value::NoSuchObject | Value::NoSuchInstance | Value::EndOfMibView
+        )
     }
 
     /// An unsigned reading of integer-like values.
@@ -132,7 +138,11 @@ pub enum Anomaly {
     /// A column ended with endOfMibView while other columns of the same walk went on.
     EndOfMibViewMidTable { column: Oid, after: Oid },
     /// noSuchObject/noSuchInstance where a walk expects a value or the end of the subtree.
-    Exception { column: Oid, oid: Oid, value: String },
+    Exception {
+        column: Oid,
+        oid: Oid,
+        value: String,
+    },
     /// A reply with no variable bindings at all.
     EmptyReply,
     /// The walk hit its ceiling of values and stopped.
@@ -143,14 +153,24 @@ impl fmt::Display for Anomaly {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Anomaly::NotIncreasing { column, asked, got } => {
-                write!(f, "OID not increasing in column {column}: asked after {asked}, got {got}")
+                write!(
+                    f,
+                    "OID not increasing in column {column}: asked after {asked}, got {got}"
+                )
             }
             Anomaly::EndOfMibViewMidTable { column, after } => {
-                write!(f, "endOfMibView in the middle of a table: column {column} after {after}")
+                write!(
+                    f,
+                    "endOfMibView in the middle of a table: column {column} after {after}"
+                )
             }
-            Anomaly::Exception { column, oid, value } => write!(f, "{value} at {oid} in a walk of {column}"),
+            Anomaly::Exception { column, oid, value } => {
+                write!(f, "{value} at {oid} in a walk of {column}")
+            }
             Anomaly::EmptyReply => f.write_str("a reply with no variable bindings"),
-            Anomaly::TooManyValues { limit } => write!(f, "walk stopped at its limit of {limit} values"),
+            Anomaly::TooManyValues { limit } => {
+                write!(f, "walk stopped at its limit of {limit} values")
+            }
         }
     }
 }
@@ -211,7 +231,10 @@ impl TableWalk {
             columns: columns
                 .iter()
                 .map(|c| ColumnState {
-                    column: Column { oid: c.clone(), rows: Vec::new() },
+                    column: Column {
+                        oid: c.clone(),
+                        rows: Vec::new(),
+                    },
                     next: c.clone(),
                     ending: Ending::Running,
                 })
@@ -260,7 +283,9 @@ impl TableWalk {
         if !asked.is_empty() {
             for (i, (oid, value)) in bindings.into_iter().enumerate() {
                 any = true;
-                let Some(col) = self.columns.get_mut(asked[i % asked.len()]) else { continue };
+                let Some(col) = self.columns.get_mut(asked[i % asked.len()]) else {
+                    continue;
+                };
                 if col.ending != Ending::Running {
                     continue;
                 }
@@ -291,7 +316,8 @@ impl TableWalk {
                     continue;
                 }
                 if self.values >= self.limit {
-                    self.anomalies.push(Anomaly::TooManyValues { limit: self.limit });
+                    self.anomalies
+                        .push(Anomaly::TooManyValues { limit: self.limit });
                     for c in &mut self.columns {
                         if c.ending == Ending::Running {
                             c.ending = Ending::Aborted;
@@ -353,7 +379,10 @@ mod tests {
         assert!(Oid::parse("1.x").is_err());
         assert!(oid("1.3.6.1.2") < oid("1.3.6.1.10"));
         assert!(oid("1.3.6") < oid("1.3.6.0"));
-        assert_eq!(oid("1.3.6.1.5").suffix_after(&oid("1.3.6")), Some(&[1, 5][..]));
+        assert_eq!(
+            oid("1.3.6.1.5").suffix_after(&oid("1.3.6")),
+            Some(&[1, 5][..])
+        );
     }
 
     #[test]
@@ -388,7 +417,13 @@ mod tests {
     fn an_oid_going_backwards_ends_the_column_with_an_anomaly() {
         let c = oid("1.1");
         let mut w = TableWalk::new(std::slice::from_ref(&c), 100);
-        w.absorb(&[0], vec![(oid("1.1.60"), Value::Integer(1)), (oid("1.1.59"), Value::Integer(2))]);
+        w.absorb(
+            &[0],
+            vec![
+                (oid("1.1.60"), Value::Integer(1)),
+                (oid("1.1.59"), Value::Integer(2)),
+            ],
+        );
         assert!(w.is_done());
         let t = w.finish();
         assert_eq!(t.columns[0].rows.len(), 1);
@@ -398,10 +433,20 @@ mod tests {
     #[test]
     fn end_of_mib_view_mid_table_is_reported() {
         let mut w = TableWalk::new(&[oid("1.1"), oid("1.2")], 100);
-        w.absorb(&[0, 1], vec![(oid("1.1.1"), Value::Integer(1)), (oid("1.2.1"), Value::EndOfMibView)]);
+        w.absorb(
+            &[0, 1],
+            vec![
+                (oid("1.1.1"), Value::Integer(1)),
+                (oid("1.2.1"), Value::EndOfMibView),
+            ],
+        );
         w.absorb(&[0], vec![(oid("1.2.1"), Value::Integer(1))]);
         let t = w.finish();
-        assert!(matches!(t.anomalies[0], Anomaly::EndOfMibViewMidTable { .. }), "{:?}", t.anomalies);
+        assert!(
+            matches!(t.anomalies[0], Anomaly::EndOfMibViewMidTable { .. }),
+            "{:?}",
+            t.anomalies
+        );
     }
 
     fn arb_reply() -> impl Strategy<Value = Vec<(Vec<u32>, u8)>> {

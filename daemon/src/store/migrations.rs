@@ -9,7 +9,11 @@ use sqlx::migrate::{MigrateError, Migration, MigrationType, Migrator};
 use super::StoreError;
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "inventory", include_str!("../../migrations/0001_inventory.sql")),
+    (
+        1,
+        "inventory",
+        include_str!("../../migrations/0001_inventory.sql"),
+    ),
     (2, "audit", include_str!("../../migrations/0002_audit.sql")),
     (3, "usage", include_str!("../../migrations/0003_usage.sql")),
     (4, "lines", include_str!("../../migrations/0004_lines.sql")),
@@ -37,7 +41,10 @@ pub fn migrator() -> Migrator {
     }
 }
 
-pub(super) async fn bring_up_to_date(conn: &mut SqliteConnection, path: &str) -> Result<(), StoreError> {
+pub(super) async fn bring_up_to_date(
+    conn: &mut SqliteConnection,
+    path: &str,
+) -> Result<(), StoreError> {
     let before = schema_version(conn).await.unwrap_or(0);
     match migrator().run(&mut *conn).await {
         Ok(()) => {
@@ -56,7 +63,10 @@ pub(super) async fn bring_up_to_date(conn: &mut SqliteConnection, path: &str) ->
             path: path.to_string(),
             version,
         }),
-        Err(source) => Err(StoreError::Migrate { path: path.to_string(), source }),
+        Err(source) => Err(StoreError::Migrate {
+            path: path.to_string(),
+            source,
+        }),
     }
 }
 

@@ -16,7 +16,9 @@ pub use write::{LineImportRow, MemberImportRow, NewEvent, WriteOp, WriteOutcome,
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{ConnectOptions, Connection, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
@@ -31,11 +33,20 @@ pub enum StoreError {
         "the database {path} has schema version {found}, newer than this coopnocd knows ({known}): \
          it was written by a newer coopnocd. Run that version, or restore a backup made for this one"
     )]
-    NewerSchema { path: String, found: i64, known: i64 },
-    #[error("the database {path} was changed by hand after migration {version} was applied (checksum differs); restore a backup")]
+    NewerSchema {
+        path: String,
+        found: i64,
+        known: i64,
+    },
+    #[error(
+        "the database {path} was changed by hand after migration {version} was applied (checksum differs); restore a backup"
+    )]
     ModifiedSchema { path: String, version: i64 },
     #[error("migrating {path}: {source}")]
-    Migrate { path: String, source: sqlx::migrate::MigrateError },
+    Migrate {
+        path: String,
+        source: sqlx::migrate::MigrateError,
+    },
     #[error("opening {path}: {source}")]
     Open { path: String, source: sqlx::Error },
     #[error("{0}")]
@@ -54,8 +65,12 @@ impl StoreError {
     /// Maps a constraint violation to a message a person can act on.
     fn from_constraint(e: sqlx::Error, what: &str) -> StoreError {
         match &e {
-            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(format!("{what} already exists")),
-            sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::Invalid(format!("{what} refers to something that does not exist")),
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict(format!("{what} already exists"))
+            }
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                StoreError::Invalid(format!("{what} refers to something that does not exist"))
+            }
             _ => StoreError::Sql(e),
         }
     }
@@ -108,10 +123,10 @@ impl Store {
     pub async fn open(path: &Path) -> Result<(Store, StoreWriter), StoreError> {
         let display = path.display().to_string();
         let opts = connect_options(path).create_if_missing(true);
-        let mut conn = opts
-            .connect()
-            .await
-            .map_err(|source| StoreError::Open { path: display.clone(), source })?;
+        let mut conn = opts.connect().await.map_err(|source| StoreError::Open {
+            path: display.clone(),
+            source,
+        })?;
         migrations::bring_up_to_date(&mut conn, &display).await?;
 
         let pool = SqlitePoolOptions::new()
@@ -120,12 +135,19 @@ impl Store {
             .idle_timeout(Duration::from_secs(300))
             .connect_with(connect_options(path).read_only(true))
             .await
-            .map_err(|source| StoreError::Open { path: display.clone(), source })?;
+            .map_err(|source| StoreError::Open {
+                path: display.clone(),
+                source,
+            })?;
 
         let (tx, rx) = mpsc::channel(WRITE_QUEUE);
         let handle = tokio::spawn(writer_loop(conn, rx));
         Ok((
-            Store { path: path.to_path_buf(), pool, writer: tx },
+            Store {
+                path: path.to_path_buf(),
+                pool,
+                writer: tx,
+            },
             StoreWriter { handle },
         ))
     }
@@ -189,11 +211,17 @@ async fn writer_loop(mut conn: SqliteConnection, mut rx: mpsc::Receiver<WriteReq
                 for req in batch.drain(..) {
                     let _ = req
                         .reply
-                        .send(Err(StoreError::Sql(sqlx::Error::Protocol(format!("transaction failed: {message}")))));
+                        .send(Err(StoreError::Sql(sqlx::Error::Protocol(format!(
+                            "transaction failed: {message}"
+                        )))));
                 }
             }
         }
-        tracing::trace!(writes = n, elapsed_ms = started.elapsed().as_millis() as u64, "store batch committed");
+        tracing::trace!(
+            writes = n,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "store batch committed"
+        );
     }
     if let Err(e) = conn.close().await {
         tracing::warn!("store: closing the writer connection: {e}");

@@ -70,7 +70,10 @@ impl Store {
         )
         .fetch_all(self.reader())
         .await?;
-        rows.iter().map(member_from_row).collect::<Result<_, _>>().map_err(Into::into)
+        rows.iter()
+            .map(member_from_row)
+            .collect::<Result<_, _>>()
+            .map_err(Into::into)
     }
 
     pub async fn member(&self, reference: &str) -> Result<Member, StoreError> {
@@ -95,7 +98,10 @@ impl Store {
              FROM line l LEFT JOIN member m ON m.id = l.member_id ORDER BY l.ref"
         };
         let rows = sqlx::query(sql).fetch_all(self.reader()).await?;
-        rows.iter().map(line_from_row).collect::<Result<_, _>>().map_err(Into::into)
+        rows.iter()
+            .map(line_from_row)
+            .collect::<Result<_, _>>()
+            .map_err(Into::into)
     }
 
     /// Finds a line by its reference, its match key (ONU serial, MAC, ifName), or its member's
@@ -106,7 +112,10 @@ impl Store {
              FROM line l LEFT JOIN member m ON m.id = l.member_id LEFT JOIN device d ON d.name = l.device
              WHERE l.ref = ?1 OR l.match_key = ?1 OR m.ref = ?1 ORDER BY (l.ref = ?1) DESC, (l.match_key = ?1) DESC, l.ref"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(what).fetch_all(self.reader()).await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(what)
+            .fetch_all(self.reader())
+            .await?;
         let Some(first) = rows.first() else {
             return Err(StoreError::NotFound(format!(
                 "no line, ONU serial, MAC, interface or member matches \"{what}\""
@@ -115,7 +124,10 @@ impl Store {
         let exact: String = first.try_get("ref")?;
         let matched_key: String = first.try_get("match_key")?;
         if rows.len() > 1 && exact != what && matched_key != what {
-            let refs: Vec<String> = rows.iter().filter_map(|r| r.try_get::<String, _>("ref").ok()).collect();
+            let refs: Vec<String> = rows
+                .iter()
+                .filter_map(|r| r.try_get::<String, _>("ref").ok())
+                .collect();
             return Err(StoreError::Conflict(format!(
                 "member {what} has {} lines ({}): name one",
                 refs.len(),
@@ -148,7 +160,12 @@ impl Store {
 
     /// Events newest first: since `since` (Unix seconds), about `subject` (a line reference
     /// or a device name, or a device's interface `DEVICE/IFNAME`), at most `limit`.
-    pub async fn events(&self, since: Option<i64>, subject: Option<&str>, limit: u32) -> Result<Vec<Event>, StoreError> {
+    pub async fn events(
+        &self,
+        since: Option<i64>,
+        subject: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError> {
         let rows = sqlx::query(
             "SELECT at, subject_kind, subject, old_state, new_state, reason, detail FROM event
              WHERE at >= ?1 AND (?2 IS NULL OR subject = ?2 OR substr(subject, 1, length(?2) + 1) = ?2 || '/')
@@ -159,11 +176,19 @@ impl Store {
         .bind(i64::from(limit))
         .fetch_all(self.reader())
         .await?;
-        rows.iter().map(event_from_row).collect::<Result<_, sqlx::Error>>().map_err(Into::into)
+        rows.iter()
+            .map(event_from_row)
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
     }
 
     /// The latest events of a subject, newest first.
-    pub async fn events_for(&self, subject_kind: &str, subject: &str, limit: i64) -> Result<Vec<Event>, StoreError> {
+    pub async fn events_for(
+        &self,
+        subject_kind: &str,
+        subject: &str,
+        limit: i64,
+    ) -> Result<Vec<Event>, StoreError> {
         let rows = sqlx::query(
             "SELECT at, subject_kind, subject, old_state, new_state, reason, detail FROM event
              WHERE subject_kind = ? AND subject = ? ORDER BY at DESC, id DESC LIMIT ?",
@@ -173,7 +198,10 @@ impl Store {
         .bind(limit)
         .fetch_all(self.reader())
         .await?;
-        rows.iter().map(event_from_row).collect::<Result<_, sqlx::Error>>().map_err(Into::into)
+        rows.iter()
+            .map(event_from_row)
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
     }
 }
 

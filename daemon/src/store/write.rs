@@ -36,22 +36,40 @@ pub enum WriteOp {
     /// Placeholder left behind once an op was taken for applying.
     Nothing,
     /// Makes the site and device tables match the config (devices that left are retired).
-    SyncInventory { sites: Vec<Site>, devices: Vec<Device> },
+    SyncInventory {
+        sites: Vec<Site>,
+        devices: Vec<Device>,
+    },
     AddMember(NewMember),
     AddLine(NewLine),
-    AssignLine { line: String, member: Option<String> },
+    AssignLine {
+        line: String,
+        member: Option<String>,
+    },
     /// All rows or none: a file is never half-imported.
-    ImportMembers { rows: Vec<MemberImportRow>, file_name: String },
-    ImportLines { rows: Vec<LineImportRow>, file_name: String },
+    ImportMembers {
+        rows: Vec<MemberImportRow>,
+        file_name: String,
+    },
+    ImportLines {
+        rows: Vec<LineImportRow>,
+        file_name: String,
+    },
     RecordEvents(Vec<NewEvent>),
     /// Usage accounting: fine slots, roll-ups, pruning, erasure (see `crate::usage`).
     Usage(crate::usage::UsageWrite),
     /// Line states, their events and levels, from one batch of observations.
     Lines(crate::lines::db::LinesWrite),
     /// The end of a membership (`None`: it goes on).
-    MemberLeft { member: String, at: Option<i64> },
+    MemberLeft {
+        member: String,
+        at: Option<i64>,
+    },
     /// A line's own thresholds (empty = the configured ones).
-    LineThresholds { line: String, thresholds: crate::linestate::ThresholdOverrides },
+    LineThresholds {
+        line: String,
+        thresholds: crate::linestate::ThresholdOverrides,
+    },
 }
 
 #[derive(Debug, PartialEq)]
@@ -61,7 +79,10 @@ pub enum WriteOutcome {
     Usage(crate::usage::UsageOutcome),
 }
 
-pub(super) async fn apply(conn: &mut SqliteConnection, op: WriteOp) -> Result<WriteOutcome, StoreError> {
+pub(super) async fn apply(
+    conn: &mut SqliteConnection,
+    op: WriteOp,
+) -> Result<WriteOutcome, StoreError> {
     match op {
         WriteOp::Nothing => Ok(WriteOutcome::Done),
         WriteOp::SyncInventory { sites, devices } => sync_inventory(conn, &sites, &devices).await,
@@ -84,7 +105,13 @@ pub(super) async fn apply(conn: &mut SqliteConnection, op: WriteOp) -> Result<Wr
                     updated += 1;
                 }
             }
-            audit(conn, "import-members", &file_name, Some(format!("{created} created, {updated} updated"))).await?;
+            audit(
+                conn,
+                "import-members",
+                &file_name,
+                Some(format!("{created} created, {updated} updated")),
+            )
+            .await?;
             Ok(WriteOutcome::Imported { created, updated })
         }
         WriteOp::ImportLines { rows, file_name } => {
@@ -95,18 +122,29 @@ pub(super) async fn apply(conn: &mut SqliteConnection, op: WriteOp) -> Result<Wr
                     Ok(false) => updated += 1,
                     Err(e) => {
                         return Err(match e {
-                            StoreError::NotFound(m) | StoreError::Conflict(m) | StoreError::Invalid(m) => {
-                                StoreError::Invalid(format!("line {}: {m}; nothing of {file_name} was imported", row.csv_line))
-                            }
+                            StoreError::NotFound(m)
+                            | StoreError::Conflict(m)
+                            | StoreError::Invalid(m) => StoreError::Invalid(format!(
+                                "line {}: {m}; nothing of {file_name} was imported",
+                                row.csv_line
+                            )),
                             other => other,
                         });
                     }
                 }
             }
-            audit(conn, "import-lines", &file_name, Some(format!("{created} created, {updated} updated"))).await?;
+            audit(
+                conn,
+                "import-lines",
+                &file_name,
+                Some(format!("{created} created, {updated} updated")),
+            )
+            .await?;
             Ok(WriteOutcome::Imported { created, updated })
         }
-        WriteOp::Usage(w) => Ok(WriteOutcome::Usage(crate::usage::write::apply(conn, w).await?)),
+        WriteOp::Usage(w) => Ok(WriteOutcome::Usage(
+            crate::usage::write::apply(conn, w).await?,
+        )),
         WriteOp::RecordEvents(events) => {
             insert_events(conn, &events).await?;
             Ok(WriteOutcome::Done)
@@ -126,18 +164,37 @@ pub(super) async fn apply(conn: &mut SqliteConnection, op: WriteOp) -> Result<Wr
             if n == 0 {
                 return Err(StoreError::NotFound(format!("no member {member}")));
             }
-            audit(conn, if at.is_some() { "member-leave" } else { "member-leave-undone" }, &member, at.map(super::format_time)).await?;
+            audit(
+                conn,
+                if at.is_some() {
+                    "member-leave"
+                } else {
+                    "member-leave-undone"
+                },
+                &member,
+                at.map(super::format_time),
+            )
+            .await?;
             Ok(WriteOutcome::Done)
         }
         WriteOp::LineThresholds { line, thresholds } => {
             crate::lines::db::set_thresholds(conn, &line, &thresholds).await?;
-            audit(conn, "line-thresholds", &line, serde_json::to_string(&thresholds).ok()).await?;
+            audit(
+                conn,
+                "line-thresholds",
+                &line,
+                serde_json::to_string(&thresholds).ok(),
+            )
+            .await?;
             Ok(WriteOutcome::Done)
         }
     }
 }
 
-pub async fn insert_events(conn: &mut SqliteConnection, events: &[NewEvent]) -> Result<(), StoreError> {
+pub async fn insert_events(
+    conn: &mut SqliteConnection,
+    events: &[NewEvent],
+) -> Result<(), StoreError> {
     for e in events {
         sqlx::query("INSERT INTO event (at, subject_kind, subject, old_state, new_state, reason, detail) VALUES (?, ?, ?, ?, ?, ?, ?)")
             .bind(e.at)
@@ -153,7 +210,12 @@ pub async fn insert_events(conn: &mut SqliteConnection, events: &[NewEvent]) -> 
     Ok(())
 }
 
-async fn audit(conn: &mut SqliteConnection, action: &str, object: &str, detail: Option<String>) -> Result<(), StoreError> {
+async fn audit(
+    conn: &mut SqliteConnection,
+    action: &str,
+    object: &str,
+    detail: Option<String>,
+) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO audit (at, actor, action, object, detail) VALUES (?, 'ctl', ?, ?, ?)")
         .bind(now())
         .bind(action)
@@ -164,7 +226,11 @@ async fn audit(conn: &mut SqliteConnection, action: &str, object: &str, detail: 
     Ok(())
 }
 
-async fn sync_inventory(conn: &mut SqliteConnection, sites: &[Site], devices: &[Device]) -> Result<WriteOutcome, StoreError> {
+async fn sync_inventory(
+    conn: &mut SqliteConnection,
+    sites: &[Site],
+    devices: &[Device],
+) -> Result<WriteOutcome, StoreError> {
     let t = now();
     for s in sites {
         sqlx::query(
@@ -198,9 +264,10 @@ async fn sync_inventory(conn: &mut SqliteConnection, sites: &[Site], devices: &[
     }
     // Devices no longer in the config are retired, not deleted: their history stays.
     let names: Vec<&str> = devices.iter().map(|d| d.name.as_str()).collect();
-    let current: Vec<String> = sqlx::query_scalar("SELECT name FROM device WHERE retired_at IS NULL")
-        .fetch_all(&mut *conn)
-        .await?;
+    let current: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM device WHERE retired_at IS NULL")
+            .fetch_all(&mut *conn)
+            .await?;
     for name in current.iter().filter(|n| !names.contains(&n.as_str())) {
         sqlx::query("UPDATE device SET retired_at = ?, updated_at = ? WHERE name = ?")
             .bind(t)
@@ -264,14 +331,19 @@ async fn member_id(conn: &mut SqliteConnection, reference: &str) -> Result<i64, 
         .ok_or_else(|| StoreError::NotFound(format!("no member {reference}")))
 }
 
-async fn check_device(conn: &mut SqliteConnection, device: &Option<String>) -> Result<(), StoreError> {
+async fn check_device(
+    conn: &mut SqliteConnection,
+    device: &Option<String>,
+) -> Result<(), StoreError> {
     if let Some(d) = device {
         let found: Option<i64> = sqlx::query_scalar("SELECT id FROM device WHERE name = ?")
             .bind(d)
             .fetch_optional(&mut *conn)
             .await?;
         if found.is_none() {
-            return Err(StoreError::NotFound(format!("no device {d} in the configuration")));
+            return Err(StoreError::NotFound(format!(
+                "no device {d} in the configuration"
+            )));
         }
     }
     Ok(())
@@ -340,7 +412,11 @@ async fn upsert_line(conn: &mut SqliteConnection, l: &NewLine) -> Result<bool, S
     Ok(false)
 }
 
-async fn assign_line(conn: &mut SqliteConnection, line: &str, member: Option<&str>) -> Result<WriteOutcome, StoreError> {
+async fn assign_line(
+    conn: &mut SqliteConnection,
+    line: &str,
+    member: Option<&str>,
+) -> Result<WriteOutcome, StoreError> {
     let member_id = match member {
         Some(m) => Some(member_id(conn, m).await?),
         None => None,
@@ -354,13 +430,27 @@ async fn assign_line(conn: &mut SqliteConnection, line: &str, member: Option<&st
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound(format!("no line {line}")));
     }
-    audit(conn, if member.is_some() { "line-assign" } else { "line-unassign" }, line, member.map(str::to_string)).await?;
+    audit(
+        conn,
+        if member.is_some() {
+            "line-assign"
+        } else {
+            "line-unassign"
+        },
+        line,
+        member.map(str::to_string),
+    )
+    .await?;
     Ok(WriteOutcome::Done)
 }
 
 // Keep the enums' textual forms in one place for readers too.
 pub(super) fn report_preference(s: &str) -> ReportPreference {
-    if s == "none" { ReportPreference::None } else { ReportPreference::Email }
+    if s == "none" {
+        ReportPreference::None
+    } else {
+        ReportPreference::Email
+    }
 }
 
 pub(super) fn line_kind(s: &str) -> LineKind {

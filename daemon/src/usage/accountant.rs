@@ -83,7 +83,10 @@ impl UsageAccountant {
     }
 
     /// Restores state read from the store (see `read::load_accountant`).
-    pub fn restore(counters: Vec<(LineId, Direction, LastSample)>, hours: Vec<(LineId, i64, HourSlots)>) -> UsageAccountant {
+    pub fn restore(
+        counters: Vec<(LineId, Direction, LastSample)>,
+        hours: Vec<(LineId, i64, HourSlots)>,
+    ) -> UsageAccountant {
         let mut a = UsageAccountant::new();
         for (line, dir, last) in counters {
             a.last.insert((line, dir), last);
@@ -112,7 +115,11 @@ impl UsageAccountant {
     }
 
     /// `ingest`, also returning every verdict when `keep` is set.
-    pub fn ingest_judged(&mut self, samples: &[CounterSample], keep: bool) -> (UsageWrite, IngestStats, Vec<Judged>) {
+    pub fn ingest_judged(
+        &mut self,
+        samples: &[CounterSample],
+        keep: bool,
+    ) -> (UsageWrite, IngestStats, Vec<Judged>) {
         let mut stats = IngestStats::default();
         let mut judged = Vec::new();
         let mut dirty_hours: HashSet<(LineId, i64)> = HashSet::new();
@@ -124,7 +131,15 @@ impl UsageAccountant {
             if !s.per_line {
                 stats.not_per_line += 1;
                 self.last.remove(&key);
-                counters.insert(key, CounterRow { line: s.line, direction: s.direction, last: None, per_line: false });
+                counters.insert(
+                    key,
+                    CounterRow {
+                        line: s.line,
+                        direction: s.direction,
+                        last: None,
+                        per_line: false,
+                    },
+                );
                 continue;
             }
             let cur = LastSample::of(s);
@@ -134,7 +149,13 @@ impl UsageAccountant {
                 Some(p) => judge(p, &cur, s.link_speed_bps),
             };
             if keep {
-                judged.push(Judged { line: s.line, direction: s.direction, from_ms: prev.map(|p| p.at_ms), to_ms: cur.at_ms, verdict });
+                judged.push(Judged {
+                    line: s.line,
+                    direction: s.direction,
+                    from_ms: prev.map(|p| p.at_ms),
+                    to_ms: cur.at_ms,
+                    verdict,
+                });
             }
             match verdict {
                 Verdict::Stale => {
@@ -166,7 +187,15 @@ impl UsageAccountant {
                 }
             }
             self.last.insert(key, cur);
-            counters.insert(key, CounterRow { line: s.line, direction: s.direction, last: Some(cur), per_line: true });
+            counters.insert(
+                key,
+                CounterRow {
+                    line: s.line,
+                    direction: s.direction,
+                    last: Some(cur),
+                    per_line: true,
+                },
+            );
         }
         // One line per poll, not one per sample: a rebooted OLT is thousands of gaps.
         if !examples.is_empty() {
@@ -183,7 +212,11 @@ impl UsageAccountant {
                 stats.width_changed,
                 examples
             );
-            if rejected > 0 { tracing::warn!("{msg}") } else { tracing::info!("{msg}") }
+            if rejected > 0 {
+                tracing::warn!("{msg}")
+            } else {
+                tracing::info!("{msg}")
+            }
         }
         // Hours before every direction's last sample can no longer change: let them go.
         let last = &self.last;
@@ -197,7 +230,13 @@ impl UsageAccountant {
         });
         let mut hours: Vec<HourRow> = dirty_hours
             .into_iter()
-            .filter_map(|(line, hour)| self.hours.get(&(line, hour)).map(|s| HourRow { line, hour, slots: s.clone() }))
+            .filter_map(|(line, hour)| {
+                self.hours.get(&(line, hour)).map(|s| HourRow {
+                    line,
+                    hour,
+                    slots: s.clone(),
+                })
+            })
             .collect();
         hours.sort_by_key(|h| (h.hour, h.line));
         let mut counters: Vec<CounterRow> = counters.into_values().collect();

@@ -131,7 +131,8 @@ const UPTIME_SLACK_PERCENT: i64 = 1;
 /// The most bytes a link of `speed_bps` can carry in `elapsed_ms`, tolerance included.
 pub fn link_cap(speed_bps: u64, elapsed_ms: i64) -> u128 {
     let elapsed = elapsed_ms.max(0) as u128;
-    (speed_bps as u128) * elapsed * (100 + CAP_TOLERANCE_PERCENT) / (8 * 1000 * 100) + CAP_SLACK_BYTES
+    (speed_bps as u128) * elapsed * (100 + CAP_TOLERANCE_PERCENT) / (8 * 1000 * 100)
+        + CAP_SLACK_BYTES
 }
 
 /// Judges `cur` against `prev`. Pure: the property tests drive it directly.
@@ -145,7 +146,9 @@ pub fn judge(prev: &LastSample, cur: &LastSample, link_speed_bps: Option<u64>) -
     let uptime_consistent = match (prev.uptime, cur.uptime) {
         (Some(a), Some(b)) => {
             let elapsed_ticks = elapsed_ms / 10;
-            let expected = a as i64 + elapsed_ticks - UPTIME_SLACK_TICKS - elapsed_ticks * UPTIME_SLACK_PERCENT / 100;
+            let expected = a as i64 + elapsed_ticks
+                - UPTIME_SLACK_TICKS
+                - elapsed_ticks * UPTIME_SLACK_PERCENT / 100;
             if (b as i64) < expected {
                 return Verdict::Gap(GapReason::Reboot);
             }
@@ -158,7 +161,9 @@ pub fn judge(prev: &LastSample, cur: &LastSample, link_speed_bps: Option<u64>) -
     {
         return Verdict::Gap(GapReason::Discontinuity);
     }
-    let cap = link_speed_bps.filter(|s| *s > 0).map(|s| link_cap(s, elapsed_ms));
+    let cap = link_speed_bps
+        .filter(|s| *s > 0)
+        .map(|s| link_cap(s, elapsed_ms));
     let (delta, wrapped) = match (prev.counter, cur.counter) {
         (Counter::C64(a), Counter::C64(b)) => {
             if b < a {
@@ -187,7 +192,11 @@ pub fn judge(prev: &LastSample, cur: &LastSample, link_speed_bps: Option<u64>) -
     if let Some(cap) = cap
         && delta as u128 > cap
     {
-        return Verdict::Gap(if wrapped { GapReason::CounterReset } else { GapReason::AboveLinkSpeed });
+        return Verdict::Gap(if wrapped {
+            GapReason::CounterReset
+        } else {
+            GapReason::AboveLinkSpeed
+        });
     }
     Verdict::Counted { bytes: delta }
 }
@@ -197,20 +206,33 @@ mod tests {
     use super::*;
 
     fn s(at_s: i64, c: Counter, up: Option<u32>) -> LastSample {
-        LastSample { at_ms: at_s * 1000, counter: c, uptime: up, discontinuity: None }
+        LastSample {
+            at_ms: at_s * 1000,
+            counter: c,
+            uptime: up,
+            discontinuity: None,
+        }
     }
 
     const MBPS100: Option<u64> = Some(100_000_000);
 
     #[test]
     fn steady_64_bit_counts_the_difference() {
-        let v = judge(&s(0, Counter::C64(1_000), Some(0)), &s(60, Counter::C64(751_000), Some(6000)), MBPS100);
+        let v = judge(
+            &s(0, Counter::C64(1_000), Some(0)),
+            &s(60, Counter::C64(751_000), Some(6000)),
+            MBPS100,
+        );
         assert_eq!(v, Verdict::Counted { bytes: 750_000 });
     }
 
     #[test]
     fn stalled_counter_is_zero_traffic_not_a_gap() {
-        let v = judge(&s(0, Counter::C64(5), Some(0)), &s(3600, Counter::C64(5), Some(360_000)), MBPS100);
+        let v = judge(
+            &s(0, Counter::C64(5), Some(0)),
+            &s(3600, Counter::C64(5), Some(360_000)),
+            MBPS100,
+        );
         assert_eq!(v, Verdict::Counted { bytes: 0 });
     }
 
@@ -218,7 +240,10 @@ mod tests {
     fn single_32_bit_wrap_is_counted() {
         let prev = s(0, Counter::C32(u32::MAX - 99), None);
         let cur = s(60, Counter::C32(900), None);
-        assert_eq!(judge(&prev, &cur, MBPS100), Verdict::Counted { bytes: 1000 });
+        assert_eq!(
+            judge(&prev, &cur, MBPS100),
+            Verdict::Counted { bytes: 1000 }
+        );
         // Without a link speed, sysUpTime vouches that the device did not restart.
         let prev = s(0, Counter::C32(u32::MAX - 99), Some(100));
         let cur = s(60, Counter::C32(900), Some(6100));
@@ -226,7 +251,10 @@ mod tests {
         // With neither, a drop may be a reset: a gap.
         let prev = s(0, Counter::C32(u32::MAX - 99), None);
         let cur = s(60, Counter::C32(900), None);
-        assert_eq!(judge(&prev, &cur, None), Verdict::Gap(GapReason::CounterReset));
+        assert_eq!(
+            judge(&prev, &cur, None),
+            Verdict::Gap(GapReason::CounterReset)
+        );
     }
 
     #[test]
@@ -234,19 +262,33 @@ mod tests {
         // 100 Mb/s for 60 s is at most ~765 MB; this "wrap" would be ~4 GB.
         let prev = s(0, Counter::C32(1_000_000), None);
         let cur = s(60, Counter::C32(10), None);
-        assert_eq!(judge(&prev, &cur, MBPS100), Verdict::Gap(GapReason::CounterReset));
+        assert_eq!(
+            judge(&prev, &cur, MBPS100),
+            Verdict::Gap(GapReason::CounterReset)
+        );
         let prev = s(0, Counter::C64(1_000_000), None);
         let cur = s(60, Counter::C64(999_999), None);
-        assert_eq!(judge(&prev, &cur, None), Verdict::Gap(GapReason::CounterReset));
+        assert_eq!(
+            judge(&prev, &cur, None),
+            Verdict::Gap(GapReason::CounterReset)
+        );
     }
 
     #[test]
     fn reboot_seen_in_sys_up_time() {
         // Uptime went back.
-        let v = judge(&s(0, Counter::C64(10), Some(500_000)), &s(60, Counter::C64(20), Some(3000)), None);
+        let v = judge(
+            &s(0, Counter::C64(10), Some(500_000)),
+            &s(60, Counter::C64(20), Some(3000)),
+            None,
+        );
         assert_eq!(v, Verdict::Gap(GapReason::Reboot));
         // Uptime grew, but by less than the hour that passed: a restart within the interval.
-        let v = judge(&s(0, Counter::C64(10), Some(100)), &s(3600, Counter::C64(20_000), Some(60_000)), None);
+        let v = judge(
+            &s(0, Counter::C64(10), Some(100)),
+            &s(3600, Counter::C64(20_000), Some(60_000)),
+            None,
+        );
         assert_eq!(v, Verdict::Gap(GapReason::Reboot));
     }
 
@@ -261,26 +303,49 @@ mod tests {
 
     #[test]
     fn above_link_speed_is_rejected() {
-        let v = judge(&s(0, Counter::C64(0), None), &s(60, Counter::C64(2_000_000_000), None), MBPS100);
+        let v = judge(
+            &s(0, Counter::C64(0), None),
+            &s(60, Counter::C64(2_000_000_000), None),
+            MBPS100,
+        );
         assert_eq!(v, Verdict::Gap(GapReason::AboveLinkSpeed));
         // Exactly link speed passes.
-        let v = judge(&s(0, Counter::C64(0), None), &s(60, Counter::C64(750_000_000), None), MBPS100);
+        let v = judge(
+            &s(0, Counter::C64(0), None),
+            &s(60, Counter::C64(750_000_000), None),
+            MBPS100,
+        );
         assert_eq!(v, Verdict::Counted { bytes: 750_000_000 });
     }
 
     #[test]
     fn ambiguous_32_bit_interval_is_a_gap() {
         // 1 Gb/s for 60 s could wrap a 32-bit counter more than once.
-        let v = judge(&s(0, Counter::C32(0), None), &s(60, Counter::C32(1000), None), Some(1_000_000_000));
+        let v = judge(
+            &s(0, Counter::C32(0), None),
+            &s(60, Counter::C32(1000), None),
+            Some(1_000_000_000),
+        );
         assert_eq!(v, Verdict::Gap(GapReason::AmbiguousWrap));
     }
 
     #[test]
     fn width_change_and_stale_samples() {
         assert_eq!(
-            judge(&s(0, Counter::C32(0), None), &s(60, Counter::C64(10), None), None),
+            judge(
+                &s(0, Counter::C32(0), None),
+                &s(60, Counter::C64(10), None),
+                None
+            ),
             Verdict::Gap(GapReason::WidthChanged)
         );
-        assert_eq!(judge(&s(60, Counter::C64(0), None), &s(60, Counter::C64(10), None), None), Verdict::Stale);
+        assert_eq!(
+            judge(
+                &s(60, Counter::C64(0), None),
+                &s(60, Counter::C64(10), None),
+                None
+            ),
+            Verdict::Stale
+        );
     }
 }

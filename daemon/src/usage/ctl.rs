@@ -5,13 +5,18 @@ use crate::state::Shared;
 use crate::store::StoreError;
 
 fn date(s: &str) -> Result<jiff::civil::Date, StoreError> {
-    s.parse().map_err(|_| StoreError::Invalid(format!("\"{s}\" is not a date (YYYY-MM-DD)")))
+    s.parse()
+        .map_err(|_| StoreError::Invalid(format!("\"{s}\" is not a date (YYYY-MM-DD)")))
 }
 
 pub(crate) async fn handle(req: Request, shared: &Shared) -> Result<Response, StoreError> {
     let config = shared.config();
     Ok(match req {
-        Request::Usage { target, month, daily } => Response::Usage(
+        Request::Usage {
+            target,
+            month,
+            daily,
+        } => Response::Usage(
             shared
                 .store
                 .usage_report(
@@ -28,7 +33,9 @@ pub(crate) async fn handle(req: Request, shared: &Shared) -> Result<Response, St
             let data = shared.store.member_export(&member).await?;
             shared
                 .store
-                .write(crate::store::WriteOp::Usage(crate::usage::UsageWrite::AuditExport { member }))
+                .write(crate::store::WriteOp::Usage(
+                    crate::usage::UsageWrite::AuditExport { member },
+                ))
                 .await?;
             Response::MemberExport { data }
         }
@@ -44,13 +51,19 @@ pub(crate) async fn handle(req: Request, shared: &Shared) -> Result<Response, St
             );
             Response::Erased(summary)
         }
-        Request::UsageIngest { samples } => Response::Ingested(shared.usage.ingest(&samples).await?),
+        Request::UsageIngest { samples } => {
+            Response::Ingested(shared.usage.ingest(&samples).await?)
+        }
         Request::UsageRollup { from, to, pause_ms } => {
-            let today = crate::usage::rollup::local_date(crate::store::now(), &config.daemon.time_zone);
+            let today =
+                crate::usage::rollup::local_date(crate::store::now(), &config.daemon.time_zone);
             let from = from.as_deref().map(date).transpose()?.unwrap_or(today);
             let to = to.as_deref().map(date).transpose()?.unwrap_or(today);
             if to < from || (to - from).get_days() > 800 {
-                return Ok(Response::error(ErrorKind::Invalid, "give from <= to, at most 800 days apart"));
+                return Ok(Response::error(
+                    ErrorKind::Invalid,
+                    "give from <= to, at most 800 days apart",
+                ));
             }
             match shared.usage.rollup(shared, from, to, pause_ms).await {
                 Ok(daily_rows) => Response::RolledUp { daily_rows },

@@ -11,11 +11,11 @@
 
 pub mod accountant;
 pub mod counter;
+pub(crate) mod ctl;
 pub mod read;
 pub mod retention;
 pub mod rollup;
 pub mod service;
-pub(crate) mod ctl;
 pub mod slots;
 pub mod write;
 

@@ -26,7 +26,9 @@ pub struct ErasureSummary {
 
 /// Restores the accountant: every line's last samples and the hours they may still feed.
 pub async fn load_accountant(pool: &SqlitePool) -> Result<UsageAccountant, StoreError> {
-    let rows = sqlx::query("SELECT * FROM usage_counter").fetch_all(pool).await?;
+    let rows = sqlx::query("SELECT * FROM usage_counter")
+        .fetch_all(pool)
+        .await?;
     let mut counters = Vec::with_capacity(rows.len());
     for r in &rows {
         if let Some(c) = counter_from_row(r)? {
@@ -46,7 +48,11 @@ pub async fn load_accountant(pool: &SqlitePool) -> Result<UsageAccountant, Store
         let blob: &[u8] = r.try_get("slots")?;
         match HourSlots::decode(blob) {
             Some(s) => hours.push((r.try_get("line_id")?, r.try_get("hour")?, s)),
-            None => return Err(StoreError::Invalid("an hour of fine usage is unreadable".into())),
+            None => {
+                return Err(StoreError::Invalid(
+                    "an hour of fine usage is unreadable".into(),
+                ));
+            }
         }
     }
     Ok(UsageAccountant::restore(counters, hours))
@@ -129,32 +135,56 @@ struct Subject {
 }
 
 async fn subject(pool: &SqlitePool, what: &str) -> Result<Subject, StoreError> {
-    let member: Option<i64> = sqlx::query_scalar("SELECT id FROM member WHERE ref = ?").bind(what).fetch_optional(pool).await?;
+    let member: Option<i64> = sqlx::query_scalar("SELECT id FROM member WHERE ref = ?")
+        .bind(what)
+        .fetch_optional(pool)
+        .await?;
     let line_sql = format!(
         "SELECT l.id, l.ref, {EXPECTED_FROM} AS created_at,
                 NOT EXISTS (SELECT 1 FROM usage_counter c WHERE c.line_id = l.id AND c.per_line = 0) AS measured
          FROM line l"
     );
     let to_line = |r: &SqliteRow| -> Result<(i64, String, i64, bool), sqlx::Error> {
-        Ok((r.try_get("id")?, r.try_get("ref")?, r.try_get("created_at")?, r.try_get("measured")?))
+        Ok((
+            r.try_get("id")?,
+            r.try_get("ref")?,
+            r.try_get("created_at")?,
+            r.try_get("measured")?,
+        ))
     };
     if let Some(id) = member {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{line_sql} WHERE l.member_id = ? ORDER BY l.ref")))
-            .bind(id)
-            .fetch_all(pool)
-            .await?;
-        let lines = rows.iter().map(to_line).collect::<Result<_, _>>()?;
-        return Ok(Subject { kind: "member", name: what.to_string(), member_id: Some(id), lines });
-    }
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{line_sql} WHERE l.ref = ?1 OR l.match_key = ?1 ORDER BY (l.ref = ?1) DESC")))
-        .bind(what)
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{line_sql} WHERE l.member_id = ? ORDER BY l.ref"
+        )))
+        .bind(id)
         .fetch_all(pool)
         .await?;
+        let lines = rows.iter().map(to_line).collect::<Result<_, _>>()?;
+        return Ok(Subject {
+            kind: "member",
+            name: what.to_string(),
+            member_id: Some(id),
+            lines,
+        });
+    }
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{line_sql} WHERE l.ref = ?1 OR l.match_key = ?1 ORDER BY (l.ref = ?1) DESC"
+    )))
+    .bind(what)
+    .fetch_all(pool)
+    .await?;
     let Some(first) = rows.first() else {
-        return Err(StoreError::NotFound(format!("no member or line \"{what}\"")));
+        return Err(StoreError::NotFound(format!(
+            "no member or line \"{what}\""
+        )));
     };
     let line = to_line(first)?;
-    Ok(Subject { kind: "line", name: line.1.clone(), member_id: None, lines: vec![line] })
+    Ok(Subject {
+        kind: "line",
+        name: line.1.clone(),
+        member_id: None,
+        lines: vec![line],
+    })
 }
 
 impl Store {
@@ -171,13 +201,15 @@ impl Store {
         let pool = self.reader();
         let now = crate::store::now();
         let (y, m) = match month {
-            Some(s) => parse_month(s).ok_or_else(|| StoreError::Invalid(format!("\"{s}\" is not a month (YYYY-MM)")))?,
+            Some(s) => parse_month(s)
+                .ok_or_else(|| StoreError::Invalid(format!("\"{s}\" is not a month (YYYY-MM)")))?,
             None => {
                 let d = super::rollup::local_date(now, tz);
                 (d.year(), d.month())
             }
         };
-        let plan = MonthPlan::new(y, m, tz, now).map_err(|e: RollupError| StoreError::Invalid(e.to_string()))?;
+        let plan = MonthPlan::new(y, m, tz, now)
+            .map_err(|e: RollupError| StoreError::Invalid(e.to_string()))?;
         let subj = subject(pool, what).await?;
         let until = plan.end.min(now);
         let mut expected_ms: i64 = subj
@@ -206,8 +238,13 @@ impl Store {
         let (mut down, mut up, mut peak, mut covered) = (0u64, 0u64, 0u64, 0i64);
         let mut days = Vec::new();
         for r in &rows {
-            let (d, upb, p, c, possible): (i64, i64, i64, i64, i64) =
-                (r.try_get("down")?, r.try_get("up")?, r.try_get("peak")?, r.try_get("covered")?, r.try_get("possible")?);
+            let (d, upb, p, c, possible): (i64, i64, i64, i64, i64) = (
+                r.try_get("down")?,
+                r.try_get("up")?,
+                r.try_get("peak")?,
+                r.try_get("covered")?,
+                r.try_get("possible")?,
+            );
             down += u(d);
             up += u(upb);
             peak += u(p);
@@ -218,7 +255,11 @@ impl Store {
                     download_bytes: u(d),
                     upload_bytes: u(upb),
                     peak_bytes: u(p),
-                    completeness: if possible > 0 { (c as f64 / possible as f64).min(1.0) } else { 0.0 },
+                    completeness: if possible > 0 {
+                        (c as f64 / possible as f64).min(1.0)
+                    } else {
+                        0.0
+                    },
                 });
             }
         }
@@ -239,7 +280,11 @@ impl Store {
         }
         expected_ms = expected_ms.max(covered);
         let total = down + up;
-        let completeness = if expected_ms > 0 { covered as f64 / expected_ms as f64 } else { 0.0 };
+        let completeness = if expected_ms > 0 {
+            covered as f64 / expected_ms as f64
+        } else {
+            0.0
+        };
         Ok(UsageReport {
             subject_kind: subj.kind.to_string(),
             subject: subj.name,
@@ -247,7 +292,14 @@ impl Store {
             time_zone: tz_name.to_string(),
             period_start: format_time(plan.start),
             period_end: format_time(plan.end),
-            lines: subj.lines.iter().map(|l| LineMeasure { line: l.1.clone(), measured_per_line: l.3 }).collect(),
+            lines: subj
+                .lines
+                .iter()
+                .map(|l| LineMeasure {
+                    line: l.1.clone(),
+                    measured_per_line: l.3,
+                })
+                .collect(),
             download_bytes: down,
             upload_bytes: up,
             total_bytes: total,
@@ -269,10 +321,22 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("no member {reference}")))?;
         let id: i64 = member.try_get("id")?;
-        let lines = sqlx::query("SELECT * FROM line WHERE member_id = ? ORDER BY ref").bind(id).fetch_all(pool).await?;
-        let line_ids: Vec<i64> = lines.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
-        let line_refs: Vec<String> = lines.iter().map(|r| r.try_get("ref")).collect::<Result<_, _>>()?;
-        let monthly = sqlx::query("SELECT * FROM usage_monthly WHERE member_id = ? ORDER BY month").bind(id).fetch_all(pool).await?;
+        let lines = sqlx::query("SELECT * FROM line WHERE member_id = ? ORDER BY ref")
+            .bind(id)
+            .fetch_all(pool)
+            .await?;
+        let line_ids: Vec<i64> = lines
+            .iter()
+            .map(|r| r.try_get("id"))
+            .collect::<Result<_, _>>()?;
+        let line_refs: Vec<String> = lines
+            .iter()
+            .map(|r| r.try_get("ref"))
+            .collect::<Result<_, _>>()?;
+        let monthly = sqlx::query("SELECT * FROM usage_monthly WHERE member_id = ? ORDER BY month")
+            .bind(id)
+            .fetch_all(pool)
+            .await?;
         let daily = sqlx::query(
             "SELECT l.ref AS line, d.* FROM usage_daily d JOIN line l ON l.id = d.line_id WHERE d.member_id = ? ORDER BY d.day, l.ref",
         )
@@ -283,11 +347,17 @@ impl Store {
         let mut counters = Vec::new();
         let mut events = Vec::new();
         for (lid, lref) in line_ids.iter().zip(&line_refs) {
-            let rows = sqlx::query("SELECT hour, slots FROM usage_fine WHERE line_id = ? ORDER BY hour").bind(lid).fetch_all(pool).await?;
+            let rows =
+                sqlx::query("SELECT hour, slots FROM usage_fine WHERE line_id = ? ORDER BY hour")
+                    .bind(lid)
+                    .fetch_all(pool)
+                    .await?;
             for r in &rows {
                 let hour: i64 = r.try_get("hour")?;
                 let blob: &[u8] = r.try_get("slots")?;
-                let Some(s) = HourSlots::decode(blob) else { continue };
+                let Some(s) = HourSlots::decode(blob) else {
+                    continue;
+                };
                 fine.push(serde_json::json!({
                     "line": lref,
                     "hour_start": format_time(hour * 3600),
@@ -297,15 +367,24 @@ impl Store {
                     "upload_covered_ms_per_5_minutes": s.covered_ms[1],
                 }));
             }
-            let rows = sqlx::query("SELECT * FROM usage_counter WHERE line_id = ?").bind(lid).fetch_all(pool).await?;
+            let rows = sqlx::query("SELECT * FROM usage_counter WHERE line_id = ?")
+                .bind(lid)
+                .fetch_all(pool)
+                .await?;
             counters.extend(rows.iter().map(|r| row_json(r, Some(("line", lref)))));
-            let rows = sqlx::query("SELECT * FROM event WHERE subject_kind = 'line' AND subject = ? ORDER BY at").bind(lref).fetch_all(pool).await?;
-            events.extend(rows.iter().map(|r| row_json(r, None)));
-        }
-        let audit = sqlx::query("SELECT * FROM audit WHERE object = ?1 OR detail = ?1 ORDER BY at, id")
-            .bind(reference)
+            let rows = sqlx::query(
+                "SELECT * FROM event WHERE subject_kind = 'line' AND subject = ? ORDER BY at",
+            )
+            .bind(lref)
             .fetch_all(pool)
             .await?;
+            events.extend(rows.iter().map(|r| row_json(r, None)));
+        }
+        let audit =
+            sqlx::query("SELECT * FROM audit WHERE object = ?1 OR detail = ?1 ORDER BY at, id")
+                .bind(reference)
+                .fetch_all(pool)
+                .await?;
         Ok(serde_json::json!({
             "exported_at": format_time(crate::store::now()),
             "notes": [
@@ -389,7 +468,9 @@ mod tests {
     #[tokio::test]
     async fn a_line_is_expected_from_its_creation_or_from_an_older_first_day() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (store, writer) = Store::open(&dir.path().join("coopnoc.db")).await.expect("open");
+        let (store, writer) = Store::open(&dir.path().join("coopnoc.db"))
+            .await
+            .expect("open");
         store
             .write(WriteOp::AddMember(NewMember {
                 reference: "M-1".into(),
@@ -418,37 +499,91 @@ mod tests {
         let created = ts("2026-03-10T15:00:00Z");
         {
             use sqlx::ConnectOptions;
-            let mut conn = sqlx::sqlite::SqliteConnectOptions::new().filename(store.path()).connect().await.expect("open");
-            sqlx::query("UPDATE line SET created_at = ?").bind(created).execute(&mut conn).await.expect("update");
+            let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(store.path())
+                .connect()
+                .await
+                .expect("open");
+            sqlx::query("UPDATE line SET created_at = ?")
+                .bind(created)
+                .execute(&mut conn)
+                .await
+                .expect("update");
         }
         let id = |r: &'static str| {
             let pool = store.reader().clone();
-            async move { sqlx::query_scalar::<_, i64>("SELECT id FROM line WHERE ref = ?").bind(r).fetch_one(&pool).await.expect("id") }
+            async move {
+                sqlx::query_scalar::<_, i64>("SELECT id FROM line WHERE ref = ?")
+                    .bind(r)
+                    .fetch_one(&pool)
+                    .await
+                    .expect("id")
+            }
         };
         let usage = UsageService::new(store.clone());
         // L-NEW: the first sample 30 s after its creation; L-OLD: data from two days before.
-        let (new_from, old_from, to) = (created + 30, ts("2026-03-08T00:00:30Z"), ts("2026-03-11T15:00:30Z"));
+        let (new_from, old_from, to) = (
+            created + 30,
+            ts("2026-03-08T00:00:30Z"),
+            ts("2026-03-11T15:00:30Z"),
+        );
         let old_day = ts("2026-03-08T00:00:00Z");
-        usage.ingest(&steady(id("L-NEW").await, new_from, to)).await.expect("ingest");
-        usage.ingest(&steady(id("L-OLD").await, old_from, to)).await.expect("ingest");
+        usage
+            .ingest(&steady(id("L-NEW").await, new_from, to))
+            .await
+            .expect("ingest");
+        usage
+            .ingest(&steady(id("L-OLD").await, old_from, to))
+            .await
+            .expect("ingest");
         let utc = jiff::tz::TimeZone::UTC;
-        rollup_days(&store, &utc, PEAK, jiff::civil::date(2026, 3, 8), jiff::civil::date(2026, 3, 12), 0).await.expect("rollup");
+        rollup_days(
+            &store,
+            &utc,
+            PEAK,
+            jiff::civil::date(2026, 3, 8),
+            jiff::civil::date(2026, 3, 12),
+            0,
+        )
+        .await
+        .expect("rollup");
 
         // The month is over: expected to its end, from the creation (or the first old day).
         let month_end = ts("2026-04-01T00:00:00Z");
-        let new = store.usage_report("L-NEW", Some("2026-03"), false, &utc, "UTC", PEAK).await.expect("report");
+        let new = store
+            .usage_report("L-NEW", Some("2026-03"), false, &utc, "UTC", PEAK)
+            .await
+            .expect("report");
         assert_eq!(new.total_bytes, 2 * 1_000 * (to - new_from) as u64);
         let expected = (to - new_from) as f64 / (month_end - created) as f64;
-        assert!((new.completeness - expected).abs() < 1e-9, "{} instead of {expected}", new.completeness);
-        let old = store.usage_report("L-OLD", Some("2026-03"), false, &utc, "UTC", PEAK).await.expect("report");
+        assert!(
+            (new.completeness - expected).abs() < 1e-9,
+            "{} instead of {expected}",
+            new.completeness
+        );
+        let old = store
+            .usage_report("L-OLD", Some("2026-03"), false, &utc, "UTC", PEAK)
+            .await
+            .expect("report");
         let expected = (to - old_from) as f64 / (month_end - old_day) as f64;
-        assert!((old.completeness - expected).abs() < 1e-9, "{} instead of {expected}", old.completeness);
+        assert!(
+            (old.completeness - expected).abs() < 1e-9,
+            "{} instead of {expected}",
+            old.completeness
+        );
 
         // The member's month follows the same rule.
-        let (covered, expected): (i64, i64) =
-            sqlx::query_as("SELECT covered_ms, expected_ms FROM usage_monthly WHERE month = '2026-03'").fetch_one(store.reader()).await.expect("month");
+        let (covered, expected): (i64, i64) = sqlx::query_as(
+            "SELECT covered_ms, expected_ms FROM usage_monthly WHERE month = '2026-03'",
+        )
+        .fetch_one(store.reader())
+        .await
+        .expect("month");
         assert_eq!(covered, 2_000 * ((to - new_from) + (to - old_from)));
-        assert_eq!(expected, 2_000 * ((month_end - created) + (month_end - old_day)));
+        assert_eq!(
+            expected,
+            2_000 * ((month_end - created) + (month_end - old_day))
+        );
 
         drop(usage);
         store.close().await;

@@ -28,7 +28,12 @@ pub enum PruneTarget {
     Levels,
 }
 
-pub(super) async fn apply_prune(conn: &mut SqliteConnection, target: PruneTarget, cutoff: i64, limit: u32) -> Result<u64, StoreError> {
+pub(super) async fn apply_prune(
+    conn: &mut SqliteConnection,
+    target: PruneTarget,
+    cutoff: i64,
+    limit: u32,
+) -> Result<u64, StoreError> {
     let limit = limit as i64;
     let q = match target {
         PruneTarget::Fine => sqlx::query(
@@ -70,19 +75,38 @@ pub struct PruneReport {
 }
 
 /// One pass over every table, batch after batch until nothing is older than its retention.
-pub async fn prune(store: &Store, retention: &RetentionConfig, now: i64) -> Result<PruneReport, StoreError> {
+pub async fn prune(
+    store: &Store,
+    retention: &RetentionConfig,
+    now: i64,
+) -> Result<PruneReport, StoreError> {
     let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
     let mut report = PruneReport::default();
     for (target, keep, count) in [
         (PruneTarget::Fine, retention.fine_buckets, &mut report.fine),
-        (PruneTarget::Daily, retention.daily_per_line, &mut report.daily),
-        (PruneTarget::Monthly, retention.monthly_after_membership, &mut report.monthly),
+        (
+            PruneTarget::Daily,
+            retention.daily_per_line,
+            &mut report.daily,
+        ),
+        (
+            PruneTarget::Monthly,
+            retention.monthly_after_membership,
+            &mut report.monthly,
+        ),
         (PruneTarget::Events, retention.events, &mut report.events),
         (PruneTarget::Levels, retention.levels, &mut report.levels),
     ] {
         let cutoff = now.saturating_sub(secs(keep));
         loop {
-            let n = match store.usage(UsageWrite::Prune { target, cutoff, limit: PRUNE_BATCH }).await? {
+            let n = match store
+                .usage(UsageWrite::Prune {
+                    target,
+                    cutoff,
+                    limit: PRUNE_BATCH,
+                })
+                .await?
+            {
                 super::UsageOutcome::Pruned { rows } => rows,
                 _ => 0,
             };

@@ -44,7 +44,11 @@ pub fn local_instant(date: Date, minutes: u16, tz: &TimeZone) -> Result<i64, jif
 }
 
 impl DayPlan {
-    pub fn new(date: Date, tz: &TimeZone, evening_peak: (u16, u16)) -> Result<DayPlan, RollupError> {
+    pub fn new(
+        date: Date,
+        tz: &TimeZone,
+        evening_peak: (u16, u16),
+    ) -> Result<DayPlan, RollupError> {
         let err = |e| RollupError::Time(date.to_string(), e);
         let start = local_instant(date, 0, tz).map_err(err)?;
         let end = local_instant(date, 24 * 60, tz).map_err(err)?;
@@ -56,7 +60,13 @@ impl DayPlan {
             // A peak across midnight: the evening part and the early-morning part of this day.
             vec![(start, at(pe)?), (at(ps)?, end)]
         };
-        Ok(DayPlan { day: date.to_string(), start, end, peak, pause_ms: 0 })
+        Ok(DayPlan {
+            day: date.to_string(),
+            start,
+            end,
+            peak,
+            pause_ms: 0,
+        })
     }
 }
 
@@ -77,7 +87,9 @@ impl MonthPlan {
         let name = format!("{year:04}-{month:02}");
         let err = |e| RollupError::Time(name.clone(), e);
         let first = Date::new(year, month, 1).map_err(err)?;
-        let next = first.checked_add(jiff::Span::new().months(1)).map_err(err)?;
+        let next = first
+            .checked_add(jiff::Span::new().months(1))
+            .map_err(err)?;
         Ok(MonthPlan {
             first_day: first.to_string(),
             next_first_day: next.to_string(),
@@ -96,21 +108,29 @@ struct DayAgg {
     covered_ms: [u64; 2],
 }
 
-pub(super) async fn apply_day(conn: &mut SqliteConnection, plan: &DayPlan) -> Result<u64, StoreError> {
+pub(super) async fn apply_day(
+    conn: &mut SqliteConnection,
+    plan: &DayPlan,
+) -> Result<u64, StoreError> {
     let first_hour = plan.start.div_euclid(3600);
     let last_hour = (plan.end - 1).div_euclid(3600);
-    let rows = sqlx::query("SELECT hour, line_id, slots FROM usage_fine WHERE hour >= ? AND hour <= ?")
-        .bind(first_hour)
-        .bind(last_hour)
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows =
+        sqlx::query("SELECT hour, line_id, slots FROM usage_fine WHERE hour >= ? AND hour <= ?")
+            .bind(first_hour)
+            .bind(last_hour)
+            .fetch_all(&mut *conn)
+            .await?;
     let mut per_line: BTreeMap<i64, DayAgg> = BTreeMap::new();
     for r in &rows {
         let hour: i64 = r.try_get("hour")?;
         let line: i64 = r.try_get("line_id")?;
         let blob: &[u8] = r.try_get("slots")?;
         let Some(slots) = HourSlots::decode(blob) else {
-            tracing::error!(line, hour, "usage: an hour of fine usage is unreadable; left out of the roll-up");
+            tracing::error!(
+                line,
+                hour,
+                "usage: an hour of fine usage is unreadable; left out of the roll-up"
+            );
             continue;
         };
         let agg = per_line.entry(line).or_default();
@@ -136,14 +156,19 @@ pub(super) async fn apply_day(conn: &mut SqliteConnection, plan: &DayPlan) -> Re
         .map(|r| Ok((r.try_get("id")?, r.try_get("member_id")?)))
         .collect::<Result<_, sqlx::Error>>()?;
 
-    sqlx::query("DELETE FROM usage_daily WHERE day = ?").bind(&plan.day).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM usage_daily WHERE day = ?")
+        .bind(&plan.day)
+        .execute(&mut *conn)
+        .await?;
     if plan.pause_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(plan.pause_ms)).await;
     }
     let period = plan.end - plan.start;
     let mut total = DayAgg::default();
-    let rows: Vec<(i64, Option<i64>, DayAgg)> =
-        per_line.iter().filter_map(|(line, a)| members.get(line).map(|m| (*line, *m, *a))).collect();
+    let rows: Vec<(i64, Option<i64>, DayAgg)> = per_line
+        .iter()
+        .filter_map(|(line, a)| members.get(line).map(|m| (*line, *m, *a)))
+        .collect();
     let n = rows.len() as u64;
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let sql = multi_row_insert(
@@ -174,7 +199,10 @@ pub(super) async fn apply_day(conn: &mut SqliteConnection, plan: &DayPlan) -> Re
         }
         q.execute(&mut *conn).await?;
     }
-    sqlx::query("DELETE FROM usage_coop_daily WHERE day = ?").bind(&plan.day).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM usage_coop_daily WHERE day = ?")
+        .bind(&plan.day)
+        .execute(&mut *conn)
+        .await?;
     if n > 0 {
         sqlx::query(
             "INSERT INTO usage_coop_daily (day, lines, down_bytes, up_bytes, peak_bytes, covered_ms) VALUES (?, ?, ?, ?, ?, ?)",
@@ -201,7 +229,10 @@ struct MonthAgg {
     expected_ms: i64,
 }
 
-pub(super) async fn apply_month(conn: &mut SqliteConnection, plan: &MonthPlan) -> Result<u64, StoreError> {
+pub(super) async fn apply_month(
+    conn: &mut SqliteConnection,
+    plan: &MonthPlan,
+) -> Result<u64, StoreError> {
     let mut per_member: BTreeMap<i64, MonthAgg> = BTreeMap::new();
     let rows = sqlx::query(
         "SELECT member_id, COUNT(DISTINCT line_id) AS lines, SUM(down_bytes) AS down, SUM(up_bytes) AS up,
@@ -243,10 +274,16 @@ pub(super) async fn apply_month(conn: &mut SqliteConnection, plan: &MonthPlan) -
         }
         let from = plan.start.max(r.try_get::<i64, _>("created_at")?);
         if until > from {
-            per_member.entry(r.try_get("member_id")?).or_default().expected_ms += 2 * 1000 * (until - from);
+            per_member
+                .entry(r.try_get("member_id")?)
+                .or_default()
+                .expected_ms += 2 * 1000 * (until - from);
         }
     }
-    sqlx::query("DELETE FROM usage_monthly WHERE month = ?").bind(&plan.month).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM usage_monthly WHERE month = ?")
+        .bind(&plan.month)
+        .execute(&mut *conn)
+        .await?;
     let now = crate::store::now();
     let mut totals: Vec<i64> = Vec::with_capacity(per_member.len());
     let (mut down, mut up, mut peak) = (0i64, 0i64, 0i64);
@@ -286,7 +323,10 @@ pub(super) async fn apply_month(conn: &mut SqliteConnection, plan: &MonthPlan) -
         n if n % 2 == 1 => totals[n / 2],
         n => ((totals[n / 2 - 1] as i128 + totals[n / 2] as i128) / 2) as i64,
     };
-    sqlx::query("DELETE FROM usage_coop_monthly WHERE month = ?").bind(&plan.month).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM usage_coop_monthly WHERE month = ?")
+        .bind(&plan.month)
+        .execute(&mut *conn)
+        .await?;
     if !totals.is_empty() {
         sqlx::query(
             "INSERT INTO usage_coop_monthly (month, members, down_bytes, up_bytes, peak_bytes, median_member_bytes)
@@ -320,27 +360,36 @@ pub async fn rollup_days(
     while day <= to {
         let mut plan = DayPlan::new(day, tz, evening_peak)?;
         plan.pause_ms = pause_ms;
-        if let crate::usage::UsageOutcome::RolledUp { rows: n } = store.usage(UsageWrite::RollupDay(plan)).await? {
+        if let crate::usage::UsageOutcome::RolledUp { rows: n } =
+            store.usage(UsageWrite::RollupDay(plan)).await?
+        {
             rows += n;
         }
         if months.last() != Some(&(day.year(), day.month())) {
             months.push((day.year(), day.month()));
         }
-        day = day.tomorrow().map_err(|e| RollupError::Time(day.to_string(), e))?;
+        day = day
+            .tomorrow()
+            .map_err(|e| RollupError::Time(day.to_string(), e))?;
         if pause_ms > 0 {
             tokio::time::sleep(std::time::Duration::from_millis(pause_ms)).await;
         }
     }
     let now = crate::store::now();
     for (y, m) in months {
-        store.usage(UsageWrite::RollupMonth(MonthPlan::new(y, m, tz, now)?)).await?;
+        store
+            .usage(UsageWrite::RollupMonth(MonthPlan::new(y, m, tz, now)?))
+            .await?;
     }
     Ok(rows)
 }
 
 /// The local date of a Unix time.
 pub fn local_date(seconds: i64, tz: &TimeZone) -> Date {
-    jiff::Timestamp::from_second(seconds).unwrap_or(jiff::Timestamp::UNIX_EPOCH).to_zoned_datetime(tz.clone()).date()
+    jiff::Timestamp::from_second(seconds)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .to_zoned_datetime(tz.clone())
+        .date()
 }
 
 impl Store {
@@ -348,7 +397,9 @@ impl Store {
     pub async fn usage(&self, w: UsageWrite) -> Result<super::UsageOutcome, StoreError> {
         match self.write(WriteOp::Usage(w)).await? {
             crate::store::WriteOutcome::Usage(o) => Ok(o),
-            other => Err(StoreError::Invalid(format!("unexpected outcome of a usage write: {other:?}"))),
+            other => Err(StoreError::Invalid(format!(
+                "unexpected outcome of a usage write: {other:?}"
+            ))),
         }
     }
 }

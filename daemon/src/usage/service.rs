@@ -27,7 +27,10 @@ pub struct UsageService {
 
 impl UsageService {
     pub fn new(store: Store) -> UsageService {
-        UsageService { store, accountant: Mutex::new(None) }
+        UsageService {
+            store,
+            accountant: Mutex::new(None),
+        }
     }
 
     /// The seam for the line matcher: one poll's samples in, their effect durably stored
@@ -37,7 +40,9 @@ impl UsageService {
         if guard.is_none() {
             *guard = Some(load_accountant(self.store.reader()).await?);
         }
-        let Some(acc) = guard.as_mut() else { return Err(StoreError::Invalid("usage accountant unavailable".into())) };
+        let Some(acc) = guard.as_mut() else {
+            return Err(StoreError::Invalid("usage accountant unavailable".into()));
+        };
         let (write, stats) = acc.ingest(samples);
         if let Err(e) = self.store.usage(write).await {
             *guard = None;
@@ -49,7 +54,12 @@ impl UsageService {
     /// Erases a member (see `usage::write`), and forgets their lines' in-memory state.
     pub async fn erase_member(&self, reference: &str) -> Result<ErasureSummary, StoreError> {
         let mut guard = self.accountant.lock().await;
-        let outcome = self.store.usage(UsageWrite::EraseMember { member: reference.to_string() }).await?;
+        let outcome = self
+            .store
+            .usage(UsageWrite::EraseMember {
+                member: reference.to_string(),
+            })
+            .await?;
         let UsageOutcome::Erased(summary) = outcome else {
             return Err(StoreError::Invalid("erasure gave no summary".into()));
         };
@@ -62,9 +72,23 @@ impl UsageService {
     }
 
     /// Rolls up local days `from..=to` (and their months).
-    pub async fn rollup(&self, shared: &Shared, from: jiff::civil::Date, to: jiff::civil::Date, pause_ms: u64) -> Result<u64, RollupError> {
+    pub async fn rollup(
+        &self,
+        shared: &Shared,
+        from: jiff::civil::Date,
+        to: jiff::civil::Date,
+        pause_ms: u64,
+    ) -> Result<u64, RollupError> {
         let config = shared.config();
-        rollup_days(&self.store, &config.daemon.time_zone, config.reports.evening_peak, from, to, pause_ms).await
+        rollup_days(
+            &self.store,
+            &config.daemon.time_zone,
+            config.reports.evening_peak,
+            from,
+            to,
+            pause_ms,
+        )
+        .await
     }
 }
 
@@ -75,29 +99,45 @@ async fn checkpoint(store: &Store) {
     let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(store.path());
     match opts.connect().await {
         Ok(mut conn) => {
-            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut conn).await {
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&mut conn)
+                .await
+            {
                 tracing::warn!("after an erasure, checkpointing the write-ahead log failed: {e}");
             }
             let _ = sqlx::Connection::close(conn).await;
         }
-        Err(e) => tracing::warn!("after an erasure, could not open the store to checkpoint it: {e}"),
+        Err(e) => {
+            tracing::warn!("after an erasure, could not open the store to checkpoint it: {e}")
+        }
     }
 }
 
 /// The days the periodic roll-up covers: from the last rolled-up day (minus a margin for late
 /// data), or the oldest fine hour, never before what fine retention keeps, up to today.
-async fn days_to_roll(shared: &Shared) -> Result<(jiff::civil::Date, jiff::civil::Date), StoreError> {
+async fn days_to_roll(
+    shared: &Shared,
+) -> Result<(jiff::civil::Date, jiff::civil::Date), StoreError> {
     let config = shared.config();
     let tz = &config.daemon.time_zone;
     let now = crate::store::now();
     let today = local_date(now, tz);
     let pool = shared.store.reader();
-    let last_day: Option<String> = sqlx::query_scalar("SELECT MAX(day) FROM usage_daily").fetch_one(pool).await?;
-    let oldest_fine: Option<i64> = sqlx::query_scalar("SELECT MIN(hour) FROM usage_fine").fetch_one(pool).await?;
+    let last_day: Option<String> = sqlx::query_scalar("SELECT MAX(day) FROM usage_daily")
+        .fetch_one(pool)
+        .await?;
+    let oldest_fine: Option<i64> = sqlx::query_scalar("SELECT MIN(hour) FROM usage_fine")
+        .fetch_one(pool)
+        .await?;
     let keep = i64::try_from(config.retention.fine_buckets.as_secs()).unwrap_or(i64::MAX);
     let floor = local_date(now.saturating_sub(keep), tz);
-    let from = match (last_day.and_then(|d| d.parse::<jiff::civil::Date>().ok()), oldest_fine) {
-        (Some(d), _) => d.checked_sub(jiff::Span::new().days(ROLLUP_LOOKBACK_DAYS)).unwrap_or(d),
+    let from = match (
+        last_day.and_then(|d| d.parse::<jiff::civil::Date>().ok()),
+        oldest_fine,
+    ) {
+        (Some(d), _) => d
+            .checked_sub(jiff::Span::new().days(ROLLUP_LOOKBACK_DAYS))
+            .unwrap_or(d),
         (None, Some(h)) => local_date(h * 3600, tz),
         (None, None) => today,
     };
@@ -110,7 +150,9 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
         match days_to_roll(&shared).await {
             Ok((from, to)) => match shared.usage.rollup(&shared, from, to, 0).await {
                 Ok(rows) => tracing::debug!("usage: rolled up {from}..{to} ({rows} daily rows)"),
-                Err(e) => tracing::error!("usage roll-up failed (it is retried within the hour): {e}"),
+                Err(e) => {
+                    tracing::error!("usage roll-up failed (it is retried within the hour): {e}")
+                }
             },
             Err(e) => tracing::error!("usage roll-up: {e}"),
         }

@@ -32,8 +32,14 @@ impl HourSlots {
         for i in 0..SLOTS_PER_HOUR {
             put_varint(&mut out, self.bytes[0][i]);
             put_varint(&mut out, self.bytes[1][i]);
-            put_varint(&mut out, SLOT_MS as u64 - (self.covered_ms[0][i] as u64).min(SLOT_MS as u64));
-            put_varint(&mut out, SLOT_MS as u64 - (self.covered_ms[1][i] as u64).min(SLOT_MS as u64));
+            put_varint(
+                &mut out,
+                SLOT_MS as u64 - (self.covered_ms[0][i] as u64).min(SLOT_MS as u64),
+            );
+            put_varint(
+                &mut out,
+                SLOT_MS as u64 - (self.covered_ms[1][i] as u64).min(SLOT_MS as u64),
+            );
         }
         out
     }
@@ -84,7 +90,11 @@ pub struct SlotShare {
 /// A zero-length interval (two samples in the same millisecond) puts everything in one slot.
 pub fn apportion(from_ms: i64, to_ms: i64, bytes: u64) -> Vec<SlotShare> {
     if to_ms <= from_ms {
-        return vec![SlotShare { slot: to_ms.div_euclid(SLOT_MS), bytes, covered_ms: 0 }];
+        return vec![SlotShare {
+            slot: to_ms.div_euclid(SLOT_MS),
+            bytes,
+            covered_ms: 0,
+        }];
     }
     let total = (to_ms - from_ms) as u128;
     let first = from_ms.div_euclid(SLOT_MS);
@@ -100,7 +110,11 @@ pub fn apportion(from_ms: i64, to_ms: i64, bytes: u64) -> Vec<SlotShare> {
         let share = (exact / total) as u64;
         given += share;
         remainders.push(exact % total);
-        shares.push(SlotShare { slot, bytes: share, covered_ms: overlap as u32 });
+        shares.push(SlotShare {
+            slot,
+            bytes: share,
+            covered_ms: overlap as u32,
+        });
     }
     let mut left = bytes - given;
     if left > 0 {
@@ -126,7 +140,14 @@ mod tests {
     #[test]
     fn one_interval_within_a_slot() {
         let s = apportion(1_000, 61_000, 12345);
-        assert_eq!(s, vec![SlotShare { slot: 0, bytes: 12345, covered_ms: 60_000 }]);
+        assert_eq!(
+            s,
+            vec![SlotShare {
+                slot: 0,
+                bytes: 12345,
+                covered_ms: 60_000
+            }]
+        );
     }
 
     #[test]

@@ -28,13 +28,20 @@ pub struct CounterRow {
 #[derive(Debug, Clone)]
 pub enum UsageWrite {
     /// The effect of one ingest: whole hour rows (replaced) and the last samples.
-    Record { hours: Vec<HourRow>, counters: Vec<CounterRow> },
+    Record {
+        hours: Vec<HourRow>,
+        counters: Vec<CounterRow>,
+    },
     /// Rebuilds one local day of `usage_daily` and `usage_coop_daily` from `usage_fine`.
     RollupDay(super::rollup::DayPlan),
     /// Rebuilds one local month of `usage_monthly` and `usage_coop_monthly` from `usage_daily`.
     RollupMonth(super::rollup::MonthPlan),
     /// Deletes at most `limit` rows older than the cutoff from one table.
-    Prune { target: super::retention::PruneTarget, cutoff: i64, limit: u32 },
+    Prune {
+        target: super::retention::PruneTarget,
+        cutoff: i64,
+        limit: u32,
+    },
     /// Removes a member and their usage (see `erase`).
     EraseMember { member: String },
     /// Notes in the audit log that a member's data was exported (erasure scrubs the name).
@@ -55,13 +62,19 @@ pub async fn apply(conn: &mut SqliteConnection, w: UsageWrite) -> Result<UsageOu
             record(conn, &hours, &counters).await?;
             Ok(UsageOutcome::Recorded)
         }
-        UsageWrite::RollupDay(plan) => Ok(UsageOutcome::RolledUp { rows: super::rollup::apply_day(conn, &plan).await? }),
-        UsageWrite::RollupMonth(plan) => {
-            Ok(UsageOutcome::RolledUp { rows: super::rollup::apply_month(conn, &plan).await? })
-        }
-        UsageWrite::Prune { target, cutoff, limit } => {
-            Ok(UsageOutcome::Pruned { rows: super::retention::apply_prune(conn, target, cutoff, limit).await? })
-        }
+        UsageWrite::RollupDay(plan) => Ok(UsageOutcome::RolledUp {
+            rows: super::rollup::apply_day(conn, &plan).await?,
+        }),
+        UsageWrite::RollupMonth(plan) => Ok(UsageOutcome::RolledUp {
+            rows: super::rollup::apply_month(conn, &plan).await?,
+        }),
+        UsageWrite::Prune {
+            target,
+            cutoff,
+            limit,
+        } => Ok(UsageOutcome::Pruned {
+            rows: super::retention::apply_prune(conn, target, cutoff, limit).await?,
+        }),
         UsageWrite::EraseMember { member } => Ok(UsageOutcome::Erased(erase(conn, &member).await?)),
         UsageWrite::AuditExport { member } => {
             sqlx::query("INSERT INTO audit (at, actor, action, object) VALUES (?, 'ctl', 'member-export', ?)")
@@ -74,12 +87,24 @@ pub async fn apply(conn: &mut SqliteConnection, w: UsageWrite) -> Result<UsageOu
     }
 }
 
-async fn record(conn: &mut SqliteConnection, hours: &[HourRow], counters: &[CounterRow]) -> Result<(), StoreError> {
+async fn record(
+    conn: &mut SqliteConnection,
+    hours: &[HourRow],
+    counters: &[CounterRow],
+) -> Result<(), StoreError> {
     // A sample for a line that no longer exists (deleted since the poll) is dropped alone,
     // rather than failing the whole poll's write on the foreign key.
-    let known: std::collections::HashSet<i64> =
-        sqlx::query_scalar("SELECT id FROM line").fetch_all(&mut *conn).await?.into_iter().collect();
-    let unknown = hours.iter().map(|h| h.line).chain(counters.iter().map(|c| c.line)).filter(|l| !known.contains(l)).count();
+    let known: std::collections::HashSet<i64> = sqlx::query_scalar("SELECT id FROM line")
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .collect();
+    let unknown = hours
+        .iter()
+        .map(|h| h.line)
+        .chain(counters.iter().map(|c| c.line))
+        .filter(|l| !known.contains(l))
+        .count();
     if unknown > 0 {
         tracing::warn!("usage: {unknown} rows for lines that do not exist (any more) were dropped");
     }
@@ -109,7 +134,10 @@ async fn record(conn: &mut SqliteConnection, hours: &[HourRow], counters: &[Coun
         }
         q.execute(&mut *conn).await?;
     }
-    let counters: Vec<&CounterRow> = counters.iter().filter(|c| known.contains(&c.line)).collect();
+    let counters: Vec<&CounterRow> = counters
+        .iter()
+        .filter(|c| known.contains(&c.line))
+        .collect();
     for chunk in counters.chunks(ROWS_PER_STATEMENT) {
         let mut sql = multi_row_insert(
             "INSERT INTO usage_counter (line_id, direction, per_line, at_ms, value, width, uptime, discontinuity) VALUES ",
@@ -166,45 +194,76 @@ pub fn to_db(v: u64) -> i64 {
 /// Erasure: the member row, their monthly and daily usage, the fine usage and counter state of
 /// the lines they hold (the lines stay, detached: they are infrastructure), and their name in
 /// the audit log. Cooperative-wide aggregates stay. The act is logged without personal data.
-async fn erase(conn: &mut SqliteConnection, reference: &str) -> Result<super::read::ErasureSummary, StoreError> {
+async fn erase(
+    conn: &mut SqliteConnection,
+    reference: &str,
+) -> Result<super::read::ErasureSummary, StoreError> {
     let id: i64 = sqlx::query_scalar("SELECT id FROM member WHERE ref = ?")
         .bind(reference)
         .fetch_optional(&mut *conn)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("no member {reference}")))?;
-    let lines: Vec<i64> = sqlx::query_scalar("SELECT id FROM line WHERE member_id = ?").bind(id).fetch_all(&mut *conn).await?;
-    let mut s = super::read::ErasureSummary { lines_detached: lines.len() as u64, ..Default::default() };
+    let lines: Vec<i64> = sqlx::query_scalar("SELECT id FROM line WHERE member_id = ?")
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut s = super::read::ErasureSummary {
+        lines_detached: lines.len() as u64,
+        ..Default::default()
+    };
     for l in &lines {
-        s.fine_rows += sqlx::query("DELETE FROM usage_fine WHERE line_id = ?").bind(l).execute(&mut *conn).await?.rows_affected();
-        sqlx::query("DELETE FROM usage_counter WHERE line_id = ?").bind(l).execute(&mut *conn).await?;
-        // Days of the line rolled up before it was this member's: kept only if attributed to
-        // nobody else; a line's history with this member goes with the member.
-        s.daily_rows += sqlx::query("DELETE FROM usage_daily WHERE line_id = ? AND (member_id = ? OR member_id IS NULL)")
+        s.fine_rows += sqlx::query("DELETE FROM usage_fine WHERE line_id = ?")
             .bind(l)
-            .bind(id)
             .execute(&mut *conn)
             .await?
             .rows_affected();
+        sqlx::query("DELETE FROM usage_counter WHERE line_id = ?")
+            .bind(l)
+            .execute(&mut *conn)
+            .await?;
+        // Days of the line rolled up before it was this member's: kept only if attributed to
+        // nobody else; a line's history with this member goes with the member.
+        s.daily_rows += sqlx::query(
+            "DELETE FROM usage_daily WHERE line_id = ? AND (member_id = ? OR member_id IS NULL)",
+        )
+        .bind(l)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
     }
-    s.daily_rows += sqlx::query("DELETE FROM usage_daily WHERE member_id = ?").bind(id).execute(&mut *conn).await?.rows_affected();
-    s.monthly_rows += sqlx::query("DELETE FROM usage_monthly WHERE member_id = ?").bind(id).execute(&mut *conn).await?.rows_affected();
+    s.daily_rows += sqlx::query("DELETE FROM usage_daily WHERE member_id = ?")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    s.monthly_rows += sqlx::query("DELETE FROM usage_monthly WHERE member_id = ?")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
     sqlx::query("UPDATE line SET member_id = NULL, updated_at = ? WHERE member_id = ?")
         .bind(crate::store::now())
         .bind(id)
         .execute(&mut *conn)
         .await?;
     // The audit log keeps what was done, not to whom.
-    s.audit_rows_scrubbed += sqlx::query("UPDATE audit SET object = '(erased member)' WHERE object = ?")
-        .bind(reference)
+    s.audit_rows_scrubbed +=
+        sqlx::query("UPDATE audit SET object = '(erased member)' WHERE object = ?")
+            .bind(reference)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    s.audit_rows_scrubbed +=
+        sqlx::query("UPDATE audit SET detail = '(erased member)' WHERE detail = ?")
+            .bind(reference)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    sqlx::query("DELETE FROM member WHERE id = ?")
+        .bind(id)
         .execute(&mut *conn)
-        .await?
-        .rows_affected();
-    s.audit_rows_scrubbed += sqlx::query("UPDATE audit SET detail = '(erased member)' WHERE detail = ?")
-        .bind(reference)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-    sqlx::query("DELETE FROM member WHERE id = ?").bind(id).execute(&mut *conn).await?;
+        .await?;
     let detail = format!(
         "{} lines detached; {} fine, {} daily, {} monthly usage rows removed",
         s.lines_detached, s.fine_rows, s.daily_rows, s.monthly_rows
@@ -219,10 +278,14 @@ async fn erase(conn: &mut SqliteConnection, reference: &str) -> Result<super::re
 }
 
 /// Reads a `usage_counter` row back.
-pub fn counter_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Option<(LineId, Direction, LastSample)>, sqlx::Error> {
+pub fn counter_from_row(
+    r: &sqlx::sqlite::SqliteRow,
+) -> Result<Option<(LineId, Direction, LastSample)>, sqlx::Error> {
     let per_line: i64 = r.try_get("per_line")?;
     let dir = Direction::from_index(r.try_get("direction")?);
-    let (Some(dir), true) = (dir, per_line != 0) else { return Ok(None) };
+    let (Some(dir), true) = (dir, per_line != 0) else {
+        return Ok(None);
+    };
     let at_ms: Option<i64> = r.try_get("at_ms")?;
     let value: Option<i64> = r.try_get("value")?;
     let width: Option<i64> = r.try_get("width")?;
@@ -239,7 +302,9 @@ pub fn counter_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Option<(LineId, D
             at_ms,
             counter,
             uptime: r.try_get::<Option<i64>, _>("uptime")?.map(|v| v as u32),
-            discontinuity: r.try_get::<Option<i64>, _>("discontinuity")?.map(|v| v as u32),
+            discontinuity: r
+                .try_get::<Option<i64>, _>("discontinuity")?
+                .map(|v| v as u32),
         },
     )))
 }

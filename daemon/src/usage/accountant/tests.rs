@@ -25,7 +25,11 @@ impl Device {
         CounterSample {
             line,
             direction: Direction::Download,
-            counter: if self.wide { Counter::C64(self.counter) } else { Counter::C32(self.counter as u32) },
+            counter: if self.wide {
+                Counter::C64(self.counter)
+            } else {
+                Counter::C32(self.counter as u32)
+            },
             at: jiff::Timestamp::from_millisecond(self.now_ms).unwrap(),
             device_uptime_ticks: Some(self.uptime_ticks as u32),
             discontinuity: Some(self.discontinuity),
@@ -62,13 +66,26 @@ enum Truth {
 }
 
 /// Plays a script; returns the ground truth per interval and the samples in order.
-fn play(wide: bool, speed_bps: u64, start_counter: u64, steps: &[Step]) -> (Vec<CounterSample>, Vec<Truth>) {
-    let mut d = Device { wide, speed_bps, counter: start_counter, uptime_ticks: 5_000_000, discontinuity: 7, now_ms: 1_700_000_000_000 };
+fn play(
+    wide: bool,
+    speed_bps: u64,
+    start_counter: u64,
+    steps: &[Step],
+) -> (Vec<CounterSample>, Vec<Truth>) {
+    let mut d = Device {
+        wide,
+        speed_bps,
+        counter: start_counter,
+        uptime_ticks: 5_000_000,
+        discontinuity: 7,
+        now_ms: 1_700_000_000_000,
+    };
     let mut samples = vec![d.sample(1)];
     let mut truth = Vec::new();
     for s in steps {
         let elapsed_ms = s.elapsed_s * 1000;
-        let bytes = (speed_bps as u128 * elapsed_ms as u128 * s.load as u128 / (8 * 1000 * 1000)) as u64;
+        let bytes =
+            (speed_bps as u128 * elapsed_ms as u128 * s.load as u128 / (8 * 1000 * 1000)) as u64;
         let cap = link_cap(speed_bps, elapsed_ms);
         d.now_ms += elapsed_ms;
         let ambiguous = !wide && cap >= 1u128 << 32;
@@ -76,7 +93,11 @@ fn play(wide: bool, speed_bps: u64, start_counter: u64, steps: &[Step]) -> (Vec<
             Event::None => {
                 d.counter = d.counter.wrapping_add(bytes);
                 d.uptime_ticks += (elapsed_ms / 10) as u64;
-                truth.push(if ambiguous { Truth::Gap } else { Truth::Bytes(bytes) });
+                truth.push(if ambiguous {
+                    Truth::Gap
+                } else {
+                    Truth::Bytes(bytes)
+                });
             }
             Event::Reboot(per_mille) => {
                 let after_ms = elapsed_ms * (1000 - per_mille as i64) / 1000;
@@ -94,11 +115,23 @@ fn play(wide: bool, speed_bps: u64, start_counter: u64, steps: &[Step]) -> (Vec<
                 // Big enough to exceed the link, small enough not to look like a 32-bit wrap.
                 // (On a 32-bit counter with no such room, no spike can be told from traffic:
                 // the script then carries plain traffic.)
-                let room = if wide { u64::MAX / 4 } else { ((1u64 << 32) - 2).saturating_sub(cap as u64 + bytes) };
-                let bogus = if room > 0 || ambiguous { cap as u64 + 1 + if room > 0 { s.seed % room } else { 0 } } else { 0 };
+                let room = if wide {
+                    u64::MAX / 4
+                } else {
+                    ((1u64 << 32) - 2).saturating_sub(cap as u64 + bytes)
+                };
+                let bogus = if room > 0 || ambiguous {
+                    cap as u64 + 1 + if room > 0 { s.seed % room } else { 0 }
+                } else {
+                    0
+                };
                 d.counter = d.counter.wrapping_add(bytes).wrapping_add(bogus);
                 d.uptime_ticks += (elapsed_ms / 10) as u64;
-                truth.push(if bogus == 0 { Truth::Bytes(bytes) } else { Truth::Gap });
+                truth.push(if bogus == 0 {
+                    Truth::Bytes(bytes)
+                } else {
+                    Truth::Gap
+                });
             }
         }
         samples.push(d.sample(1));
@@ -115,7 +148,9 @@ struct Persisted {
 
 impl Persisted {
     fn apply(&mut self, w: UsageWrite) {
-        let UsageWrite::Record { hours, counters } = w else { panic!("not a record") };
+        let UsageWrite::Record { hours, counters } = w else {
+            panic!("not a record")
+        };
         for h in hours {
             self.hours.insert((h.line, h.hour), h.slots);
         }
@@ -126,12 +161,21 @@ impl Persisted {
 
     /// What `read::load_accountant` restores after a restart.
     fn restore(&self) -> UsageAccountant {
-        let counters: Vec<_> = self.counters.iter().filter_map(|(&(l, d), s)| s.map(|s| (l, d, s))).collect();
+        let counters: Vec<_> = self
+            .counters
+            .iter()
+            .filter_map(|(&(l, d), s)| s.map(|s| (l, d, s)))
+            .collect();
         let hours = self
             .hours
             .iter()
             .filter(|((l, h), _)| {
-                counters.iter().filter(|c| c.0 == *l).map(|c| c.2.at_ms / HOUR_MS).min().is_some_and(|m| *h >= m)
+                counters
+                    .iter()
+                    .filter(|c| c.0 == *l)
+                    .map(|c| c.2.at_ms / HOUR_MS)
+                    .min()
+                    .is_some_and(|m| *h >= m)
             })
             .map(|(&(l, h), s)| (l, h, s.clone()))
             .collect();
@@ -139,17 +183,27 @@ impl Persisted {
     }
 
     fn bytes(&self) -> u64 {
-        self.hours.values().map(|h| h.total_bytes(0) + h.total_bytes(1)).sum()
+        self.hours
+            .values()
+            .map(|h| h.total_bytes(0) + h.total_bytes(1))
+            .sum()
     }
 
     fn covered_ms(&self) -> u64 {
-        self.hours.values().map(|h| h.total_covered_ms(0) + h.total_covered_ms(1)).sum()
+        self.hours
+            .values()
+            .map(|h| h.total_covered_ms(0) + h.total_covered_ms(1))
+            .sum()
     }
 }
 
 /// Runs the samples one poll at a time (restarting from the persisted state before the polls
 /// listed in `restarts`); checks each verdict against the truth, and the stored totals.
-fn check(samples: &[CounterSample], truth: &[Truth], restarts: &[usize]) -> Result<(), TestCaseError> {
+fn check(
+    samples: &[CounterSample],
+    truth: &[Truth],
+    restarts: &[usize],
+) -> Result<(), TestCaseError> {
     let mut acc = UsageAccountant::new();
     let mut stored = Persisted::default();
     let (mut want_bytes, mut want_covered) = (0u64, 0u64);
@@ -170,7 +224,12 @@ fn check(samples: &[CounterSample], truth: &[Truth], restarts: &[usize]) -> Resu
                 want_bytes += b;
                 want_covered += (s.at.as_millisecond() - samples[i - 1].at.as_millisecond()) as u64;
             }
-            Truth::Gap => prop_assert!(matches!(v, Verdict::Gap(_)), "interval {} should be a gap, got {:?}", i, v),
+            Truth::Gap => prop_assert!(
+                matches!(v, Verdict::Gap(_)),
+                "interval {} should be a gap, got {:?}",
+                i,
+                v
+            ),
         }
     }
     prop_assert_eq!(stored.bytes(), want_bytes);
@@ -179,7 +238,12 @@ fn check(samples: &[CounterSample], truth: &[Truth], restarts: &[usize]) -> Resu
 }
 
 fn step(elapsed_s: i64, load: u32, event: Event) -> Step {
-    Step { elapsed_s, load, event, seed: 12345 }
+    Step {
+        elapsed_s,
+        load,
+        event,
+        seed: 12345,
+    }
 }
 
 #[test]
@@ -228,12 +292,17 @@ fn missed_polls_spread_over_the_slots_they_span_exactly() {
     // 20 minutes later: 1,000,003 bytes over five slots.
     let (w, stats) = acc.ingest(&[mk(t0 + 1_200_000, 1_000_003)]);
     assert_eq!(stats.bytes, 1_000_003);
-    let UsageWrite::Record { hours, .. } = w else { panic!() };
+    let UsageWrite::Record { hours, .. } = w else {
+        panic!()
+    };
     let total: u64 = hours.iter().map(|h| h.slots.total_bytes(1)).sum();
     let covered: u64 = hours.iter().map(|h| h.slots.total_covered_ms(1)).sum();
     assert_eq!(total, 1_000_003);
     assert_eq!(covered, 1_200_000);
-    let used: usize = hours.iter().map(|h| h.slots.bytes[1].iter().filter(|b| **b > 0).count()).sum();
+    let used: usize = hours
+        .iter()
+        .map(|h| h.slots.bytes[1].iter().filter(|b| **b > 0).count())
+        .sum();
     assert_eq!(used, 5);
 }
 
@@ -255,7 +324,9 @@ fn per_pon_samples_are_not_attributed() {
     assert_eq!(stats.not_per_line, 1);
     assert_eq!(acc.totals.not_per_line, 2);
     assert_eq!(stats.bytes, 0);
-    let UsageWrite::Record { hours, counters } = w else { panic!() };
+    let UsageWrite::Record { hours, counters } = w else {
+        panic!()
+    };
     assert!(hours.is_empty());
     assert_eq!(counters.len(), 1);
     assert!(!counters[0].per_line);
@@ -273,7 +344,12 @@ fn arb_step() -> impl Strategy<Value = Step> {
         ],
         any::<u64>(),
     )
-        .prop_map(|(k, load, event, seed)| Step { elapsed_s: 60 * k, load, event, seed })
+        .prop_map(|(k, load, event, seed)| Step {
+            elapsed_s: 60 * k,
+            load,
+            event,
+            seed,
+        })
 }
 
 proptest! {
