@@ -244,8 +244,8 @@ async fn line_show(shared: &Shared, line: &str) -> Result<LineDetail, StoreError
     if let Some(mut live) = shared.lines.live(store, &config, id).await? {
         let now = crate::store::now();
         let today = now.div_euclid(86400);
-        let rows = crate::lines::db::line_levels(store.reader(), id, today - 1, today).await?;
-        live.day = crate::lines::levels::last_day(&rows, now);
+        let rows = store.line_levels(id, today - 1, today).await?;
+        live.day = crate::store::levels::last_day(&rows, now);
         detail.live = Some(live);
     }
     Ok(detail)

@@ -57,7 +57,11 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
     let mut set = tokio::task::JoinSet::new();
     set.spawn(ctl::serve(listener, shared.clone(), tasks.clone()));
     set.spawn(reload_on_sighup(shared.clone(), tasks.clone()));
-    set.spawn(crate::usage::service::run(shared.clone(), tasks.clone()));
+    set.spawn(crate::usage::service::run(
+        shared.usage.clone(),
+        shared.watch_config(),
+        tasks.clone(),
+    ));
 
     // Collectors (SNMP poller, netlink) -> observations -> one consumer (state, events). The
     // consumer ends once every collector has dropped its sender, taking in what they sent.

@@ -54,7 +54,7 @@ pub enum Request {
     /// Sets (or with all fields `None`, clears) a line's own thresholds.
     LineThresholds {
         line: String,
-        thresholds: crate::linestate::ThresholdOverrides,
+        thresholds: ThresholdOverrides,
     },
     Import {
         kind: ImportKind,
@@ -126,9 +126,9 @@ pub enum Response {
     Imported(ImportSummary),
     Devices { devices: Vec<DeviceSummary> },
     Device(Box<DeviceDetail>),
-    Usage(crate::usage::read::UsageReport),
+    Usage(UsageReport),
     MemberExport { data: serde_json::Value },
-    Erased(crate::usage::read::ErasureSummary),
+    Erased(ErasureSummary),
     Ingested(crate::usage::IngestStats),
     RolledUp { daily_rows: u64 },
     Error(ErrorReply),
@@ -331,7 +331,7 @@ pub struct LineDetail {
     pub live: Option<LineLive>,
     /// The line's own thresholds; those not set are the configured ones (`[lines]`).
     #[serde(default)]
-    pub thresholds: crate::linestate::ThresholdOverrides,
+    pub thresholds: ThresholdOverrides,
 }
 
 /// A line as the daemon sees it now: state with why, where it hangs, levels, traffic.
@@ -544,7 +544,7 @@ pub struct DeviceDetail {
     pub uptime_seconds: Option<u64>,
     /// RFC 3339, UTC: since when the device is in its current state.
     pub state_since: Option<String>,
-    pub health: crate::observe::CollectorHealth,
+    pub health: CollectorHealth,
     pub interfaces: Vec<InterfaceInfo>,
     /// Most recent first.
     pub last_errors: Vec<DeviceError>,
@@ -571,6 +571,141 @@ pub struct DeviceError {
     /// RFC 3339, UTC.
     pub at: String,
     pub message: String,
+}
+
+/// A line's state (the wire carries it as its word: "up", "degraded", "down", "unknown").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LineState {
+    Up,
+    Degraded,
+    Down,
+    Unknown,
+}
+
+impl LineState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineState::Up => "up",
+            LineState::Degraded => "degraded",
+            LineState::Down => "down",
+            LineState::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LineState> {
+        match s {
+            "up" => Some(LineState::Up),
+            "degraded" => Some(LineState::Degraded),
+            "down" => Some(LineState::Down),
+            "unknown" => Some(LineState::Unknown),
+            _ => None,
+        }
+    }
+
+    /// Impact order, worst first, for sorting lists of problems.
+    pub fn severity(self) -> u8 {
+        match self {
+            LineState::Down => 3,
+            LineState::Degraded => 2,
+            LineState::Unknown => 1,
+            LineState::Up => 0,
+        }
+    }
+}
+
+impl std::fmt::Display for LineState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Per-line overrides of the thresholds (a long rural fibre may live at -28 dBm).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ThresholdOverrides {
+    pub optical_rx_min_dbm: Option<f64>,
+    pub optical_rx_max_dbm: Option<f64>,
+    pub radio_signal_min_dbm: Option<f64>,
+    pub radio_snr_min_db: Option<f64>,
+}
+
+impl ThresholdOverrides {
+    pub fn is_empty(&self) -> bool {
+        *self == ThresholdOverrides::default()
+    }
+}
+
+/// A collector's counters about its work with one device, since the daemon started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectorHealth {
+    pub requests: u64,
+    pub timeouts: u64,
+    pub retries: u64,
+    /// Replies that could not be decoded or did not fit the request.
+    pub malformed: u64,
+    /// Replies that were decoded but made no sense.
+    pub anomalies: u64,
+    /// Polls that could not start on time because the previous one was still running.
+    pub overruns: u64,
+    /// Replies too big for the agent, which made the collector ask for less.
+    pub too_big: u64,
+    /// The GETBULK max-repetitions in use now (SNMP only).
+    pub max_repetitions: u32,
+}
+
+/// What an erasure removed (counts only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErasureSummary {
+    pub lines_detached: u64,
+    pub fine_rows: u64,
+    pub daily_rows: u64,
+    pub monthly_rows: u64,
+    pub audit_rows_scrubbed: u64,
+}
+
+/// `coopnoc usage`: one line's or one member's month.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UsageReport {
+    /// "line" or "member".
+    pub subject_kind: String,
+    pub subject: String,
+    /// YYYY-MM, in `time_zone`.
+    pub month: String,
+    pub time_zone: String,
+    pub period_start: String,
+    pub period_end: String,
+    pub lines: Vec<LineMeasure>,
+    /// Exact bytes. Download = delivered to the member; upload = sent by the member.
+    pub download_bytes: u64,
+    pub upload_bytes: u64,
+    pub total_bytes: u64,
+    /// Bytes (both directions) within the evening peak, and its share of the total.
+    pub peak_bytes: u64,
+    pub peak_share: Option<f64>,
+    pub evening_peak: String,
+    /// Share of the period (so far) covered by good counter data, 0..1.
+    pub completeness: f64,
+    /// True when completeness is below 100 %: the volume is a lower bound.
+    pub estimated: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub days: Vec<DayUsage>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LineMeasure {
+    pub line: String,
+    /// False where the device gives only per-PON counters.
+    pub measured_per_line: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DayUsage {
+    pub day: String,
+    pub download_bytes: u64,
+    pub upload_bytes: u64,
+    pub peak_bytes: u64,
+    pub completeness: f64,
 }
 
 // ---------------------------------------------------------------------------------------------

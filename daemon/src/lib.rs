@@ -17,6 +17,7 @@ pub mod linestate;
 pub mod link_events;
 pub mod local;
 pub mod observe;
+pub mod octets;
 pub mod poller;
 pub mod profile;
 pub mod snmp;

@@ -6,57 +6,9 @@
 //! lines unknown, never down: no answer is not a broken fibre.
 
 use std::collections::VecDeque;
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
 
 use crate::config::LineThresholds;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum LineState {
-    Up,
-    Degraded,
-    Down,
-    Unknown,
-}
-
-impl LineState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LineState::Up => "up",
-            LineState::Degraded => "degraded",
-            LineState::Down => "down",
-            LineState::Unknown => "unknown",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<LineState> {
-        match s {
-            "up" => Some(LineState::Up),
-            "degraded" => Some(LineState::Degraded),
-            "down" => Some(LineState::Down),
-            "unknown" => Some(LineState::Unknown),
-            _ => None,
-        }
-    }
-
-    /// Impact order, worst first, for sorting lists of problems.
-    pub fn severity(self) -> u8 {
-        match self {
-            LineState::Down => 3,
-            LineState::Degraded => 2,
-            LineState::Unknown => 1,
-            LineState::Up => 0,
-        }
-    }
-}
-
-impl fmt::Display for LineState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::ipc::{LineState, ThresholdOverrides};
 
 /// What was seen of a line in one poll.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -79,22 +31,6 @@ pub struct LineReading {
 pub struct Evaluation {
     pub state: LineState,
     pub reason: Option<String>,
-}
-
-/// Per-line overrides of the thresholds (a long rural fibre may live at -28 dBm).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct ThresholdOverrides {
-    pub optical_rx_min_dbm: Option<f64>,
-    pub optical_rx_max_dbm: Option<f64>,
-    pub radio_signal_min_dbm: Option<f64>,
-    pub radio_snr_min_db: Option<f64>,
-}
-
-impl ThresholdOverrides {
-    pub fn is_empty(&self) -> bool {
-        *self == ThresholdOverrides::default()
-    }
 }
 
 pub fn evaluate(r: &LineReading, t: &LineThresholds, o: &ThresholdOverrides) -> Evaluation {

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use crate::octets::Counter;
+
 /// One collector's findings about one device at one moment, sent as a unit so that a poll of
 /// 10,000 ONUs is one channel message, not 20,000.
 #[derive(Debug, Clone)]
@@ -11,23 +13,6 @@ pub struct ObservationBatch {
     pub device: Arc<str>,
     pub at: jiff::Timestamp,
     pub items: Vec<Observation>,
-}
-
-/// A counter as the device gave it: the width matters for wrap handling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Counter {
-    C32(u32),
-    C64(u64),
-}
-
-impl Counter {
-    pub fn value(self) -> u64 {
-        match self {
-            Counter::C32(v) => v as u64,
-            Counter::C64(v) => v,
-        }
-    }
 }
 
 /// Where on a device a value belongs. Stable keys (serial, MAC, name) where the device gives
@@ -178,7 +163,7 @@ pub enum Observation {
 }
 
 /// Counters a collector keeps about its work with one device (cumulative).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CollectorHealth {
     pub requests: u64,
     pub timeouts: u64,

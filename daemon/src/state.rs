@@ -16,7 +16,7 @@ pub struct Shared {
     /// Tells collectors that the config was replaced (SIGHUP).
     config_changes: tokio::sync::watch::Sender<Arc<Config>>,
     /// Usage accounting: where the line matcher's counter samples go.
-    pub usage: crate::usage::UsageService,
+    pub usage: Arc<crate::usage::UsageService>,
     /// Subscriber lines: matching, state, levels.
     pub lines: crate::lines::LineService,
     config: RwLock<Arc<Config>>,
@@ -27,7 +27,7 @@ pub struct Shared {
 impl Shared {
     pub fn new(store: Store, config: Arc<Config>) -> Shared {
         Shared {
-            usage: crate::usage::UsageService::new(store.clone()),
+            usage: Arc::new(crate::usage::UsageService::new(store.clone())),
             lines: crate::lines::LineService::new(),
             store,
             devices: Arc::new(DeviceStates::new(&config.devices)),

@@ -7,8 +7,6 @@
 //! poll, one evaluation per line (`crate::linestate`) -> state changes and events, levels, in
 //! one store write; counters as `CounterSample`s into `shared.usage`.
 
-pub mod db;
-pub mod levels;
 mod matching;
 
 use std::collections::HashMap;
@@ -21,12 +19,12 @@ use crate::ipc::{
     UnassignedItem,
 };
 use crate::linestate::{Evaluation, LineReading, LineState, ThresholdOverrides, Tracker, evaluate};
+use crate::store::levels::{DayLevels, Metric};
+use crate::store::lines::{BookRow, LinesWrite, StateChange};
 use crate::observe::{Counter, DownReason, Observation, ObservationBatch};
 use crate::profile::{Discovered, LineUsage, Profile};
 use crate::store::{NewEvent, Store, StoreError, WriteOp, format_time};
 use crate::usage::{CounterSample, Direction};
-use db::{BookRow, LinesWrite, StateChange};
-use levels::{DayLevels, Metric};
 use matching::{Found, Pos, match_device, pos_of};
 
 /// What a line's traffic was last read as, for "traffic now".
@@ -297,11 +295,13 @@ impl LineService {
         if self.loaded.load(Ordering::Acquire) && !self.stale.swap(false, Ordering::AcqRel) {
             return Ok(());
         }
-        let rows = db::book_rows(store.reader()).await?;
+        let rows = store.book_rows().await?;
         let today = if self.loaded.load(Ordering::Acquire) {
             Vec::new()
         } else {
-            db::levels_of_day(store.reader(), crate::store::now().div_euclid(86400)).await?
+            store
+                .levels_of_day(crate::store::now().div_euclid(86400))
+                .await?
         };
         self.book().load(rows, today);
         self.loaded.store(true, Ordering::Release);

@@ -329,7 +329,16 @@ impl DeviceStates {
                 sys_name: d.sys_name.clone(),
                 uptime_seconds: d.uptime_ticks.map(|t| t as u64 / 100),
                 state_since: d.state_since.map(format_time),
-                health: d.health,
+                health: crate::ipc::CollectorHealth {
+                    requests: d.health.requests,
+                    timeouts: d.health.timeouts,
+                    retries: d.health.retries,
+                    malformed: d.health.malformed,
+                    anomalies: d.health.anomalies,
+                    overruns: d.health.overruns,
+                    too_big: d.health.too_big,
+                    max_repetitions: d.health.max_repetitions,
+                },
                 interfaces: d
                     .interfaces
                     .iter()

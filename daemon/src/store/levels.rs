@@ -1,6 +1,6 @@
-//! A line's levels over time, as hourly minima and maxima: one row per line, level and UTC
-//! day, 24 (min, max) pairs of i16 hundredths of a dB. Enough for "24 h min/max" and a
-//! sparkline of the last day; a tenth of the size of a row per reading.
+//! A line's levels over time as the store keeps them, hourly minima and maxima: one row per
+//! line, level and UTC day, 24 (min, max) pairs of i16 hundredths of a dB. Enough for "24 h
+//! min/max" and a sparkline of the last day; a tenth of the size of a row per reading.
 
 use crate::ipc::LevelDay;
 

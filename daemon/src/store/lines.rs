@@ -1,11 +1,10 @@
-//! The lines' rows in the store: what the book loads, state changes, levels.
+//! The lines' rows in the store: what the line book loads, state changes, levels.
 
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::levels::{DayLevels, Metric};
-use crate::ipc::{LineKind, MatchKind};
-use crate::linestate::{LineState, ThresholdOverrides};
-use crate::store::{NewEvent, StoreError};
+use super::{NewEvent, Store, StoreError};
+use crate::ipc::{LineKind, LineState, MatchKind, ThresholdOverrides};
 
 /// A line as the book loads it.
 #[derive(Debug, Clone)]
@@ -23,9 +22,31 @@ pub struct BookRow {
     pub thresholds: ThresholdOverrides,
 }
 
+impl Store {
+    /// Every line, as the line book loads it.
+    pub async fn book_rows(&self) -> Result<Vec<BookRow>, StoreError> {
+        book_rows(self.pool()).await
+    }
+
+    /// Every line's levels of one UTC day (what the book resumes from after a restart).
+    pub async fn levels_of_day(&self, day: i64) -> Result<Vec<(i64, DayLevels)>, StoreError> {
+        levels_of_day(self.pool(), day).await
+    }
+
+    /// One line's levels of the UTC days `from..=to`.
+    pub async fn line_levels(
+        &self,
+        line_id: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<DayLevels>, StoreError> {
+        line_levels(self.pool(), line_id, from, to).await
+    }
+}
+
 /// Every line, read row by row (10,000 rows held at once as SQLite values would cost tens of
 /// megabytes the allocator keeps).
-pub async fn book_rows(pool: &SqlitePool) -> Result<Vec<BookRow>, StoreError> {
+async fn book_rows(pool: &SqlitePool) -> Result<Vec<BookRow>, StoreError> {
     use futures_util::TryStreamExt;
     let mut rows = sqlx::query(
         "SELECT l.id, l.ref, m.ref AS member, l.kind, l.device, l.match_kind, l.match_key, l.state, l.state_since,
@@ -79,8 +100,8 @@ fn level_rows(rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<Vec<(i64, DayLevels)
     Ok(out)
 }
 
-/// Every line's levels of one UTC day (what the book resumes from after a restart), row by row.
-pub async fn levels_of_day(
+/// Every line's levels of one UTC day, row by row.
+async fn levels_of_day(
     pool: &SqlitePool,
     day: i64,
 ) -> Result<Vec<(i64, DayLevels)>, StoreError> {
@@ -95,8 +116,7 @@ pub async fn levels_of_day(
     Ok(out)
 }
 
-/// One line's levels of the UTC days `from..=to`.
-pub async fn line_levels(
+async fn line_levels(
     pool: &SqlitePool,
     line_id: i64,
     from: i64,
@@ -133,7 +153,7 @@ impl LinesWrite {
     }
 }
 
-pub async fn apply(conn: &mut SqliteConnection, w: &LinesWrite) -> Result<(), StoreError> {
+pub(super) async fn apply(conn: &mut SqliteConnection, w: &LinesWrite) -> Result<(), StoreError> {
     for s in &w.states {
         sqlx::query("UPDATE line SET state = ?, state_since = ?, state_reason = ? WHERE id = ?")
             .bind(s.state.as_str())
@@ -143,7 +163,7 @@ pub async fn apply(conn: &mut SqliteConnection, w: &LinesWrite) -> Result<(), St
             .execute(&mut *conn)
             .await?;
     }
-    crate::store::insert_events(conn, &w.events).await?;
+    super::write::insert_events(conn, &w.events).await?;
     for (line_id, d) in &w.levels {
         // A line erased meanwhile has no row to hang levels on: skip rather than fail the batch.
         sqlx::query(
@@ -160,7 +180,7 @@ pub async fn apply(conn: &mut SqliteConnection, w: &LinesWrite) -> Result<(), St
     Ok(())
 }
 
-pub async fn set_thresholds(
+pub(super) async fn set_thresholds(
     conn: &mut SqliteConnection,
     reference: &str,
     t: &ThresholdOverrides,
@@ -172,7 +192,7 @@ pub async fn set_thresholds(
     };
     let n = sqlx::query("UPDATE line SET thresholds = ?, updated_at = ? WHERE ref = ?")
         .bind(json)
-        .bind(crate::store::now())
+        .bind(super::now())
         .bind(reference)
         .execute(&mut *conn)
         .await?

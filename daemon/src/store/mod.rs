@@ -5,13 +5,16 @@
 //! answers each request only after the transaction committed: an acknowledged write is on disk.
 //! Readers use a separate pool of read-only connections (WAL lets them run beside the writer).
 
+pub mod levels;
+pub mod lines;
 mod migrations;
 mod read;
+pub mod usage;
 mod write;
 
 pub use migrations::{LATEST_SCHEMA_VERSION, migrator};
 pub use read::Counts;
-pub use write::{LineImportRow, MemberImportRow, NewEvent, WriteOp, WriteOutcome, insert_events};
+pub use write::{LineImportRow, MemberImportRow, NewEvent, WriteOp, WriteOutcome};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -156,9 +159,22 @@ impl Store {
         &self.path
     }
 
-    /// The read pool, for modules that keep their own read queries.
-    pub fn reader(&self) -> &SqlitePool {
+    /// The read pool: the store's own reads only (no SQL outside the store).
+    fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Moves the write-ahead log into the database and empties it, so that erased data does
+    /// not linger in old page images (the pages themselves are zeroed by secure_delete). On a
+    /// connection of its own: a checkpoint cannot run inside the writer's transaction.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        let mut conn = connect_options(&self.path).connect().await?;
+        let done = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut conn)
+            .await
+            .map(|_| ());
+        let _ = conn.close().await;
+        Ok(done?)
     }
 
     /// Sends one write to the writer and waits until it is committed.

@@ -56,10 +56,10 @@ pub enum WriteOp {
         file_name: String,
     },
     RecordEvents(Vec<NewEvent>),
-    /// Usage accounting: fine slots, roll-ups, pruning, erasure (see `crate::usage`).
-    Usage(crate::usage::UsageWrite),
+    /// Usage accounting: fine slots, roll-ups, pruning, erasure (see `usage`).
+    Usage(super::usage::UsageWrite),
     /// Line states, their events and levels, from one batch of observations.
-    Lines(crate::lines::db::LinesWrite),
+    Lines(super::lines::LinesWrite),
     /// The end of a membership (`None`: it goes on).
     MemberLeft {
         member: String,
@@ -68,7 +68,7 @@ pub enum WriteOp {
     /// A line's own thresholds (empty = the configured ones).
     LineThresholds {
         line: String,
-        thresholds: crate::linestate::ThresholdOverrides,
+        thresholds: crate::ipc::ThresholdOverrides,
     },
 }
 
@@ -76,7 +76,7 @@ pub enum WriteOp {
 pub enum WriteOutcome {
     Done,
     Imported { created: u64, updated: u64 },
-    Usage(crate::usage::UsageOutcome),
+    Usage(super::usage::UsageOutcome),
 }
 
 pub(super) async fn apply(
@@ -142,15 +142,13 @@ pub(super) async fn apply(
             .await?;
             Ok(WriteOutcome::Imported { created, updated })
         }
-        WriteOp::Usage(w) => Ok(WriteOutcome::Usage(
-            crate::usage::write::apply(conn, w).await?,
-        )),
+        WriteOp::Usage(w) => Ok(WriteOutcome::Usage(super::usage::apply(conn, w).await?)),
         WriteOp::RecordEvents(events) => {
             insert_events(conn, &events).await?;
             Ok(WriteOutcome::Done)
         }
         WriteOp::Lines(w) => {
-            crate::lines::db::apply(conn, &w).await?;
+            super::lines::apply(conn, &w).await?;
             Ok(WriteOutcome::Done)
         }
         WriteOp::MemberLeft { member, at } => {
@@ -178,7 +176,7 @@ pub(super) async fn apply(
             Ok(WriteOutcome::Done)
         }
         WriteOp::LineThresholds { line, thresholds } => {
-            crate::lines::db::set_thresholds(conn, &line, &thresholds).await?;
+            super::lines::set_thresholds(conn, &line, &thresholds).await?;
             audit(
                 conn,
                 "line-thresholds",
@@ -191,7 +189,7 @@ pub(super) async fn apply(
     }
 }
 
-pub async fn insert_events(
+pub(super) async fn insert_events(
     conn: &mut SqliteConnection,
     events: &[NewEvent],
 ) -> Result<(), StoreError> {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::counter::{CounterSample, Direction, GapReason, LastSample, LineId, Verdict, judge};
 use super::slots::{HourSlots, SLOTS_PER_HOUR, apportion};
-use super::write::{CounterRow, HourRow, UsageWrite};
+use crate::store::usage::{CounterRow, HourRow, UsageWrite};
 
 const HOUR_MS: i64 = super::slots::HOUR_MS;
 

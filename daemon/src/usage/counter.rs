@@ -6,35 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::observe::Counter;
+use crate::octets::Counter;
 
-/// A line's row id in the store (`line.id`).
-pub type LineId = i64;
-
-/// From the member's point of view: download = bytes delivered to the member.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "kebab-case")]
-pub enum Direction {
-    Download,
-    Upload,
-}
-
-impl Direction {
-    pub fn index(self) -> usize {
-        match self {
-            Direction::Download => 0,
-            Direction::Upload => 1,
-        }
-    }
-
-    pub fn from_index(i: i64) -> Option<Direction> {
-        match i {
-            0 => Some(Direction::Download),
-            1 => Some(Direction::Upload),
-            _ => None,
-        }
-    }
-}
+pub use crate::store::usage::{Direction, LastSample, LineId};
 
 /// One counter reading for one line and direction: what the line matcher hands over.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,15 +41,6 @@ mod timestamp_ms {
         let ms = i64::deserialize(d)?;
         jiff::Timestamp::from_millisecond(ms).map_err(serde::de::Error::custom)
     }
-}
-
-/// What is kept of the previous sample (in memory and in `usage_counter`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LastSample {
-    pub at_ms: i64,
-    pub counter: Counter,
-    pub uptime: Option<u32>,
-    pub discontinuity: Option<u32>,
 }
 
 impl LastSample {

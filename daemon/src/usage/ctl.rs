@@ -65,7 +65,7 @@ pub(crate) async fn handle(req: Request, shared: &Shared) -> Result<Response, St
                     "give from <= to, at most 800 days apart",
                 ));
             }
-            match shared.usage.rollup(shared, from, to, pause_ms).await {
+            match shared.usage.rollup(&config, from, to, pause_ms).await {
                 Ok(daily_rows) => Response::RolledUp { daily_rows },
                 Err(crate::usage::rollup::RollupError::Store(e)) => return Err(e),
                 Err(e) => Response::error(ErrorKind::Invalid, e.to_string()),

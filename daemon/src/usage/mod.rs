@@ -12,17 +12,15 @@
 pub mod accountant;
 pub mod counter;
 pub(crate) mod ctl;
-pub mod read;
 pub mod retention;
 pub mod rollup;
 pub mod service;
 pub mod slots;
-pub mod write;
 
 pub use accountant::{IngestStats, UsageAccountant};
 pub use counter::{CounterSample, Direction, GapReason, LastSample, LineId, Verdict};
 pub use service::UsageService;
-pub use write::{UsageOutcome, UsageWrite};
+pub use crate::store::usage::{CounterRow, HourRow, UsageOutcome, UsageWrite};
 
 /// Decimal gigabyte: what members are told (10^9 bytes, as ISPs and ARCEP count).
 pub const BYTES_PER_GB: u64 = 1_000_000_000;

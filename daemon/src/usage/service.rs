@@ -8,11 +8,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::accountant::{IngestStats, UsageAccountant};
 use super::counter::CounterSample;
-use super::read::{ErasureSummary, load_accountant};
 use super::rollup::{RollupError, local_date, rollup_days};
-use super::write::UsageWrite;
-use super::{UsageOutcome, retention};
-use crate::state::Shared;
+use super::{UsageOutcome, UsageWrite, retention};
+use crate::config::Config;
+use crate::ipc::ErasureSummary;
 use crate::store::{Store, StoreError};
 
 /// Days before today rolled up again every hour, for late samples that fill their slots.
@@ -38,7 +37,8 @@ impl UsageService {
     pub async fn ingest(&self, samples: &[CounterSample]) -> Result<IngestStats, StoreError> {
         let mut guard = self.accountant.lock().await;
         if guard.is_none() {
-            *guard = Some(load_accountant(self.store.reader()).await?);
+            let rows = self.store.accountant_rows().await?;
+            *guard = Some(UsageAccountant::restore(rows.counters, rows.hours));
         }
         let Some(acc) = guard.as_mut() else {
             return Err(StoreError::Invalid("usage accountant unavailable".into()));
@@ -51,7 +51,7 @@ impl UsageService {
         Ok(stats)
     }
 
-    /// Erases a member (see `usage::write`), and forgets their lines' in-memory state.
+    /// Erases a member (see `crate::store::usage`), and forgets their lines' in-memory state.
     pub async fn erase_member(&self, reference: &str) -> Result<ErasureSummary, StoreError> {
         let mut guard = self.accountant.lock().await;
         let outcome = self
@@ -60,26 +60,28 @@ impl UsageService {
                 member: reference.to_string(),
             })
             .await?;
-        let UsageOutcome::Erased(summary) = outcome else {
+        let UsageOutcome::Erased(erased) = outcome else {
             return Err(StoreError::Invalid("erasure gave no summary".into()));
         };
         if let Some(acc) = guard.as_mut() {
-            acc.forget_lines(&summary.line_ids);
+            acc.forget_lines(&erased.line_ids);
         }
         drop(guard);
-        checkpoint(&self.store).await;
-        Ok(summary)
+        // Erased data must not linger in old page images of the write-ahead log.
+        if let Err(e) = self.store.checkpoint().await {
+            tracing::warn!("after an erasure, checkpointing the write-ahead log failed: {e}");
+        }
+        Ok(erased.summary)
     }
 
     /// Rolls up local days `from..=to` (and their months).
     pub async fn rollup(
         &self,
-        shared: &Shared,
+        config: &Config,
         from: jiff::civil::Date,
         to: jiff::civil::Date,
         pause_ms: u64,
     ) -> Result<u64, RollupError> {
-        let config = shared.config();
         rollup_days(
             &self.store,
             &config.daemon.time_zone,
@@ -92,43 +94,16 @@ impl UsageService {
     }
 }
 
-/// Moves the write-ahead log into the database and empties it, so that erased data does not
-/// linger in old page images (the pages themselves are zeroed by secure_delete).
-async fn checkpoint(store: &Store) {
-    use sqlx::ConnectOptions;
-    let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(store.path());
-    match opts.connect().await {
-        Ok(mut conn) => {
-            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(&mut conn)
-                .await
-            {
-                tracing::warn!("after an erasure, checkpointing the write-ahead log failed: {e}");
-            }
-            let _ = sqlx::Connection::close(conn).await;
-        }
-        Err(e) => {
-            tracing::warn!("after an erasure, could not open the store to checkpoint it: {e}")
-        }
-    }
-}
-
 /// The days the periodic roll-up covers: from the last rolled-up day (minus a margin for late
 /// data), or the oldest fine hour, never before what fine retention keeps, up to today.
 async fn days_to_roll(
-    shared: &Shared,
+    store: &Store,
+    config: &Config,
 ) -> Result<(jiff::civil::Date, jiff::civil::Date), StoreError> {
-    let config = shared.config();
     let tz = &config.daemon.time_zone;
     let now = crate::store::now();
     let today = local_date(now, tz);
-    let pool = shared.store.reader();
-    let last_day: Option<String> = sqlx::query_scalar("SELECT MAX(day) FROM usage_daily")
-        .fetch_one(pool)
-        .await?;
-    let oldest_fine: Option<i64> = sqlx::query_scalar("SELECT MIN(hour) FROM usage_fine")
-        .fetch_one(pool)
-        .await?;
+    let (last_day, oldest_fine) = store.usage_extent().await?;
     let keep = i64::try_from(config.retention.fine_buckets.as_secs()).unwrap_or(i64::MAX);
     let floor = local_date(now.saturating_sub(keep), tz);
     let from = match (
@@ -144,11 +119,17 @@ async fn days_to_roll(
     Ok((from.max(floor).min(today), today))
 }
 
-/// The background task: roll up and prune at start, then every hour, until shutdown.
-pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
+/// The background task: roll up and prune at start, then every hour, until shutdown. The
+/// config in force is read at each round (a reload changes the time zone or the retention).
+pub async fn run(
+    usage: Arc<UsageService>,
+    config: tokio::sync::watch::Receiver<Arc<Config>>,
+    shutdown: CancellationToken,
+) {
     loop {
-        match days_to_roll(&shared).await {
-            Ok((from, to)) => match shared.usage.rollup(&shared, from, to, 0).await {
+        let current = config.borrow().clone();
+        match days_to_roll(&usage.store, &current).await {
+            Ok((from, to)) => match usage.rollup(&current, from, to, 0).await {
                 Ok(rows) => tracing::debug!("usage: rolled up {from}..{to} ({rows} daily rows)"),
                 Err(e) => {
                     tracing::error!("usage roll-up failed (it is retried within the hour): {e}")
@@ -156,13 +137,165 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
             },
             Err(e) => tracing::error!("usage roll-up: {e}"),
         }
-        let retention = shared.config().retention.clone();
-        if let Err(e) = retention::prune(&shared.store, &retention, crate::store::now()).await {
+        if let Err(e) = retention::prune(&usage.store, &current.retention, crate::store::now()).await
+        {
             tracing::error!("retention pruning failed (retried within the hour): {e}");
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(retention::PRUNE_EVERY) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipc::{LineKind, MatchKind, NewLine, NewMember, ReportPreference};
+    use crate::octets::Counter;
+    use crate::store::WriteOp;
+    use crate::usage::Direction;
+    use sqlx::ConnectOptions;
+
+    const PEAK: (u16, u16) = (19 * 60, 23 * 60);
+
+    fn ts(s: &str) -> i64 {
+        s.parse::<jiff::Timestamp>().expect("timestamp").as_second()
+    }
+
+    /// Both directions of a line every 5 minutes over [from, to], at 1,000 bytes/s.
+    fn steady(line: i64, from: i64, to: i64) -> Vec<CounterSample> {
+        (from..=to)
+            .step_by(300)
+            .flat_map(|t| {
+                [Direction::Download, Direction::Upload].map(|direction| CounterSample {
+                    line,
+                    direction,
+                    counter: Counter::C64(1_000 * (t - from) as u64),
+                    at: jiff::Timestamp::from_second(t).expect("time"),
+                    device_uptime_ticks: None,
+                    discontinuity: None,
+                    link_speed_bps: Some(1_000_000_000),
+                    per_line: true,
+                })
+            })
+            .collect()
+    }
+
+    /// A line created in the middle of a day, measured from then on, is complete from its
+    /// creation, not from that day's midnight; a line with data from days before its creation
+    /// (replayed) is expected from its first day.
+    #[tokio::test]
+    async fn a_line_is_expected_from_its_creation_or_from_an_older_first_day() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (store, writer) = Store::open(&dir.path().join("coopnoc.db"))
+            .await
+            .expect("open");
+        store
+            .write(WriteOp::AddMember(NewMember {
+                reference: "M-1".into(),
+                display_name: "Member".into(),
+                email: None,
+                language: "fr".into(),
+                reports: ReportPreference::None,
+            }))
+            .await
+            .expect("member");
+        for reference in ["L-NEW", "L-OLD"] {
+            store
+                .write(WriteOp::AddLine(NewLine {
+                    reference: reference.into(),
+                    kind: LineKind::Fibre,
+                    device: None,
+                    match_kind: MatchKind::Serial,
+                    match_key: format!("SN-{reference}"),
+                    member: Some("M-1".into()),
+                    description: None,
+                }))
+                .await
+                .expect("line");
+        }
+        // The store stamps lines with the present: move their creation into March 2026.
+        let created = ts("2026-03-10T15:00:00Z");
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(store.path())
+            .connect()
+            .await
+            .expect("open");
+        sqlx::query("UPDATE line SET created_at = ?")
+            .bind(created)
+            .execute(&mut conn)
+            .await
+            .expect("update");
+        let id = |r: &'static str| store.line_id(r);
+        let usage = UsageService::new(store.clone());
+        // L-NEW: the first sample 30 s after its creation; L-OLD: data from two days before.
+        let (new_from, old_from, to) = (
+            created + 30,
+            ts("2026-03-08T00:00:30Z"),
+            ts("2026-03-11T15:00:30Z"),
+        );
+        let old_day = ts("2026-03-08T00:00:00Z");
+        usage
+            .ingest(&steady(id("L-NEW").await.expect("id"), new_from, to))
+            .await
+            .expect("ingest");
+        usage
+            .ingest(&steady(id("L-OLD").await.expect("id"), old_from, to))
+            .await
+            .expect("ingest");
+        let utc = jiff::tz::TimeZone::UTC;
+        rollup_days(
+            &store,
+            &utc,
+            PEAK,
+            jiff::civil::date(2026, 3, 8),
+            jiff::civil::date(2026, 3, 12),
+            0,
+        )
+        .await
+        .expect("rollup");
+
+        // The month is over: expected to its end, from the creation (or the first old day).
+        let month_end = ts("2026-04-01T00:00:00Z");
+        let new = store
+            .usage_report("L-NEW", Some("2026-03"), false, &utc, "UTC", PEAK)
+            .await
+            .expect("report");
+        assert_eq!(new.total_bytes, 2 * 1_000 * (to - new_from) as u64);
+        let expected = (to - new_from) as f64 / (month_end - created) as f64;
+        assert!(
+            (new.completeness - expected).abs() < 1e-9,
+            "{} instead of {expected}",
+            new.completeness
+        );
+        let old = store
+            .usage_report("L-OLD", Some("2026-03"), false, &utc, "UTC", PEAK)
+            .await
+            .expect("report");
+        let expected = (to - old_from) as f64 / (month_end - old_day) as f64;
+        assert!(
+            (old.completeness - expected).abs() < 1e-9,
+            "{} instead of {expected}",
+            old.completeness
+        );
+
+        // The member's month follows the same rule.
+        let (covered, expected): (i64, i64) = sqlx::query_as(
+            "SELECT covered_ms, expected_ms FROM usage_monthly WHERE month = '2026-03'",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .expect("month");
+        assert_eq!(covered, 2_000 * ((to - new_from) + (to - old_from)));
+        assert_eq!(
+            expected,
+            2_000 * ((month_end - created) + (month_end - old_day))
+        );
+
+        drop(usage);
+        drop(conn);
+        store.close().await;
+        writer.finish().await;
     }
 }

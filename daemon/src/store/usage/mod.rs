@@ -1,12 +1,62 @@
-//! Usage writes, applied by the store's writer task inside its transaction (one savepoint
-//! each): a write is all or nothing, which is what makes ingest and roll-ups crash-safe.
+//! Usage in the store: the rows of `usage_fine`, `usage_counter`, the roll-ups and their
+//! pruning, behind typed writes applied by the writer task inside its transaction (one
+//! savepoint each): a write is all or nothing, which is what makes ingest and roll-ups
+//! crash-safe. The reads (`coopnoc usage`, a member's export, the accountant's state at start)
+//! are in `read`.
 
+mod read;
+pub mod rollup;
+pub mod retention;
+pub mod slots;
+
+pub use read::{AccountantRows, EXPECTED_FROM, format_peak, parse_month};
+pub use rollup::{DayPlan, MonthPlan, RollupError, local_date, local_instant};
+pub use retention::PruneTarget;
+pub use slots::{HourSlots, SLOT_MS, SLOTS_PER_HOUR};
+
+use serde::{Deserialize, Serialize};
 use sqlx::{Row, SqliteConnection};
 
-use super::counter::{Direction, LastSample, LineId};
-use super::slots::HourSlots;
-use crate::observe::Counter;
-use crate::store::StoreError;
+use crate::ipc::ErasureSummary;
+use crate::octets::Counter;
+use crate::store::{Store, StoreError, WriteOp, WriteOutcome};
+
+/// A line's row id in the store (`line.id`).
+pub type LineId = i64;
+
+/// From the member's point of view: download = bytes delivered to the member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Direction {
+    Download,
+    Upload,
+}
+
+impl Direction {
+    pub fn index(self) -> usize {
+        match self {
+            Direction::Download => 0,
+            Direction::Upload => 1,
+        }
+    }
+
+    pub fn from_index(i: i64) -> Option<Direction> {
+        match i {
+            0 => Some(Direction::Download),
+            1 => Some(Direction::Upload),
+            _ => None,
+        }
+    }
+}
+
+/// What is kept of a line's previous counter sample (in memory and in `usage_counter`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LastSample {
+    pub at_ms: i64,
+    pub counter: Counter,
+    pub uptime: Option<u32>,
+    pub discontinuity: Option<u32>,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HourRow {
@@ -33,12 +83,12 @@ pub enum UsageWrite {
         counters: Vec<CounterRow>,
     },
     /// Rebuilds one local day of `usage_daily` and `usage_coop_daily` from `usage_fine`.
-    RollupDay(super::rollup::DayPlan),
+    RollupDay(DayPlan),
     /// Rebuilds one local month of `usage_monthly` and `usage_coop_monthly` from `usage_daily`.
-    RollupMonth(super::rollup::MonthPlan),
+    RollupMonth(MonthPlan),
     /// Deletes at most `limit` rows older than the cutoff from one table.
     Prune {
-        target: super::retention::PruneTarget,
+        target: PruneTarget,
         cutoff: i64,
         limit: u32,
     },
@@ -53,32 +103,52 @@ pub enum UsageOutcome {
     Recorded,
     RolledUp { rows: u64 },
     Pruned { rows: u64 },
-    Erased(super::read::ErasureSummary),
+    Erased(Erased),
 }
 
-pub async fn apply(conn: &mut SqliteConnection, w: UsageWrite) -> Result<UsageOutcome, StoreError> {
+/// What an erasure removed, and the row ids of the lines it detached (for the accountant to
+/// forget; not shown to anyone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Erased {
+    pub summary: ErasureSummary,
+    pub line_ids: Vec<LineId>,
+}
+
+impl Store {
+    /// Applies one usage write through the writer.
+    pub async fn usage(&self, w: UsageWrite) -> Result<UsageOutcome, StoreError> {
+        match self.write(WriteOp::Usage(w)).await? {
+            WriteOutcome::Usage(o) => Ok(o),
+            other => Err(StoreError::Invalid(format!(
+                "unexpected outcome of a usage write: {other:?}"
+            ))),
+        }
+    }
+}
+
+pub(crate) async fn apply(conn: &mut SqliteConnection, w: UsageWrite) -> Result<UsageOutcome, StoreError> {
     match w {
         UsageWrite::Record { hours, counters } => {
             record(conn, &hours, &counters).await?;
             Ok(UsageOutcome::Recorded)
         }
         UsageWrite::RollupDay(plan) => Ok(UsageOutcome::RolledUp {
-            rows: super::rollup::apply_day(conn, &plan).await?,
+            rows: rollup::apply_day(conn, &plan).await?,
         }),
         UsageWrite::RollupMonth(plan) => Ok(UsageOutcome::RolledUp {
-            rows: super::rollup::apply_month(conn, &plan).await?,
+            rows: rollup::apply_month(conn, &plan).await?,
         }),
         UsageWrite::Prune {
             target,
             cutoff,
             limit,
         } => Ok(UsageOutcome::Pruned {
-            rows: super::retention::apply_prune(conn, target, cutoff, limit).await?,
+            rows: retention::apply_prune(conn, target, cutoff, limit).await?,
         }),
         UsageWrite::EraseMember { member } => Ok(UsageOutcome::Erased(erase(conn, &member).await?)),
         UsageWrite::AuditExport { member } => {
             sqlx::query("INSERT INTO audit (at, actor, action, object) VALUES (?, 'ctl', 'member-export', ?)")
-                .bind(crate::store::now())
+                .bind(super::now())
                 .bind(member)
                 .execute(&mut *conn)
                 .await?;
@@ -171,9 +241,9 @@ async fn record(
 }
 
 /// Rows per multi-row INSERT (SQLite allows 32,766 parameters per statement).
-pub(super) const ROWS_PER_STATEMENT: usize = 250;
+const ROWS_PER_STATEMENT: usize = 250;
 
-pub(super) fn multi_row_insert(head: &str, columns: usize, rows: usize) -> String {
+fn multi_row_insert(head: &str, columns: usize, rows: usize) -> String {
     let tuple = format!("({})", vec!["?"; columns].join(", "));
     let mut sql = String::with_capacity(head.len() + rows * (tuple.len() + 2));
     sql.push_str(head);
@@ -194,10 +264,7 @@ pub fn to_db(v: u64) -> i64 {
 /// Erasure: the member row, their monthly and daily usage, the fine usage and counter state of
 /// the lines they hold (the lines stay, detached: they are infrastructure), and their name in
 /// the audit log. Cooperative-wide aggregates stay. The act is logged without personal data.
-async fn erase(
-    conn: &mut SqliteConnection,
-    reference: &str,
-) -> Result<super::read::ErasureSummary, StoreError> {
+async fn erase(conn: &mut SqliteConnection, reference: &str) -> Result<Erased, StoreError> {
     let id: i64 = sqlx::query_scalar("SELECT id FROM member WHERE ref = ?")
         .bind(reference)
         .fetch_optional(&mut *conn)
@@ -207,7 +274,7 @@ async fn erase(
         .bind(id)
         .fetch_all(&mut *conn)
         .await?;
-    let mut s = super::read::ErasureSummary {
+    let mut s = ErasureSummary {
         lines_detached: lines.len() as u64,
         ..Default::default()
     };
@@ -243,7 +310,7 @@ async fn erase(
         .await?
         .rows_affected();
     sqlx::query("UPDATE line SET member_id = NULL, updated_at = ? WHERE member_id = ?")
-        .bind(crate::store::now())
+        .bind(super::now())
         .bind(id)
         .execute(&mut *conn)
         .await?;
@@ -269,16 +336,18 @@ async fn erase(
         s.lines_detached, s.fine_rows, s.daily_rows, s.monthly_rows
     );
     sqlx::query("INSERT INTO audit (at, actor, action, object, detail) VALUES (?, 'ctl', 'member-erase', 'a member', ?)")
-        .bind(crate::store::now())
+        .bind(super::now())
         .bind(&detail)
         .execute(&mut *conn)
         .await?;
-    s.line_ids = lines;
-    Ok(s)
+    Ok(Erased {
+        summary: s,
+        line_ids: lines,
+    })
 }
 
 /// Reads a `usage_counter` row back.
-pub fn counter_from_row(
+fn counter_from_row(
     r: &sqlx::sqlite::SqliteRow,
 ) -> Result<Option<(LineId, Direction, LastSample)>, sqlx::Error> {
     let per_line: i64 = r.try_get("per_line")?;

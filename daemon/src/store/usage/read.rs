@@ -1,31 +1,25 @@
 //! Usage reads on the read pool: state for the accountant at start, what `coopnoc usage`
 //! shows, and a member's data export.
 
-use serde::{Deserialize, Serialize};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Column, Row, SqlitePool};
 
-use super::accountant::UsageAccountant;
 use super::rollup::{MonthPlan, RollupError};
 use super::slots::HourSlots;
-use super::write::counter_from_row;
+use super::{Direction, LastSample, LineId, counter_from_row};
+use crate::ipc::{DayUsage, LineMeasure, UsageReport};
 use crate::store::{Store, StoreError, format_time};
 
-/// What an erasure removed (counts only).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ErasureSummary {
-    pub lines_detached: u64,
-    pub fine_rows: u64,
-    pub daily_rows: u64,
-    pub monthly_rows: u64,
-    pub audit_rows_scrubbed: u64,
-    /// The detached lines' row ids (for the accountant to forget; not shown).
-    #[serde(skip)]
-    pub line_ids: Vec<i64>,
+/// What the usage accountant resumes from: every line's last samples, and the hours they may
+/// still feed.
+#[derive(Debug, Default)]
+pub struct AccountantRows {
+    pub counters: Vec<(LineId, Direction, LastSample)>,
+    pub hours: Vec<(LineId, i64, HourSlots)>,
 }
 
-/// Restores the accountant: every line's last samples and the hours they may still feed.
-pub async fn load_accountant(pool: &SqlitePool) -> Result<UsageAccountant, StoreError> {
+/// Every line's last samples and the hours they may still feed.
+async fn accountant_rows(pool: &SqlitePool) -> Result<AccountantRows, StoreError> {
     let rows = sqlx::query("SELECT * FROM usage_counter")
         .fetch_all(pool)
         .await?;
@@ -55,51 +49,7 @@ pub async fn load_accountant(pool: &SqlitePool) -> Result<UsageAccountant, Store
             }
         }
     }
-    Ok(UsageAccountant::restore(counters, hours))
-}
-
-/// `coopnoc usage`: one line's or one member's month.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct UsageReport {
-    /// "line" or "member".
-    pub subject_kind: String,
-    pub subject: String,
-    /// YYYY-MM, in `time_zone`.
-    pub month: String,
-    pub time_zone: String,
-    pub period_start: String,
-    pub period_end: String,
-    pub lines: Vec<LineMeasure>,
-    /// Exact bytes. Download = delivered to the member; upload = sent by the member.
-    pub download_bytes: u64,
-    pub upload_bytes: u64,
-    pub total_bytes: u64,
-    /// Bytes (both directions) within the evening peak, and its share of the total.
-    pub peak_bytes: u64,
-    pub peak_share: Option<f64>,
-    pub evening_peak: String,
-    /// Share of the period (so far) covered by good counter data, 0..1.
-    pub completeness: f64,
-    /// True when completeness is below 100 %: the volume is a lower bound.
-    pub estimated: bool,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub days: Vec<DayUsage>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct LineMeasure {
-    pub line: String,
-    /// False where the device gives only per-PON counters.
-    pub measured_per_line: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct DayUsage {
-    pub day: String,
-    pub download_bytes: u64,
-    pub upload_bytes: u64,
-    pub peak_bytes: u64,
-    pub completeness: f64,
+    Ok(AccountantRows { counters, hours })
 }
 
 fn u(v: i64) -> u64 {
@@ -111,7 +61,7 @@ fn u(v: i64) -> u64 {
 /// replayed or imported for a line entered into coopnoc after it was lit). Daily rows know
 /// their day, not the moment within it: on the day a line is created its data starts after
 /// that moment, so the day's start would count hours in which the line did not exist yet.
-pub(super) const EXPECTED_FROM: &str = "COALESCE(
+pub const EXPECTED_FROM: &str = "COALESCE(
         (SELECT MIN(d.day_start) FROM usage_daily d WHERE d.line_id = l.id AND d.day_start + d.period_s <= l.created_at),
         l.created_at)";
 
@@ -188,6 +138,23 @@ async fn subject(pool: &SqlitePool, what: &str) -> Result<Subject, StoreError> {
 }
 
 impl Store {
+    /// What the usage accountant resumes from after a start.
+    pub async fn accountant_rows(&self) -> Result<AccountantRows, StoreError> {
+        accountant_rows(self.pool()).await
+    }
+
+    /// The extent of usage data: the last local day rolled up, and the oldest hour of fine
+    /// usage (UTC hours since the epoch).
+    pub async fn usage_extent(&self) -> Result<(Option<String>, Option<i64>), StoreError> {
+        let last_day: Option<String> = sqlx::query_scalar("SELECT MAX(day) FROM usage_daily")
+            .fetch_one(self.pool())
+            .await?;
+        let oldest_fine: Option<i64> = sqlx::query_scalar("SELECT MIN(hour) FROM usage_fine")
+            .fetch_one(self.pool())
+            .await?;
+        Ok((last_day, oldest_fine))
+    }
+
     /// One line's or member's usage for a local month (`None`: the current one).
     pub async fn usage_report(
         &self,
@@ -198,13 +165,13 @@ impl Store {
         tz_name: &str,
         evening_peak: (u16, u16),
     ) -> Result<UsageReport, StoreError> {
-        let pool = self.reader();
+        let pool = self.pool();
         let now = crate::store::now();
         let (y, m) = match month {
             Some(s) => parse_month(s)
                 .ok_or_else(|| StoreError::Invalid(format!("\"{s}\" is not a month (YYYY-MM)")))?,
             None => {
-                let d = super::rollup::local_date(now, tz);
+                let d = super::local_date(now, tz);
                 (d.year(), d.month())
             }
         };
@@ -314,7 +281,7 @@ impl Store {
 
     /// Everything held about a member, for a data-access request.
     pub async fn member_export(&self, reference: &str) -> Result<serde_json::Value, StoreError> {
-        let pool = self.reader();
+        let pool = self.pool();
         let member = sqlx::query("SELECT * FROM member WHERE ref = ?")
             .bind(reference)
             .fetch_optional(pool)
@@ -426,167 +393,4 @@ fn row_json(r: &SqliteRow, extra: Option<(&str, &str)>) -> serde_json::Value {
         map.insert(col.name().to_string(), v);
     }
     serde_json::Value::Object(map)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ipc::{LineKind, MatchKind, NewLine, NewMember, ReportPreference};
-    use crate::observe::Counter;
-    use crate::store::WriteOp;
-    use crate::usage::rollup::rollup_days;
-    use crate::usage::{CounterSample, Direction, UsageService};
-
-    const PEAK: (u16, u16) = (19 * 60, 23 * 60);
-
-    fn ts(s: &str) -> i64 {
-        s.parse::<jiff::Timestamp>().expect("timestamp").as_second()
-    }
-
-    /// Both directions of a line every 5 minutes over [from, to], at 1,000 bytes/s.
-    fn steady(line: i64, from: i64, to: i64) -> Vec<CounterSample> {
-        (from..=to)
-            .step_by(300)
-            .flat_map(|t| {
-                [Direction::Download, Direction::Upload].map(|direction| CounterSample {
-                    line,
-                    direction,
-                    counter: Counter::C64(1_000 * (t - from) as u64),
-                    at: jiff::Timestamp::from_second(t).expect("time"),
-                    device_uptime_ticks: None,
-                    discontinuity: None,
-                    link_speed_bps: Some(1_000_000_000),
-                    per_line: true,
-                })
-            })
-            .collect()
-    }
-
-    /// A line created in the middle of a day, measured from then on, is complete from its
-    /// creation, not from that day's midnight; a line with data from days before its creation
-    /// (replayed) is expected from its first day.
-    #[tokio::test]
-    async fn a_line_is_expected_from_its_creation_or_from_an_older_first_day() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (store, writer) = Store::open(&dir.path().join("coopnoc.db"))
-            .await
-            .expect("open");
-        store
-            .write(WriteOp::AddMember(NewMember {
-                reference: "M-1".into(),
-                display_name: "Member".into(),
-                email: None,
-                language: "fr".into(),
-                reports: ReportPreference::None,
-            }))
-            .await
-            .expect("member");
-        for reference in ["L-NEW", "L-OLD"] {
-            store
-                .write(WriteOp::AddLine(NewLine {
-                    reference: reference.into(),
-                    kind: LineKind::Fibre,
-                    device: None,
-                    match_kind: MatchKind::Serial,
-                    match_key: format!("SN-{reference}"),
-                    member: Some("M-1".into()),
-                    description: None,
-                }))
-                .await
-                .expect("line");
-        }
-        // The store stamps lines with the present: move their creation into March 2026.
-        let created = ts("2026-03-10T15:00:00Z");
-        {
-            use sqlx::ConnectOptions;
-            let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-                .filename(store.path())
-                .connect()
-                .await
-                .expect("open");
-            sqlx::query("UPDATE line SET created_at = ?")
-                .bind(created)
-                .execute(&mut conn)
-                .await
-                .expect("update");
-        }
-        let id = |r: &'static str| {
-            let pool = store.reader().clone();
-            async move {
-                sqlx::query_scalar::<_, i64>("SELECT id FROM line WHERE ref = ?")
-                    .bind(r)
-                    .fetch_one(&pool)
-                    .await
-                    .expect("id")
-            }
-        };
-        let usage = UsageService::new(store.clone());
-        // L-NEW: the first sample 30 s after its creation; L-OLD: data from two days before.
-        let (new_from, old_from, to) = (
-            created + 30,
-            ts("2026-03-08T00:00:30Z"),
-            ts("2026-03-11T15:00:30Z"),
-        );
-        let old_day = ts("2026-03-08T00:00:00Z");
-        usage
-            .ingest(&steady(id("L-NEW").await, new_from, to))
-            .await
-            .expect("ingest");
-        usage
-            .ingest(&steady(id("L-OLD").await, old_from, to))
-            .await
-            .expect("ingest");
-        let utc = jiff::tz::TimeZone::UTC;
-        rollup_days(
-            &store,
-            &utc,
-            PEAK,
-            jiff::civil::date(2026, 3, 8),
-            jiff::civil::date(2026, 3, 12),
-            0,
-        )
-        .await
-        .expect("rollup");
-
-        // The month is over: expected to its end, from the creation (or the first old day).
-        let month_end = ts("2026-04-01T00:00:00Z");
-        let new = store
-            .usage_report("L-NEW", Some("2026-03"), false, &utc, "UTC", PEAK)
-            .await
-            .expect("report");
-        assert_eq!(new.total_bytes, 2 * 1_000 * (to - new_from) as u64);
-        let expected = (to - new_from) as f64 / (month_end - created) as f64;
-        assert!(
-            (new.completeness - expected).abs() < 1e-9,
-            "{} instead of {expected}",
-            new.completeness
-        );
-        let old = store
-            .usage_report("L-OLD", Some("2026-03"), false, &utc, "UTC", PEAK)
-            .await
-            .expect("report");
-        let expected = (to - old_from) as f64 / (month_end - old_day) as f64;
-        assert!(
-            (old.completeness - expected).abs() < 1e-9,
-            "{} instead of {expected}",
-            old.completeness
-        );
-
-        // The member's month follows the same rule.
-        let (covered, expected): (i64, i64) = sqlx::query_as(
-            "SELECT covered_ms, expected_ms FROM usage_monthly WHERE month = '2026-03'",
-        )
-        .fetch_one(store.reader())
-        .await
-        .expect("month");
-        assert_eq!(covered, 2_000 * ((to - new_from) + (to - old_from)));
-        assert_eq!(
-            expected,
-            2_000 * ((month_end - created) + (month_end - old_day))
-        );
-
-        drop(usage);
-        store.close().await;
-        writer.finish().await;
-    }
 }

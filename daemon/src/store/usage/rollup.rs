@@ -1,8 +1,10 @@
-//! Roll-ups: fine slots → daily per line → monthly per member, in the cooperative's time zone.
+//! Roll-ups in the store: fine slots → daily per line → monthly per member, in the
+//! cooperative's time zone.
 //!
 //! Each period is rebuilt whole from its source in one transaction (delete the period, insert
 //! its new rows): running it twice gives the same rows, and a crash in the middle leaves either
-//! the old rows or the new ones, never a mix, never a double count.
+//! the old rows or the new ones, never a mix, never a double count. Which days to roll up, and
+//! when, is the usage accounting's business (`crate::usage::rollup`).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -11,8 +13,8 @@ use jiff::tz::TimeZone;
 use sqlx::{Row, SqliteConnection};
 
 use super::slots::{HourSlots, SLOTS_PER_HOUR};
-use super::write::{ROWS_PER_STATEMENT, UsageWrite, multi_row_insert, to_db};
-use crate::store::{Store, StoreError, WriteOp};
+use super::{ROWS_PER_STATEMENT, multi_row_insert, to_db};
+use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RollupError {
@@ -263,7 +265,7 @@ pub(super) async fn apply_month(
         "SELECT l.member_id, {} AS created_at,
                 EXISTS (SELECT 1 FROM usage_counter c WHERE c.line_id = l.id AND c.per_line = 0) AS per_pon
          FROM line l WHERE l.member_id IS NOT NULL",
-        super::read::EXPECTED_FROM
+        super::EXPECTED_FROM
     )))
     .fetch_all(&mut *conn)
     .await?;
@@ -344,62 +346,10 @@ pub(super) async fn apply_month(
     Ok(per_member.len() as u64)
 }
 
-/// Rolls up every local day from `from` to `to` (inclusive), one transaction per day, then
-/// every month they touch. Returns the number of daily rows written.
-pub async fn rollup_days(
-    store: &Store,
-    tz: &TimeZone,
-    evening_peak: (u16, u16),
-    from: Date,
-    to: Date,
-    pause_ms: u64,
-) -> Result<u64, RollupError> {
-    let mut rows = 0;
-    let mut day = from;
-    let mut months: Vec<(i16, i8)> = Vec::new();
-    while day <= to {
-        let mut plan = DayPlan::new(day, tz, evening_peak)?;
-        plan.pause_ms = pause_ms;
-        if let crate::usage::UsageOutcome::RolledUp { rows: n } =
-            store.usage(UsageWrite::RollupDay(plan)).await?
-        {
-            rows += n;
-        }
-        if months.last() != Some(&(day.year(), day.month())) {
-            months.push((day.year(), day.month()));
-        }
-        day = day
-            .tomorrow()
-            .map_err(|e| RollupError::Time(day.to_string(), e))?;
-        if pause_ms > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(pause_ms)).await;
-        }
-    }
-    let now = crate::store::now();
-    for (y, m) in months {
-        store
-            .usage(UsageWrite::RollupMonth(MonthPlan::new(y, m, tz, now)?))
-            .await?;
-    }
-    Ok(rows)
-}
-
 /// The local date of a Unix time.
 pub fn local_date(seconds: i64, tz: &TimeZone) -> Date {
     jiff::Timestamp::from_second(seconds)
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
         .to_zoned_datetime(tz.clone())
         .date()
-}
-
-impl Store {
-    /// Applies one usage write through the writer.
-    pub async fn usage(&self, w: UsageWrite) -> Result<super::UsageOutcome, StoreError> {
-        match self.write(WriteOp::Usage(w)).await? {
-            crate::store::WriteOutcome::Usage(o) => Ok(o),
-            other => Err(StoreError::Invalid(format!(
-                "unexpected outcome of a usage write: {other:?}"
-            ))),
-        }
-    }
 }
