@@ -290,7 +290,7 @@ async fn lines_follow_their_onu_by_serial_and_change_state_after_n_agreeing_poll
 
     // A long fibre gets its own threshold: kept with the line, read back with it, and the
     // next agreeing polls judge the line with it.
-    let own = coopnocd::linestate::ThresholdOverrides {
+    let own = coopnocd::ipc::ThresholdOverrides {
         optical_rx_min_dbm: Some(-31.0),
         ..Default::default()
     };

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use coopnocd::config::{Secret, SnmpCredentials, Target};
-use coopnocd::snmp::{Engine, Oid, SessionOptions, SnmpError, Table};
+use coopnocd::collect::snmp::{Engine, Oid, SessionOptions, SnmpError, Table};
 use snmp_support::udp_proxy::{Fault, UdpProxy};
 
 const COLUMNS: &[&str] = &[

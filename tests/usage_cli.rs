@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use common::{sqlite_count, wait_for};
 use coopnocd::ipc::{Request, Response};
-use coopnocd::observe::Counter;
-use coopnocd::usage::{CounterSample, Direction};
+use coopnocd::collect::observe::Counter;
+use coopnocd::model::usage::{CounterSample, Direction};
 
 const CLI: &str = env!("CARGO_BIN_EXE_coopnoc");
 
@@ -320,8 +320,8 @@ fn export_then_erase_leaves_nothing_of_the_member() {
         });
     }
     let tz = jiff::tz::TimeZone::get("Europe/Paris").expect("tz");
-    let first = coopnocd::usage::rollup::local_date(from, &tz).to_string();
-    let last = coopnocd::usage::rollup::local_date(now, &tz).to_string();
+    let first = coopnocd::model::usage::rollup::local_date(from, &tz).to_string();
+    let last = coopnocd::model::usage::rollup::local_date(now, &tz).to_string();
     d.call(Request::UsageRollup {
         from: Some(first),
         to: Some(last),

@@ -20,7 +20,7 @@ use common::wait_for;
 use coopnoc_sim::{CounterWidth, ScriptHandle, ScriptedDevice, ScriptedPort, ScriptedSpec};
 use coopnocd::ctl::client::Client;
 use coopnocd::ipc::{Request, Response};
-use coopnocd::usage::slots::{HourSlots, SLOT_MS, SLOTS_PER_HOUR, apportion};
+use coopnocd::model::usage::slots::{HourSlots, SLOT_MS, SLOTS_PER_HOUR, apportion};
 
 const CLI: &str = env!("CARGO_BIN_EXE_coopnoc");
 const TZ: &str = "Europe/Paris";
@@ -365,7 +365,7 @@ fn config(
 fn months(from_ms: i64, to_ms: i64) -> Vec<String> {
     let tz = jiff::tz::TimeZone::get(TZ).expect("tz");
     let m = |ms: i64| {
-        coopnocd::usage::rollup::local_date(ms / 1000, &tz)
+        coopnocd::model::usage::rollup::local_date(ms / 1000, &tz)
             .strftime("%Y-%m")
             .to_string()
     };
@@ -636,7 +636,7 @@ fn scripted_counters_give_exact_volumes_and_flagged_gaps() {
         .max()
         .expect("data");
     let tz = jiff::tz::TimeZone::get(TZ).expect("tz");
-    let day = |ms: i64| coopnocd::usage::rollup::local_date(ms / 1000, &tz).to_string();
+    let day = |ms: i64| coopnocd::model::usage::rollup::local_date(ms / 1000, &tz).to_string();
     let r = run.call(Request::UsageRollup {
         from: Some(day(first_ms)),
         to: Some(day(last_ms)),

@@ -226,7 +226,7 @@ fn show(d: &DeviceDetail, now: jiff::Timestamp) -> String {
 mod tests {
     use super::*;
     use coopnocd::ipc::InterfaceInfo;
-    use coopnocd::observe::CollectorHealth;
+    use coopnocd::ipc::CollectorHealth;
 
     fn summary() -> DeviceSummary {
         DeviceSummary {

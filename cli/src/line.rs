@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use coopnocd::ipc::{ErrorKind, Levels, LineDetail, LineLocation, Request, Response, WatchReading};
-use coopnocd::linestate::ThresholdOverrides;
+use coopnocd::ipc::ThresholdOverrides;
 
 use crate::Session;
 use crate::args::ThresholdArgs;

@@ -416,7 +416,7 @@ async fn import(s: &mut Session, file: &Path, kind: Option<ImportKindArg>) -> an
     let kind = match kind {
         Some(ImportKindArg::Members) => ImportKind::Members,
         Some(ImportKindArg::Lines) => ImportKind::Lines,
-        None => coopnocd::inventory::guess_kind(&csv).with_context(|| {
+        None => coopnocd::model::inventory::guess_kind(&csv).with_context(|| {
             format!(
                 "{}: cannot tell members from lines by its header; say --kind members or --kind lines",
                 file.display()

@@ -3,7 +3,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use coopnocd::ipc::{Request, Response};
-use coopnocd::usage::read::UsageReport;
+use coopnocd::ipc::UsageReport;
 
 use crate::{Session, output};
 
@@ -11,7 +11,7 @@ use crate::{Session, output};
 pub fn gb(bytes: u64) -> String {
     format!(
         "{:.1} GB",
-        bytes as f64 / coopnocd::usage::BYTES_PER_GB as f64
+        bytes as f64 / coopnocd::model::usage::BYTES_PER_GB as f64
     )
 }
 

@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use coopnocd::ipc::{LineKind, MatchKind, NewLine, NewMember, ReportPreference};
-use coopnocd::lines::levels::{DayLevels, Metric};
+use coopnocd::store::levels::{DayLevels, Metric};
 use coopnocd::store::{LineImportRow, MemberImportRow, Store, WriteOp};
 
 fn arg(name: &str, default: usize) -> usize {
@@ -115,7 +115,7 @@ async fn populate(store: &Store, lines: usize, days: i64) {
                 .await
                 .expect("level");
             }
-            let date = coopnocd::usage::rollup::local_date(day * 86400, &jiff::tz::TimeZone::UTC)
+            let date = coopnocd::model::usage::rollup::local_date(day * 86400, &jiff::tz::TimeZone::UTC)
                 .to_string();
             sqlx::query(
                 "INSERT INTO usage_daily (line_id, day, member_id, day_start, period_s, down_bytes, up_bytes, down_peak_bytes,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::net::{UnixListener, UnixStream};
 use tokio_util::sync::CancellationToken;
 
-use crate::inventory;
+use crate::model::inventory;
 use crate::ipc::{
     self, ErrorKind, ErrorReply, ImportKind, ImportSummary, LineDetail, LinesQuery, Request,
     Response,
@@ -145,7 +145,7 @@ async fn handle(req: Request, shared: &Shared) -> Response {
                 }
                 let reference = l.reference.clone();
                 store.write(WriteOp::AddLine(l)).await?;
-                shared.lines.invalidate();
+                lines_changed(shared).await;
                 Response::Line(Box::new(store.find_line(&reference).await?))
             }
             Request::LineList { unassigned_only } => Response::Lines { lines: store.lines(unassigned_only).await? },
@@ -155,17 +155,17 @@ async fn handle(req: Request, shared: &Shared) -> Response {
                 let found = store.find_line(&line).await?;
                 let reference = found.line.reference;
                 store.write(WriteOp::AssignLine { line: reference.clone(), member }).await?;
-                shared.lines.invalidate();
+                lines_changed(shared).await;
                 Response::Line(Box::new(store.find_line(&reference).await?))
             }
             Request::LineThresholds { line, thresholds } => {
                 let reference = store.find_line(&line).await?.line.reference;
                 store.write(WriteOp::LineThresholds { line: reference.clone(), thresholds }).await?;
-                shared.lines.invalidate();
+                lines_changed(shared).await;
                 Response::Line(Box::new(line_show(shared, &reference).await?))
             }
-            Request::Lines { query: LinesQuery::Problems } => Response::Problems(shared.lines.problems(store, &shared.config()).await?),
-            Request::Lines { query: LinesQuery::Unassigned } => Response::Unassigned { items: shared.lines.unassigned(store).await? },
+            Request::Lines { query: LinesQuery::Problems } => Response::Problems(crate::serve::lines::problems(&shared.published.snapshot(), &shared.config().lines, crate::store::now())),
+            Request::Lines { query: LinesQuery::Unassigned } => Response::Unassigned { items: crate::serve::lines::unassigned(&shared.published.snapshot()) },
             Request::Events { since, subject, limit } => {
                 let since = match since.as_deref().map(str::parse::<jiff::Timestamp>) {
                     None => None,
@@ -182,11 +182,11 @@ async fn handle(req: Request, shared: &Shared) -> Response {
                     let config = shared.config();
                     let tz = &config.daemon.time_zone;
                     let date = match on.as_deref().map(str::parse::<jiff::civil::Date>) {
-                        None => crate::usage::rollup::local_date(crate::store::now(), tz),
+                        None => crate::model::usage::rollup::local_date(crate::store::now(), tz),
                         Some(Ok(d)) => d,
                         Some(Err(e)) => return Ok(Response::error(ErrorKind::Invalid, format!("--on: {e} (expected YYYY-MM-DD)"))),
                     };
-                    match crate::usage::rollup::local_instant(date, 0, tz) {
+                    match crate::model::usage::rollup::local_instant(date, 0, tz) {
                         Ok(t) => Some(t),
                         Err(e) => return Ok(Response::error(ErrorKind::Invalid, format!("--on: {e}"))),
                     }
@@ -194,9 +194,11 @@ async fn handle(req: Request, shared: &Shared) -> Response {
                 store.write(WriteOp::MemberLeft { member: member.clone(), at }).await?;
                 Response::Member(store.member(&member).await?)
             }
-            Request::DeviceList => Response::Devices { devices: shared.devices.summaries() },
-            Request::DeviceShow { device } => match shared.devices.detail(&device) {
-                Some(d) => Response::Device(Box::new(d)),
+            Request::DeviceList => Response::Devices {
+                devices: shared.published.snapshot().devices.iter().map(|(name, d)| crate::serve::devices::summary(name, d)).collect(),
+            },
+            Request::DeviceShow { device } => match shared.published.snapshot().device(&device) {
+                Some(d) => Response::Device(Box::new(crate::serve::devices::detail(&device, d))),
                 None => Response::error(ErrorKind::NotFound, format!("no device named \"{device}\" in the configuration")),
             },
             Request::Poll { device } => poll_now(shared, &device).await,
@@ -204,7 +206,7 @@ async fn handle(req: Request, shared: &Shared) -> Response {
             | Request::MemberExport { .. }
             | Request::MemberErase { .. }
             | Request::UsageIngest { .. }
-            | Request::UsageRollup { .. } => crate::usage::ctl::handle(req, shared).await?,
+            | Request::UsageRollup { .. } => crate::serve::usage::handle(req, shared).await?,
             Request::Import { kind, csv, file_name } => {
                 let default_language = shared.config().reports.default_language.clone();
                 let parsed = match kind {
@@ -217,7 +219,7 @@ async fn handle(req: Request, shared: &Shared) -> Response {
                     Err(p) => Response::Error(ErrorReply { kind: ErrorKind::Invalid, message: p.summary(), details: p.problems }),
                     Ok((rows, op)) => match store.write(op).await? {
                         WriteOutcome::Imported { created, updated } => {
-                            shared.lines.invalidate();
+                            lines_changed(shared).await;
                             tracing::info!("imported {file_name}: {rows} {kind:?} rows, {created} created, {updated} updated");
                             Response::Imported(ImportSummary { kind, rows: rows as u64, created, updated })
                         }
@@ -231,18 +233,25 @@ async fn handle(req: Request, shared: &Shared) -> Response {
     result.unwrap_or_else(store_error)
 }
 
+/// The lines changed in the store: the model reloads them before the answer is read.
+async fn lines_changed(shared: &Shared) {
+    if let Err(e) = shared.model.lines_changed().await {
+        tracing::error!("lines: could not reload the lines from the store (retried at the next poll): {e}");
+    }
+}
+
 /// A line from the store, with what the daemon sees of it now and its last day of levels.
 async fn line_show(shared: &Shared, line: &str) -> Result<LineDetail, StoreError> {
     let store = &shared.store;
     let mut detail = store.find_line(line).await?;
     let id = store.line_id(&detail.line.reference).await?;
     let config = shared.config();
-    if let Some((state, since)) = shared.lines.state_of(id) {
-        detail.line.state = state.as_str().to_string();
-        detail.line.state_since = since.map(crate::store::format_time);
-    }
-    if let Some(mut live) = shared.lines.live(store, &config, id).await? {
+    let snapshot = shared.published.snapshot();
+    if let Some(l) = snapshot.line(id) {
+        detail.line.state = l.state.as_str().to_string();
+        detail.line.state_since = l.since.map(crate::store::format_time);
         let now = crate::store::now();
+        let mut live = crate::serve::lines::live(&snapshot, l, &config.lines, now);
         let today = now.div_euclid(86400);
         let rows = store.line_levels(id, today - 1, today).await?;
         live.day = crate::store::levels::last_day(&rows, now);
@@ -256,9 +265,7 @@ async fn line_watch(shared: &Shared, line: &str) -> Result<Response, StoreError>
     let store = &shared.store;
     let reference = store.find_line(line).await?.line.reference;
     let id = store.line_id(&reference).await?;
-    // Make sure the book is loaded (a daemon that just started).
-    let _ = shared.lines.live(store, &shared.config(), id).await?;
-    let Some(target) = shared.lines.watch_target(id) else {
+    let Some(target) = shared.model.watch_target(id).await else {
         return Ok(Response::error(
             ErrorKind::NotFound,
             format!(
@@ -266,25 +273,7 @@ async fn line_watch(shared: &Shared, line: &str) -> Result<Response, StoreError>
             ),
         ));
     };
-    // Each row, and the rows of the profile's other tables indexed the same way (an ONU's
-    // interface is in IF-MIB's table and in the vendor's per-ONU counters table).
-    let tables = &target.profile.tables;
-    let mut oids: Vec<crate::snmp::Oid> = Vec::new();
-    for (table, index) in &target.rows {
-        let Some(spec) = tables.iter().find(|t| &t.name == table) else {
-            continue;
-        };
-        for sibling in tables
-            .iter()
-            .filter(|t| t.subject == spec.subject && t.index == spec.index)
-        {
-            for oid in target.profile.row_oids(&sibling.name, index) {
-                if !oids.contains(&oid) {
-                    oids.push(oid);
-                }
-            }
-        }
-    }
+    let oids = target.oids();
     if oids.is_empty() {
         return Ok(Response::error(
             ErrorKind::Unsupported,
@@ -304,13 +293,9 @@ async fn line_watch(shared: &Shared, line: &str) -> Result<Response, StoreError>
     match poller.get(&target.device, oids, POLL_NOW_TIMEOUT).await {
         Ok(Ok(answers)) => {
             let took = started.elapsed().as_millis() as u64;
-            let config = shared.config();
-            Ok(Response::Watch(crate::lines::watch_reading(
-                &target,
-                &answers,
-                &config.lines,
-                &reference,
-                took,
+            let reading = target.read(&answers, &shared.config().lines);
+            Ok(Response::Watch(crate::serve::lines::watch_reading(
+                &reference, &target, reading, took,
             )))
         }
         Ok(Err(e)) => Ok(Response::error(
@@ -339,18 +324,16 @@ async fn poll_now(shared: &Shared, device: &str) -> Response {
     let within = POLL_NOW_TIMEOUT;
     let seq = match poller.poll_now(device, within).await {
         Ok(seq) => seq,
-        Err(e @ crate::poller::PollError::UnknownDevice(_)) => {
+        Err(e @ crate::collect::poller::PollError::UnknownDevice(_)) => {
             return Response::error(ErrorKind::NotFound, e.to_string());
         }
         Err(e) => return Response::error(ErrorKind::Internal, e.to_string()),
     };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-    while shared.devices.polls(device).unwrap_or(0) < seq && tokio::time::Instant::now() < deadline
-    {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    match shared.devices.detail(device) {
-        Some(d) => Response::Device(Box::new(d)),
+    let mut snapshots = shared.published.watch();
+    let taken_in = |s: &Arc<crate::model::Snapshot>| s.device(device).is_none_or(|d| d.polls >= seq);
+    let _ = tokio::time::timeout(Duration::from_secs(2), snapshots.wait_for(taken_in)).await;
+    match shared.published.snapshot().device(device) {
+        Some(d) => Response::Device(Box::new(crate::serve::devices::detail(device, d))),
         None => Response::error(ErrorKind::NotFound, format!("no device named \"{device}\"")),
     }
 }

@@ -92,7 +92,7 @@ pub enum Request {
     },
     /// Counter samples straight in, bypassing the poller (tests, replays, tools).
     UsageIngest {
-        samples: Vec<crate::usage::CounterSample>,
+        samples: Vec<crate::model::usage::CounterSample>,
     },
     /// Rolls up local days `from..=to` (YYYY-MM-DD; default: today) and their months now.
     /// `pause_ms` holds each day's transaction open that long (a crash-test hook).
@@ -129,7 +129,7 @@ pub enum Response {
     Usage(UsageReport),
     MemberExport { data: serde_json::Value },
     Erased(ErasureSummary),
-    Ingested(crate::usage::IngestStats),
+    Ingested(crate::model::usage::IngestStats),
     RolledUp { daily_rows: u64 },
     Error(ErrorReply),
 }

@@ -5,26 +5,19 @@
 //! and the store. See `DESIGN.md` in the repository for the whole picture.
 
 pub mod args;
+pub mod collect;
 pub mod config;
 pub mod ctl;
 pub mod daemon;
 pub mod demo;
 pub mod health;
-pub mod inventory;
 pub mod ipc;
-pub mod lines;
-pub mod linestate;
-pub mod link_events;
-pub mod local;
-pub mod observe;
+pub mod model;
 pub mod octets;
-pub mod poller;
-pub mod profile;
-pub mod snmp;
+pub mod serve;
 pub mod state;
 pub mod store;
 pub mod systemd;
-pub mod usage;
 
 pub use daemon::{RunError, run};
 

@@ -1,79 +1,67 @@
-//! What the daemon's tasks share: the store, the current config, and when it started.
+//! What the daemon's outputs share: the store, the model and its published view, the
+//! poller's handle, the current config, and when it started.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Instant;
 
+use tokio::sync::watch;
+
+use crate::collect::poller::PollerHandle;
 use crate::config::Config;
 use crate::ipc::{PROTOCOL_VERSION, StatusInfo};
-use crate::poller::{DeviceStates, PollerHandle};
+use crate::model::{Model, Published};
 use crate::store::{Store, StoreError, format_time};
 
 pub struct Shared {
     pub store: Store,
-    /// What the collectors saw of each device, now.
-    pub devices: Arc<DeviceStates>,
-    poller: RwLock<Option<PollerHandle>>,
-    /// Tells collectors that the config was replaced (SIGHUP).
-    config_changes: tokio::sync::watch::Sender<Arc<Config>>,
-    /// Usage accounting: where the line matcher's counter samples go.
-    pub usage: Arc<crate::usage::UsageService>,
-    /// Subscriber lines: matching, state, levels.
-    pub lines: crate::lines::LineService,
-    config: RwLock<Arc<Config>>,
+    /// The model, for what changes it (lines changed in the store, erasure) and `line watch`.
+    pub model: Arc<Model>,
+    /// What the model publishes: the snapshot and the event stream.
+    pub published: Published,
+    /// The poller, once started (and again after a restart on a new config).
+    poller: watch::Receiver<Option<PollerHandle>>,
+    /// The config in force; tells the model and collectors that it was replaced (SIGHUP).
+    config: watch::Sender<Arc<Config>>,
     started: Instant,
     started_at: i64,
 }
 
 impl Shared {
-    pub fn new(store: Store, config: Arc<Config>) -> Shared {
+    pub fn new(
+        store: Store,
+        config: Arc<Config>,
+        poller: watch::Receiver<Option<PollerHandle>>,
+    ) -> Shared {
+        let config = watch::Sender::new(config);
+        let model = Arc::new(Model::new(store.clone(), config.subscribe()));
         Shared {
-            usage: Arc::new(crate::usage::UsageService::new(store.clone())),
-            lines: crate::lines::LineService::new(),
+            published: model.published(),
+            model,
             store,
-            devices: Arc::new(DeviceStates::new(&config.devices)),
-            poller: RwLock::new(None),
-            config_changes: tokio::sync::watch::Sender::new(config.clone()),
-            config: RwLock::new(config),
+            poller,
+            config,
             started: Instant::now(),
             started_at: crate::store::now(),
         }
     }
 
-    /// Set when the poller has started, and again when it restarts on a new config.
-    pub fn set_poller(&self, handle: PollerHandle) {
-        match self.poller.write() {
-            Ok(mut p) => *p = Some(handle),
-            Err(poisoned) => *poisoned.into_inner() = Some(handle),
-        }
-    }
-
     /// The poller, for polls on demand (`None` until it has started).
     pub fn poller(&self) -> Option<PollerHandle> {
-        match self.poller.read() {
-            Ok(p) => p.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.poller.borrow().clone()
     }
 
     /// Follows config replacements (the current one first).
-    pub fn watch_config(&self) -> tokio::sync::watch::Receiver<Arc<Config>> {
-        self.config_changes.subscribe()
+    pub fn watch_config(&self) -> watch::Receiver<Arc<Config>> {
+        self.config.subscribe()
     }
 
     /// The config in force now (a reload swaps it).
     pub fn config(&self) -> Arc<Config> {
-        match self.config.read() {
-            Ok(c) => c.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.config.borrow().clone()
     }
 
     pub fn replace_config(&self, config: Arc<Config>) {
-        match self.config.write() {
-            Ok(mut c) => *c = config.clone(),
-            Err(poisoned) => *poisoned.into_inner() = config.clone(),
-        }
-        self.config_changes.send_replace(config);
+        self.config.send_replace(config);
     }
 
     pub async fn status(&self) -> Result<StatusInfo, StoreError> {

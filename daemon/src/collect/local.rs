@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Device;
 use crate::health::Heartbeat;
-use crate::observe::{Counter, Observation, ObservationBatch, Subject};
+use crate::collect::observe::{Counter, Observation, ObservationBatch, Subject};
 
 /// A link dump that takes longer than this is a failed read, not a stuck collector.
 const DUMP_TIMEOUT: Duration = Duration::from_secs(10);

@@ -147,12 +147,12 @@ pub enum Observation {
     /// after a reboot and with the labels), or why none could be chosen (a profile named in
     /// the config that does not exist).
     Profile {
-        detection: Result<crate::profile::Detection, String>,
+        detection: Result<crate::collect::profile::Detection, String>,
     },
     /// Every ONU, station and interface the device's profile found, latest of each table:
     /// what line matching starts from. Shared, not copied, from poll to poll.
     Discovered {
-        items: Arc<Vec<crate::profile::Discovered>>,
+        items: Arc<Vec<crate::collect::profile::Discovered>>,
     },
     /// A UPS's power state (UPS-MIB or alike).
     Power {

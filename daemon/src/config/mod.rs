@@ -708,7 +708,7 @@ impl Validator<'_> {
                 return None;
             }
             // The same loader as the poller's: `coopnoc validate` reports every bad profile.
-            if let Err(e) = crate::profile::ProfileSet::load(Some(&full)) {
+            if let Err(e) = crate::collect::profile::ProfileSet::load(Some(&full)) {
                 self.problem("daemon.profile-directory", e.to_string());
             }
             Some(full)
@@ -1438,6 +1438,13 @@ fn parse_time_range(text: &str) -> Option<(u16, u16)> {
     };
     let (start, end) = (hm(a)?, hm(b)?);
     (start < end).then_some((start, end))
+}
+
+impl Device {
+    /// Whether the SNMP poller takes care of this device.
+    pub fn polled_by_snmp(&self) -> bool {
+        self.enabled && self.target.is_some() && self.snmp.is_some()
+    }
 }
 
 impl Config {

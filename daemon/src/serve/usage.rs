@@ -34,14 +34,16 @@ pub(crate) async fn handle(req: Request, shared: &Shared) -> Result<Response, St
             shared
                 .store
                 .write(crate::store::WriteOp::Usage(
-                    crate::usage::UsageWrite::AuditExport { member },
+                    crate::model::usage::UsageWrite::AuditExport { member },
                 ))
                 .await?;
             Response::MemberExport { data }
         }
         Request::MemberErase { member } => {
-            let summary = shared.usage.erase_member(&member).await?;
-            shared.lines.invalidate();
+            let summary = shared.model.usage().erase_member(&member).await?;
+            if let Err(e) = shared.model.lines_changed().await {
+                tracing::error!("lines: could not reload the lines after an erasure: {e}");
+            }
             tracing::info!(
                 "a member was erased: {} lines detached, {} fine, {} daily, {} monthly usage rows removed",
                 summary.lines_detached,
@@ -52,11 +54,11 @@ pub(crate) async fn handle(req: Request, shared: &Shared) -> Result<Response, St
             Response::Erased(summary)
         }
         Request::UsageIngest { samples } => {
-            Response::Ingested(shared.usage.ingest(&samples).await?)
+            Response::Ingested(shared.model.usage().ingest(&samples).await?)
         }
         Request::UsageRollup { from, to, pause_ms } => {
             let today =
-                crate::usage::rollup::local_date(crate::store::now(), &config.daemon.time_zone);
+                crate::model::usage::rollup::local_date(crate::store::now(), &config.daemon.time_zone);
             let from = from.as_deref().map(date).transpose()?.unwrap_or(today);
             let to = to.as_deref().map(date).transpose()?.unwrap_or(today);
             if to < from || (to - from).get_days() > 800 {
@@ -65,9 +67,9 @@ pub(crate) async fn handle(req: Request, shared: &Shared) -> Result<Response, St
                     "give from <= to, at most 800 days apart",
                 ));
             }
-            match shared.usage.rollup(&config, from, to, pause_ms).await {
+            match shared.model.usage().rollup(&config, from, to, pause_ms).await {
                 Ok(daily_rows) => Response::RolledUp { daily_rows },
-                Err(crate::usage::rollup::RollupError::Store(e)) => return Err(e),
+                Err(crate::model::usage::rollup::RollupError::Store(e)) => return Err(e),
                 Err(e) => Response::error(ErrorKind::Invalid, e.to_string()),
             }
         }

@@ -3,7 +3,7 @@
 //! channel; never knows who reads them.
 //!
 //! Each device is read with its own generic IF-MIB profile (`profile.rs`: system group,
-//! interfaces) and with its vendor profile (`crate::profile`, see `vendor.rs`): detected at the
+//! interfaces) and with its vendor profile (`crate::collect::profile`, see `vendor.rs`): detected at the
 //! first poll, after a reboot and with every labels poll; its labels tables walked with the
 //! labels and cached, its status tables every poll, its slow ones (per-ONU optics) on the slow
 //! interval when `optics` is on; decoded together into the same batch.
@@ -13,25 +13,23 @@
 //! on time because the previous one ran long is an overrun, counted.
 
 pub mod profile;
-pub mod state;
 mod vendor;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, Device, PollConfig};
-use crate::observe::{CollectorHealth, Counter, Observation, ObservationBatch, Subject};
-use crate::profile::{Detection, ProfileSet};
-use crate::snmp::{Engine, Oid, Session, SessionOptions, SnmpError, Table, Value, jitter_fraction};
+use crate::collect::observe::{CollectorHealth, Counter, Observation, ObservationBatch, Subject};
+use crate::collect::profile::{Detection, ProfileSet};
+use crate::collect::snmp::{Engine, Oid, Session, SessionOptions, SnmpError, Table, Value, jitter_fraction};
 use profile::{Object, Profile, Role, Schedule};
 use vendor::Vendor;
 
-pub use state::{DeviceStates, consume, polled_by_snmp};
 
 /// Observation batches waiting for the consumer; a full channel slows the pollers down.
 pub const CHANNEL_CAPACITY: usize = 256;
@@ -113,27 +111,27 @@ impl PollerHandle {
 }
 
 /// Runs the poller until `shutdown`: one task per SNMP device, all restarted when a new
-/// config (SIGHUP) changes the polled devices or how they are polled. A restart starts every
-/// device afresh (sessions, learned max-repetitions); the state keeps what it knew of the
-/// devices that stay.
+/// config (SIGHUP, through `changes`) changes the polled devices or how they are polled. A
+/// restart starts every device afresh (sessions, learned max-repetitions). The handle of the
+/// running poller is published on `handles`.
 pub async fn supervise(
-    shared: Arc<crate::state::Shared>,
+    mut changes: watch::Receiver<Arc<Config>>,
     engine: Arc<Engine>,
     tx: mpsc::Sender<ObservationBatch>,
+    handles: watch::Sender<Option<PollerHandle>>,
     shutdown: CancellationToken,
 ) {
-    let mut changes = shared.watch_config();
     let mut current = changes.borrow_and_update().clone();
     loop {
         let generation = shutdown.child_token();
         let mut set = tokio::task::JoinSet::new();
-        shared.set_poller(start(
+        handles.send_replace(Some(start(
             &current,
             engine.clone(),
             tx.clone(),
             &mut set,
             generation.clone(),
-        ));
+        )));
         let restart = loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break false,
@@ -162,7 +160,6 @@ pub async fn supervise(
         if !restart {
             return;
         }
-        shared.devices.sync(&current.devices);
         tracing::info!("devices changed in the new configuration: SNMP poller restarted");
     }
 }
@@ -171,7 +168,7 @@ fn polled(config: &Config) -> Vec<&Device> {
     config
         .devices
         .iter()
-        .filter(|d| polled_by_snmp(d))
+        .filter(|d| d.polled_by_snmp())
         .collect()
 }
 
@@ -194,7 +191,7 @@ pub fn start(
         }
     };
     let mut devices = HashMap::new();
-    for device in config.devices.iter().filter(|d| polled_by_snmp(d)) {
+    for device in config.devices.iter().filter(|d| d.polled_by_snmp()) {
         let (req_tx, req_rx) = mpsc::channel(4);
         devices.insert(device.name.clone(), req_tx);
         let task = DeviceTask::new(
@@ -571,7 +568,7 @@ impl DeviceTask {
         };
         if labels_due {
             let mut cache = std::mem::take(&mut labels.tables);
-            for columns in vendor.walks(crate::profile::Schedule::Labels) {
+            for columns in vendor.walks(crate::collect::profile::Schedule::Labels) {
                 cache.push(session.walk(columns).await?);
             }
             vendor.labels_cache = cache;
@@ -579,10 +576,10 @@ impl DeviceTask {
         // The interfaces the poller observed itself (before its walks go to the decode).
         let own_indexes: HashSet<u32> = status.indexes().into_iter().collect();
         let mut fresh = std::mem::take(&mut status.tables);
-        for columns in vendor.walks(crate::profile::Schedule::Status) {
+        for columns in vendor.walks(crate::collect::profile::Schedule::Status) {
             fresh.push(session.walk(columns).await?);
         }
-        let slow = vendor.walks(crate::profile::Schedule::Slow);
+        let slow = vendor.walks(crate::collect::profile::Schedule::Slow);
         if self.poll.optics
             && !slow.is_empty()
             && self

@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use crate::snmp::Oid;
+use crate::collect::snmp::Oid;
 
 /// What a value means to coopnoc. Vendor profiles add roles (optics, radio, ONU state).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]

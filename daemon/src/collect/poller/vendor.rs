@@ -1,4 +1,4 @@
-//! A device's vendor profile (`crate::profile`) inside its polls: which profile reads it
+//! A device's vendor profile (`crate::collect::profile`) inside its polls: which profile reads it
 //! (detection), what to walk beyond the IF-MIB columns the poller reads itself, and what the
 //! decode of those walks found.
 //!
@@ -13,11 +13,11 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::profile as own;
-use crate::observe::{Observation, Subject};
-use crate::profile::{
+use crate::collect::observe::{Observation, Subject};
+use crate::collect::profile::{
     DetectInput, Detection, Discovered, Profile, ProfileSet, Schedule, SubjectKind,
 };
-use crate::snmp::{Oid, Session, SnmpError, Table, Value};
+use crate::collect::snmp::{Oid, Session, SnmpError, Table, Value};
 
 /// What one device's profile adds to its polls.
 pub(super) struct Vendor {

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use super::model::*;
-use crate::observe::{Counter, Observation, Sensor, Subject};
-use crate::snmp::{Column, Oid, Table, Value};
+use crate::collect::observe::{Counter, Observation, Sensor, Subject};
+use crate::collect::snmp::{Column, Oid, Table, Value};
 
 /// IF-MIB ifName and ifDescr, used to name ports and interfaces a table only numbers.
 pub const IF_NAME: &[u32] = &[1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 1];

@@ -8,7 +8,7 @@ use regex_lite::Regex;
 use serde::Deserialize;
 
 use super::model::*;
-use crate::snmp::Oid;
+use crate::collect::snmp::Oid;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]

@@ -20,7 +20,7 @@ use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::snmp::Oid;
+use crate::collect::snmp::Oid;
 
 /// How well a profile matches: (priority, conditions met, sysObjectID prefix length).
 type Specificity = (i32, usize, usize);
@@ -32,129 +32,129 @@ pub const GENERIC_ID: &str = "generic-if-mib";
 pub const BUILTIN: &[(&str, &str)] = &[
     (
         "generic-if-mib.toml",
-        include_str!("../../profiles/generic-if-mib.toml"),
+        include_str!("../../../profiles/generic-if-mib.toml"),
     ),
     (
         "aviat-wtm.toml",
-        include_str!("../../profiles/aviat-wtm.toml"),
+        include_str!("../../../profiles/aviat-wtm.toml"),
     ),
     (
         "bdcom-gpon.toml",
-        include_str!("../../profiles/bdcom-gpon.toml"),
+        include_str!("../../../profiles/bdcom-gpon.toml"),
     ),
     (
         "calix-axos.toml",
-        include_str!("../../profiles/calix-axos.toml"),
+        include_str!("../../../profiles/calix-axos.toml"),
     ),
     (
         "calix-exa.toml",
-        include_str!("../../profiles/calix-exa.toml"),
+        include_str!("../../../profiles/calix-exa.toml"),
     ),
     (
         "cambium-cnwave.toml",
-        include_str!("../../profiles/cambium-cnwave.toml"),
+        include_str!("../../../profiles/cambium-cnwave.toml"),
     ),
     (
         "cambium-epmp.toml",
-        include_str!("../../profiles/cambium-epmp.toml"),
+        include_str!("../../../profiles/cambium-epmp.toml"),
     ),
     (
         "cambium-pmp450.toml",
-        include_str!("../../profiles/cambium-pmp450.toml"),
+        include_str!("../../../profiles/cambium-pmp450.toml"),
     ),
     (
         "cdata-olt.toml",
-        include_str!("../../profiles/cdata-olt.toml"),
+        include_str!("../../../profiles/cdata-olt.toml"),
     ),
     (
         "ceragon-ip20.toml",
-        include_str!("../../profiles/ceragon-ip20.toml"),
+        include_str!("../../../profiles/ceragon-ip20.toml"),
     ),
     (
         "ericsson-minilink-6600.toml",
-        include_str!("../../profiles/ericsson-minilink-6600.toml"),
+        include_str!("../../../profiles/ericsson-minilink-6600.toml"),
     ),
     (
         "ericsson-minilink-pt.toml",
-        include_str!("../../profiles/ericsson-minilink-pt.toml"),
+        include_str!("../../../profiles/ericsson-minilink-pt.toml"),
     ),
     (
         "fiberhome-an5516.toml",
-        include_str!("../../profiles/fiberhome-an5516.toml"),
+        include_str!("../../../profiles/fiberhome-an5516.toml"),
     ),
     (
         "huawei-smartax.toml",
-        include_str!("../../profiles/huawei-smartax.toml"),
+        include_str!("../../../profiles/huawei-smartax.toml"),
     ),
     (
         "huawei-vrp.toml",
-        include_str!("../../profiles/huawei-vrp.toml"),
+        include_str!("../../../profiles/huawei-vrp.toml"),
     ),
     (
         "mikrotik-routeros.toml",
-        include_str!("../../profiles/mikrotik-routeros.toml"),
+        include_str!("../../../profiles/mikrotik-routeros.toml"),
     ),
     (
         "mimosa-b5.toml",
-        include_str!("../../profiles/mimosa-b5.toml"),
+        include_str!("../../../profiles/mimosa-b5.toml"),
     ),
     (
         "net-snmp-linux.toml",
-        include_str!("../../profiles/net-snmp-linux.toml"),
+        include_str!("../../../profiles/net-snmp-linux.toml"),
     ),
-    ("netonix.toml", include_str!("../../profiles/netonix.toml")),
+    ("netonix.toml", include_str!("../../../profiles/netonix.toml")),
     (
         "nokia-isam.toml",
-        include_str!("../../profiles/nokia-isam.toml"),
+        include_str!("../../../profiles/nokia-isam.toml"),
     ),
     (
         "radwin-5000.toml",
-        include_str!("../../profiles/radwin-5000.toml"),
+        include_str!("../../../profiles/radwin-5000.toml"),
     ),
     (
         "raisecom-olt.toml",
-        include_str!("../../profiles/raisecom-olt.toml"),
+        include_str!("../../../profiles/raisecom-olt.toml"),
     ),
     (
         "siae-alfoplus.toml",
-        include_str!("../../profiles/siae-alfoplus.toml"),
+        include_str!("../../../profiles/siae-alfoplus.toml"),
     ),
     (
         "siklu-etherhaul.toml",
-        include_str!("../../profiles/siklu-etherhaul.toml"),
+        include_str!("../../../profiles/siklu-etherhaul.toml"),
     ),
     (
         "ubiquiti-af60.toml",
-        include_str!("../../profiles/ubiquiti-af60.toml"),
+        include_str!("../../../profiles/ubiquiti-af60.toml"),
     ),
     (
         "ubiquiti-airfiber.toml",
-        include_str!("../../profiles/ubiquiti-airfiber.toml"),
+        include_str!("../../../profiles/ubiquiti-airfiber.toml"),
     ),
     (
         "ubiquiti-airmax.toml",
-        include_str!("../../profiles/ubiquiti-airmax.toml"),
+        include_str!("../../../profiles/ubiquiti-airmax.toml"),
     ),
     (
         "ubiquiti-ltu.toml",
-        include_str!("../../profiles/ubiquiti-ltu.toml"),
+        include_str!("../../../profiles/ubiquiti-ltu.toml"),
     ),
     (
         "ubiquiti-ufiber.toml",
-        include_str!("../../profiles/ubiquiti-ufiber.toml"),
+        include_str!("../../../profiles/ubiquiti-ufiber.toml"),
     ),
     (
         "ubiquoss-pon.toml",
-        include_str!("../../profiles/ubiquoss-pon.toml"),
+        include_str!("../../../profiles/ubiquoss-pon.toml"),
     ),
-    ("ups-mib.toml", include_str!("../../profiles/ups-mib.toml")),
+    ("ups-mib.toml", include_str!("../../../profiles/ups-mib.toml")),
     (
         "vsol-v1600d.toml",
-        include_str!("../../profiles/vsol-v1600d.toml"),
+        include_str!("../../../profiles/vsol-v1600d.toml"),
     ),
     (
         "zte-c3xx.toml",
-        include_str!("../../profiles/zte-c3xx.toml"),
+        include_str!("../../../profiles/zte-c3xx.toml"),
     ),
 ];
 

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use regex_lite::Regex;
 
-use crate::observe::{BatteryState, DownReason, Sensor};
-use crate::snmp::Oid;
+use crate::collect::observe::{BatteryState, DownReason, Sensor};
+use crate::collect::snmp::Oid;
 
 /// A vendor model: how to recognise it, what to walk, how to read what comes back.
 #[derive(Debug, Clone)]

@@ -2,8 +2,8 @@
 //! `tests/profiles.rs`.
 
 use super::*;
-use crate::observe::{DownReason, Observation, Subject};
-use crate::snmp::{Column, Table, Value};
+use crate::collect::observe::{DownReason, Observation, Subject};
+use crate::collect::snmp::{Column, Table, Value};
 
 fn scale() -> Scale {
     Scale::default()
@@ -145,7 +145,7 @@ map = { 1 = "up", 2 = "admin-down" }
 
 fn column(oid: &str, rows: Vec<(Vec<u32>, Value)>) -> Column {
     Column {
-        oid: crate::snmp::Oid::parse(oid).unwrap(),
+        oid: crate::collect::snmp::Oid::parse(oid).unwrap(),
         rows,
     }
 }
@@ -284,13 +284,13 @@ fn entity_sensors_scale_each_row_by_its_own_scale_and_precision() {
         anomalies: vec![],
     };
     let d = p.decode(&[&t]);
-    let get = |s: crate::observe::Sensor| {
+    let get = |s: crate::collect::observe::Sensor| {
         d.observations.iter().find_map(|o| match o {
             Observation::Sensor { sensor, value, .. } if *sensor == s => Some(*value),
             _ => None,
         })
     };
-    use crate::observe::Sensor as S;
+    use crate::collect::observe::Sensor as S;
     assert_eq!(
         get(S::TemperatureCelsius),
         Some(Some(41.5)),

@@ -9,14 +9,15 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use crate::inventory::normalise_key;
-use crate::ipc::{MatchKind, UnassignedItem};
-use crate::observe::Subject;
-use crate::profile::{Discovered, KeyKind};
+use crate::model::inventory::normalise_key;
+use crate::ipc::MatchKind;
+use crate::model::view::Unassigned;
+use crate::collect::observe::Subject;
+use crate::collect::profile::{Discovered, KeyKind};
 
 /// Where on a device an observation belongs, as stable within one poll as the device makes it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(super) enum Pos {
+pub(crate) enum Pos {
     Interface(u32),
     /// A port named by its path, without an ifIndex of its own.
     Port(Arc<str>),
@@ -126,10 +127,11 @@ pub(super) fn keys(d: &Discovered) -> Vec<(MatchKind, String)> {
     out
 }
 
-/// One matched line on a device: the rows that are it (what `line watch` re-reads).
+/// One matched line on a device: where it hangs and the rows that are it (what `line watch`
+/// re-reads).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(super) struct Found {
-    pub positions: Vec<Pos>,
+pub struct Found {
+    pub(crate) positions: Vec<Pos>,
     /// (table, index) of each row.
     pub rows: Vec<(String, Vec<u32>)>,
     pub port: Option<String>,
@@ -182,13 +184,13 @@ pub(super) struct DeviceMatch {
     /// Each matched line's rows.
     pub found: BTreeMap<usize, Found>,
     /// ONUs and stations no line matches.
-    pub unassigned: Vec<UnassignedItem>,
+    pub unassigned: Vec<Unassigned>,
 }
 
 /// Matches `discovered` (one device's) to lines; `lookup` answers the line slot that has a
 /// key on this device, if any.
 pub(super) fn match_device(
-    device: &str,
+    device: &Arc<str>,
     site: Option<&str>,
     discovered: &[Discovered],
     lookup: impl Fn(MatchKind, &str) -> Option<usize>,
@@ -259,19 +261,15 @@ pub(super) fn match_device(
             ),
             _ => (None, None),
         };
-        m.unassigned.push(UnassignedItem {
-            device: device.to_string(),
+        m.unassigned.push(Unassigned {
+            device: device.clone(),
             site: site.map(str::to_string),
-            kind: kind.to_string(),
+            kind,
             port,
             onu,
             match_kind: ks.first().map(|(k, _)| *k),
             key: ks.first().map(|(_, v)| v.clone()),
-            labels: d
-                .labels
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect(),
+            labels: d.labels.clone(),
         });
     }
     m
@@ -357,7 +355,7 @@ mod tests {
             (MatchKind::Serial, "ZTEG12345678") => Some(1),
             _ => None,
         };
-        let m = match_device("olt-1", Some("bourg"), &discovered, lookup);
+        let m = match_device(&Arc::from("olt-1"), Some("bourg"), &discovered, lookup);
         assert_eq!(m.by_pos.get(&Pos::Interface(1001)), Some(&0));
         assert_eq!(
             m.by_pos.get(&Pos::Onu(Arc::from("gpon_1/1/3"), 12)),
@@ -382,8 +380,9 @@ mod tests {
     #[test]
     fn a_renumbered_interface_is_still_the_same_line() {
         let lookup = |k: MatchKind, v: &str| (k == MatchKind::Ifalias && v == "L-7").then_some(3);
-        let before = match_device("sw", None, &[interface(5, "ge-0/0/5", "L-7")], lookup);
-        let after = match_device("sw", None, &[interface(17, "ge-0/0/5", "L-7")], lookup);
+        let sw: Arc<str> = Arc::from("sw");
+        let before = match_device(&sw, None, &[interface(5, "ge-0/0/5", "L-7")], lookup);
+        let after = match_device(&sw, None, &[interface(17, "ge-0/0/5", "L-7")], lookup);
         assert_eq!(before.by_pos.get(&Pos::Interface(5)), Some(&3));
         assert_eq!(after.by_pos.get(&Pos::Interface(17)), Some(&3));
         assert!(!after.by_pos.contains_key(&Pos::Interface(5)));

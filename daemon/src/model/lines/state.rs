@@ -146,6 +146,12 @@ impl Tracker {
         self.reason.as_deref()
     }
 
+    /// Times of the recent changes, oldest first (those older than the flap window are
+    /// dropped at each observation).
+    pub fn changes(&self) -> impl Iterator<Item = i64> + '_ {
+        self.changes.iter().copied()
+    }
+
     /// The reason of the resumed state (after a restart).
     pub fn set_reason(&mut self, reason: Option<String>) {
         self.reason = reason;

@@ -11,7 +11,6 @@
 
 pub mod accountant;
 pub mod counter;
-pub(crate) mod ctl;
 pub mod retention;
 pub mod rollup;
 pub mod service;

@@ -154,7 +154,7 @@ mod tests {
     use crate::ipc::{LineKind, MatchKind, NewLine, NewMember, ReportPreference};
     use crate::octets::Counter;
     use crate::store::WriteOp;
-    use crate::usage::Direction;
+    use crate::model::usage::Direction;
     use sqlx::ConnectOptions;
 
     const PEAK: (u16, u16) = (19 * 60, 23 * 60);

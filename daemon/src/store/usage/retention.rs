@@ -1,6 +1,6 @@
 //! Pruning in the store: at most a batch of rows older than a cutoff, from one table, per
 //! write (one short transaction each, the writer free for polls in between). What to keep
-//! and when to prune is the usage accounting's business (`crate::usage::retention`).
+//! and when to prune is the usage accounting's business (`crate::model::usage::retention`).
 
 use sqlx::SqliteConnection;
 

@@ -4,7 +4,7 @@
 //! Each period is rebuilt whole from its source in one transaction (delete the period, insert
 //! its new rows): running it twice gives the same rows, and a crash in the middle leaves either
 //! the old rows or the new ones, never a mix, never a double count. Which days to roll up, and
-//! when, is the usage accounting's business (`crate::usage::rollup`).
+//! when, is the usage accounting's business (`crate::model::usage::rollup`).
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 
 use super::*;
-use crate::observe::Counter;
-use crate::usage::counter::link_cap;
+use crate::collect::observe::Counter;
+use crate::model::usage::counter::link_cap;
 
 /// A simulated interface: the true bytes it carried, and the counter it shows for them.
 #[derive(Clone)]
