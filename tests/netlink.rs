@@ -378,7 +378,9 @@ fn collector_counters_move_with_traffic() {
             .enable_all()
             .build()
             .expect("runtime");
-        rt.block_on(coopnocd::collect::local::run_local_device(device, tx, beat, stop));
+        rt.block_on(coopnocd::collect::local::run_local_device(
+            device, tx, beat, stop,
+        ));
     });
 
     let next_reading = |rx: &mut tokio::sync::mpsc::Receiver<ObservationBatch>| -> (u64, u64, u64) {

@@ -1687,8 +1687,8 @@ mod end_to_end {
 
     use crate::snmp_support::start_snmpsim;
 
-    use coopnocd::config::{Secret, SnmpCredentials, Target};
     use coopnocd::collect::snmp::{Engine, SessionOptions};
+    use coopnocd::config::{Secret, SnmpCredentials, Target};
 
     fn options() -> SessionOptions {
         SessionOptions {

@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::{DaemonProcess, sqlite_count, wait_for};
-use coopnocd::ipc::{LineKind, MatchKind, NewLine, NewMember, ReportPreference, Request, Response};
 use coopnocd::collect::observe::Counter;
-use coopnocd::store::{Store, WriteOp};
+use coopnocd::ipc::{LineKind, MatchKind, NewLine, NewMember, ReportPreference, Request, Response};
 use coopnocd::model::usage::rollup::{DayPlan, MonthPlan, rollup_days};
 use coopnocd::model::usage::{CounterSample, Direction, UsageOutcome, UsageService, UsageWrite};
+use coopnocd::store::{Store, WriteOp};
 use jiff::civil::date;
 
 const PEAK: (u16, u16) = (19 * 60, 23 * 60);
@@ -252,7 +252,10 @@ fn retention_prunes_in_batches_and_keeps_what_is_recent() {
             .await
             .expect("record");
         // An old day rolled up, to be pruned from the daily table too.
-        let old = coopnocd::model::usage::rollup::local_date(now - 450 * 86_400, &jiff::tz::TimeZone::UTC);
+        let old = coopnocd::model::usage::rollup::local_date(
+            now - 450 * 86_400,
+            &jiff::tz::TimeZone::UTC,
+        );
         rollup_days(&store, &jiff::tz::TimeZone::UTC, PEAK, old, old, 0)
             .await
             .expect("rollup");

@@ -8,8 +8,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use common::{sqlite_count, wait_for};
-use coopnocd::ipc::{Request, Response};
 use coopnocd::collect::observe::Counter;
+use coopnocd::ipc::{Request, Response};
 use coopnocd::model::usage::{CounterSample, Direction};
 
 const CLI: &str = env!("CARGO_BIN_EXE_coopnoc");

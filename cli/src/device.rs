@@ -225,8 +225,8 @@ fn show(d: &DeviceDetail, now: jiff::Timestamp) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use coopnocd::ipc::InterfaceInfo;
     use coopnocd::ipc::CollectorHealth;
+    use coopnocd::ipc::InterfaceInfo;
 
     fn summary() -> DeviceSummary {
         DeviceSummary {

@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use coopnocd::ipc::{ErrorKind, Levels, LineDetail, LineLocation, Request, Response, WatchReading};
 use coopnocd::ipc::ThresholdOverrides;
+use coopnocd::ipc::{ErrorKind, Levels, LineDetail, LineLocation, Request, Response, WatchReading};
 
 use crate::Session;
 use crate::args::ThresholdArgs;

@@ -2,8 +2,8 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use coopnocd::ipc::{Request, Response};
 use coopnocd::ipc::UsageReport;
+use coopnocd::ipc::{Request, Response};
 
 use crate::{Session, output};
 

@@ -34,11 +34,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use coopnocd::config::{self, Config};
 use coopnocd::collect::observe::{Observation, ObservationBatch};
 use coopnocd::collect::poller;
-use coopnocd::model::devices::DeviceStates;
 use coopnocd::collect::snmp::Engine;
+use coopnocd::config::{self, Config};
+use coopnocd::model::devices::DeviceStates;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 

@@ -8,13 +8,13 @@
 
 use std::time::{Duration, Instant};
 
-use coopnocd::ipc::{LineKind, MatchKind, NewLine, NewMember, ReportPreference};
 use coopnocd::collect::observe::Counter;
-use coopnocd::store::{LineImportRow, MemberImportRow, Store, WriteOp};
+use coopnocd::ipc::{LineKind, MatchKind, NewLine, NewMember, ReportPreference};
 use coopnocd::model::usage::rollup::{DayPlan, MonthPlan, local_date};
 use coopnocd::model::usage::slots::{HourSlots, SLOTS_PER_HOUR};
-use coopnocd::store::usage::HourRow;
 use coopnocd::model::usage::{CounterSample, Direction, UsageAccountant, UsageService, UsageWrite};
+use coopnocd::store::usage::HourRow;
+use coopnocd::store::{LineImportRow, MemberImportRow, Store, WriteOp};
 
 const PEAK: (u16, u16) = (19 * 60, 23 * 60);
 

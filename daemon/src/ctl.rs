@@ -9,11 +9,11 @@ use std::time::Duration;
 use tokio::net::{UnixListener, UnixStream};
 use tokio_util::sync::CancellationToken;
 
-use crate::model::inventory;
 use crate::ipc::{
     self, ErrorKind, ErrorReply, ImportKind, ImportSummary, LineDetail, LinesQuery, Request,
     Response,
 };
+use crate::model::inventory;
 use crate::state::Shared;
 use crate::store::{StoreError, WriteOp, WriteOutcome};
 
@@ -236,7 +236,9 @@ async fn handle(req: Request, shared: &Shared) -> Response {
 /// The lines changed in the store: the model reloads them before the answer is read.
 async fn lines_changed(shared: &Shared) {
     if let Err(e) = shared.model.lines_changed().await {
-        tracing::error!("lines: could not reload the lines from the store (retried at the next poll): {e}");
+        tracing::error!(
+            "lines: could not reload the lines from the store (retried at the next poll): {e}"
+        );
     }
 }
 
@@ -330,7 +332,8 @@ async fn poll_now(shared: &Shared, device: &str) -> Response {
         Err(e) => return Response::error(ErrorKind::Internal, e.to_string()),
     };
     let mut snapshots = shared.published.watch();
-    let taken_in = |s: &Arc<crate::model::Snapshot>| s.device(device).is_none_or(|d| d.polls >= seq);
+    let taken_in =
+        |s: &Arc<crate::model::Snapshot>| s.device(device).is_none_or(|d| d.polls >= seq);
     let _ = tokio::time::timeout(Duration::from_secs(2), snapshots.wait_for(taken_in)).await;
     match shared.published.snapshot().device(device) {
         Some(d) => Response::Device(Box::new(crate::serve::devices::detail(device, d))),

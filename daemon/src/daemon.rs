@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{self, Config, DeviceKind};
-use crate::ctl;
-use crate::health::{self, Health};
 use crate::collect::local;
 use crate::collect::poller;
 use crate::collect::snmp::{Engine, SnmpError};
+use crate::config::{self, Config, DeviceKind};
+use crate::ctl;
+use crate::health::{self, Health};
 use crate::state::Shared;
 use crate::store::{Store, StoreError, WriteOp};
 use crate::systemd;

@@ -17,9 +17,9 @@ use rtnetlink::{Handle, MulticastGroup, new_multicast_connection};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::collect::observe::{Counter, Observation, ObservationBatch, Subject};
 use crate::config::Device;
 use crate::health::Heartbeat;
-use crate::collect::observe::{Counter, Observation, ObservationBatch, Subject};
 
 /// A link dump that takes longer than this is a failed read, not a stuck collector.
 const DUMP_TIMEOUT: Duration = Duration::from_secs(10);

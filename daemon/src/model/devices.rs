@@ -255,7 +255,12 @@ impl DeviceStates {
         DeviceStates {
             devices: devices
                 .iter()
-                .map(|d| (Arc::from(d.name.as_str()), Arc::new(DeviceState::configured(d))))
+                .map(|d| {
+                    (
+                        Arc::from(d.name.as_str()),
+                        Arc::new(DeviceState::configured(d)),
+                    )
+                })
                 .collect(),
         }
     }

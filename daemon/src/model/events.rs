@@ -68,7 +68,11 @@ pub struct LinkEvent {
 }
 
 fn reachability(reachable: bool) -> &'static str {
-    if reachable { "reachable" } else { "unreachable" }
+    if reachable {
+        "reachable"
+    } else {
+        "unreachable"
+    }
 }
 
 fn updown(up: bool) -> &'static str {

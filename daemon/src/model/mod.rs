@@ -197,7 +197,11 @@ impl Model {
                     tracing::info!(
                         "device {} is now {}{}",
                         d.device,
-                        if d.reachable { "reachable" } else { "unreachable" },
+                        if d.reachable {
+                            "reachable"
+                        } else {
+                            "unreachable"
+                        },
                         d.reason
                             .as_deref()
                             .map(|r| format!(": {r}"))

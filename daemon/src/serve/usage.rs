@@ -57,8 +57,10 @@ pub(crate) async fn handle(req: Request, shared: &Shared) -> Result<Response, St
             Response::Ingested(shared.model.usage().ingest(&samples).await?)
         }
         Request::UsageRollup { from, to, pause_ms } => {
-            let today =
-                crate::model::usage::rollup::local_date(crate::store::now(), &config.daemon.time_zone);
+            let today = crate::model::usage::rollup::local_date(
+                crate::store::now(),
+                &config.daemon.time_zone,
+            );
             let from = from.as_deref().map(date).transpose()?.unwrap_or(today);
             let to = to.as_deref().map(date).transpose()?.unwrap_or(today);
             if to < from || (to - from).get_days() > 800 {
@@ -67,7 +69,12 @@ pub(crate) async fn handle(req: Request, shared: &Shared) -> Result<Response, St
                     "give from <= to, at most 800 days apart",
                 ));
             }
-            match shared.model.usage().rollup(&config, from, to, pause_ms).await {
+            match shared
+                .model
+                .usage()
+                .rollup(&config, from, to, pause_ms)
+                .await
+            {
                 Ok(daily_rows) => Response::RolledUp { daily_rows },
                 Err(crate::model::usage::rollup::RollupError::Store(e)) => return Err(e),
                 Err(e) => Response::error(ErrorKind::Invalid, e.to_string()),

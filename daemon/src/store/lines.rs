@@ -101,10 +101,7 @@ fn level_rows(rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<Vec<(i64, DayLevels)
 }
 
 /// Every line's levels of one UTC day, row by row.
-async fn levels_of_day(
-    pool: &SqlitePool,
-    day: i64,
-) -> Result<Vec<(i64, DayLevels)>, StoreError> {
+async fn levels_of_day(pool: &SqlitePool, day: i64) -> Result<Vec<(i64, DayLevels)>, StoreError> {
     use futures_util::TryStreamExt;
     let mut rows = sqlx::query("SELECT line_id, metric, day, hours FROM line_level WHERE day = ?")
         .bind(day)

@@ -1,18 +1,18 @@
-//! A device's vendor profile (`crate::collect::profile`) inside its polls: which profile reads it
+//! A device's profile (`crate::collect::profile`) inside its polls: which profile reads it
 //! (detection), what to walk beyond the IF-MIB columns the poller reads itself, and what the
 //! decode of those walks found.
 //!
-//! The poller keeps reading the system group and IF-MIB interfaces with its own generic
-//! profile (`poller/profile.rs`: 32-bit fallbacks, ifType), which `device show` relies on.
-//! The vendor profile's tables that only repeat those columns are not walked again: their
-//! columns, as the poller walked them, go into the decode, which then names ports and finds
-//! interfaces as lines; its interface observations for the same ifIndexes are left out,
-//! the poller's own being the ones sent.
+//! The poller reads the system group and the generic profile's IF-MIB interfaces itself
+//! (`ifmib.rs`: 32-bit fallbacks, ifType), which `device show` relies on. The profile's
+//! tables that only repeat those columns are not walked again: their columns, as the poller
+//! walked them, go into the decode, which then names ports and finds interfaces as lines; its
+//! interface observations for the same ifIndexes are left out, the poller's own being the
+//! ones sent.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::profile as own;
+use super::ifmib::IfMib;
 use crate::collect::observe::{Observation, Subject};
 use crate::collect::profile::{
     DetectInput, Detection, Discovered, Profile, ProfileSet, Schedule, SubjectKind,
@@ -38,8 +38,9 @@ pub(super) struct Vendor {
 }
 
 impl Vendor {
-    /// `generic` is the profile set's generic IF-MIB profile, `own` the poller's.
-    pub fn new(profile: Arc<Profile>, generic: &Profile, own: &own::Profile) -> Vendor {
+    /// `generic` is the profile set's generic IF-MIB profile, `own` what the poller reads
+    /// of it itself.
+    pub fn new(profile: Arc<Profile>, generic: &Profile, own: &IfMib) -> Vendor {
         // Interface tables of the generic profile: the poller reads their columns itself.
         let generic_if: HashSet<&Oid> = generic
             .tables
@@ -56,13 +57,8 @@ impl Vendor {
                 .collect(),
             ..(*profile).clone()
         };
-        let plan = |schedule: Schedule, own_schedule: own::Schedule| {
-            let walked: HashSet<&Oid> = own
-                .objects
-                .iter()
-                .filter(|o| o.schedule == own_schedule)
-                .map(|o| &o.oid)
-                .collect();
+        let plan = |schedule: Schedule| {
+            let walked: HashSet<Oid> = own.oids(schedule);
             rest.walks(schedule)
                 .into_iter()
                 .map(|w| {
@@ -74,9 +70,9 @@ impl Vendor {
                 .collect::<Vec<_>>()
         };
         Vendor {
-            status: plan(Schedule::Status, own::Schedule::Status),
-            labels: plan(Schedule::Labels, own::Schedule::Labels),
-            slow: plan(Schedule::Slow, own::Schedule::Slow),
+            status: plan(Schedule::Status),
+            labels: plan(Schedule::Labels),
+            slow: plan(Schedule::Slow),
             by_table: vec![Arc::default(); profile.tables.len()],
             profile,
             labels_cache: Vec::new(),

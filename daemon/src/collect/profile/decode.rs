@@ -326,10 +326,12 @@ impl Profile {
         let mut walks: Vec<Vec<Oid>> = Vec::new();
         let mut seen: Vec<Oid> = Vec::new();
         for t in &self.tables {
+            // Fallback columns are walked only when their primary turns out to be missing
+            // (the poller decides, see `crate::collect::poller::ifmib`).
             let mut w: Vec<Oid> = t
                 .columns
                 .iter()
-                .filter(|c| c.schedule == schedule)
+                .filter(|c| c.schedule == schedule && c.fallback_for.is_none())
                 .map(|c| c.oid.clone())
                 .collect();
             if schedule == Schedule::Labels && needs_if_names(t) {
@@ -351,7 +353,8 @@ impl Profile {
     }
 
     /// The instance OIDs to GET for one row of one table (for `line watch`): every column
-    /// of the table not on the labels schedule, at that index. Decode the answers (see
+    /// of the table not on the labels schedule and not a fallback, at that index. Decode the
+    /// answers (see
     /// [`table_from_get`]) together with the cached labels, which name ports and lines.
     pub fn row_oids(&self, table: &str, index: &[u32]) -> Vec<Oid> {
         self.tables
@@ -360,7 +363,7 @@ impl Profile {
             .flat_map(|t| {
                 t.columns
                     .iter()
-                    .filter(|c| c.schedule != Schedule::Labels)
+                    .filter(|c| c.schedule != Schedule::Labels && c.fallback_for.is_none())
                     .map(|c| c.oid.child(index).child(&c.index_suffix))
             })
             .collect()
@@ -418,6 +421,56 @@ pub fn table_from_get(profile: &Profile, answers: &[(Oid, Value)]) -> Table {
 /// The values of one row, by column.
 struct Row<'s, 'a> {
     cells: Vec<(&'s ColumnSpec, Option<&'a Value>)>,
+}
+
+/// Whether a cell gives its role something: a label, a state, a counter, a reading (a speed
+/// of 0 is none: ifHighSpeed says 0 below 1 Mb/s, where ifSpeed knows better).
+fn gives(c: &ColumnSpec, v: &Value) -> bool {
+    if c.role.is_label() {
+        text_of(v).is_some()
+    } else if c.role.is_mapped() {
+        mapped_of(v, &c.map).is_some()
+    } else if c.role.is_counter() {
+        counter_of(v, &c.scale).is_some()
+    } else {
+        reading(v, &c.scale).is_some_and(|x| c.role != Role::SpeedBps || x != 0.0)
+    }
+}
+
+impl<'s, 'a> Row<'s, 'a> {
+    /// The row of `spec` at these cells: a fallback column's cells are left out where its
+    /// primary column gives a value, the primary's where it does not and a fallback does.
+    fn new(spec: &'s TableSpec, mut cells: Vec<(&'s ColumnSpec, Option<&'a Value>)>) -> Self {
+        if spec.columns.iter().any(|c| c.fallback_for.is_some()) {
+            let given: Vec<bool> = spec
+                .columns
+                .iter()
+                .map(|p| {
+                    cells
+                        .iter()
+                        .any(|(c, v)| std::ptr::eq(*c, p) && v.is_some_and(|v| gives(c, v)))
+                })
+                .collect();
+            // A primary that gives nothing (a speed of 0) gives way to a fallback that does.
+            let stood_in: Vec<bool> = spec
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, _)| {
+                    cells.iter().any(|(c, v)| {
+                        c.fallback_for == Some(i) && !given[i] && v.is_some_and(|v| gives(c, v))
+                    })
+                })
+                .collect();
+            for (c, v) in &mut cells {
+                let place = spec.columns.iter().position(|p| std::ptr::eq(*c, p));
+                if c.fallback_for.is_some_and(|p| given[p]) || place.is_some_and(|i| stood_in[i]) {
+                    *v = None;
+                }
+            }
+        }
+        Row { cells }
+    }
 }
 
 impl Row<'_, '_> {
@@ -541,7 +594,7 @@ fn decode_table(
         }
         observe_row(
             spec,
-            &Row { cells },
+            &Row::new(spec, cells),
             &Subject::Device,
             &mut out.observations,
         );
@@ -557,12 +610,13 @@ fn decode_table(
                 continue;
             }
         };
-        let row = Row {
-            cells: present
+        let row = Row::new(
+            spec,
+            present
                 .iter()
                 .map(|(c, rows)| (*c, rows.get(idx).copied()))
                 .collect(),
-        };
+        );
         let Some(subject) = subject_of(spec, data, &parts, &row, idx, &mut out.problems) else {
             continue;
         };
@@ -813,7 +867,11 @@ fn discover(
         .cells
         .iter()
         .filter(|(c, _)| {
-            c.role.is_label() && !matches!(c.role, Role::Serial | Role::GponSerial | Role::Mac)
+            c.role.is_label()
+                && !matches!(
+                    c.role,
+                    Role::Serial | Role::GponSerial | Role::Mac | Role::IfType
+                )
         })
         .filter_map(|(c, _)| Some((c.role.as_str(), row.label(c.role)?)))
         .collect();

@@ -64,6 +64,7 @@ struct ColumnFile {
     no_reading: Option<Vec<i64>>,
     valid_range: Option<[f64; 2]>,
     map: Option<BTreeMap<String, String>>,
+    fallback_for: Option<String>,
 }
 
 /// One thing wrong with a profile file, and where.
@@ -374,6 +375,10 @@ fn check_table(c: &mut Checker<'_>, place: &str, t: &TableFile) -> TableSpec {
             columns.push(spec);
         }
     }
+    // Fallbacks name columns of this table: resolved once every column is read.
+    if columns.len() == t.columns.len() {
+        resolve_fallbacks(c, place, t, &mut columns);
+    }
     let has = |r: Role| columns.iter().any(|c: &ColumnSpec| c.role == r);
     if columns.iter().any(|c| c.role.is_entity_sensor()) {
         if subject != SubjectKind::Device {
@@ -446,6 +451,39 @@ fn check_table(c: &mut Checker<'_>, place: &str, t: &TableFile) -> TableSpec {
         key,
         match_name,
         columns,
+    }
+}
+
+/// `fallback-for = "NAME"`: the column stands in for the column of that name in the same
+/// table, of the same role and schedule, which must not be a fallback itself.
+fn resolve_fallbacks(c: &mut Checker<'_>, place: &str, t: &TableFile, columns: &mut [ColumnSpec]) {
+    for (ci, col) in t.columns.iter().enumerate() {
+        let Some(primary) = &col.fallback_for else {
+            continue;
+        };
+        let cp = format!("{place}.column[{ci}].fallback-for");
+        let Some(pi) = columns.iter().position(|p| p.name == *primary) else {
+            c.problem(
+                cp,
+                format!("no column of this table is named \"{primary}\""),
+            );
+            continue;
+        };
+        let (p, f) = (&columns[pi], &columns[ci]);
+        if pi == ci {
+            c.problem(cp, "a column cannot stand in for itself");
+        } else if t.columns[pi].fallback_for.is_some() {
+            c.problem(cp, format!("\"{primary}\" is itself a fallback"));
+        } else if p.role != f.role || p.schedule != f.schedule {
+            c.problem(
+                cp,
+                format!(
+                    "\"{primary}\" has another role or schedule: a fallback reads the same thing"
+                ),
+            );
+        } else {
+            columns[ci].fallback_for = Some(pi);
+        }
     }
 }
 
@@ -595,6 +633,7 @@ fn check_column(
         index_suffix: col.index_suffix.clone().unwrap_or_default(),
         role: role?,
         schedule,
+        fallback_for: None,
         scale,
         map,
     })

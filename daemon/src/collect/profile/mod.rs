@@ -102,7 +102,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "net-snmp-linux.toml",
         include_str!("../../../profiles/net-snmp-linux.toml"),
     ),
-    ("netonix.toml", include_str!("../../../profiles/netonix.toml")),
+    (
+        "netonix.toml",
+        include_str!("../../../profiles/netonix.toml"),
+    ),
     (
         "nokia-isam.toml",
         include_str!("../../../profiles/nokia-isam.toml"),
@@ -147,7 +150,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "ubiquoss-pon.toml",
         include_str!("../../../profiles/ubiquoss-pon.toml"),
     ),
-    ("ups-mib.toml", include_str!("../../../profiles/ups-mib.toml")),
+    (
+        "ups-mib.toml",
+        include_str!("../../../profiles/ups-mib.toml"),
+    ),
     (
         "vsol-v1600d.toml",
         include_str!("../../../profiles/vsol-v1600d.toml"),

@@ -207,6 +207,9 @@ pub struct ColumnSpec {
     pub index_suffix: Vec<u32>,
     pub role: Role,
     pub schedule: Schedule,
+    /// The column (its place in the table) this one stands in for: read only where that one
+    /// has no value (32-bit counters for a port without 64-bit ones, ifSpeed below 1 Mb/s).
+    pub fallback_for: Option<usize>,
     pub scale: Scale,
     /// Raw value (as text: "1", "-1", "online") to meaning; only for status roles.
     pub map: BTreeMap<String, Mapped>,
@@ -223,6 +226,8 @@ pub enum Role {
     IfName,
     IfAlias,
     IfDescr,
+    /// IF-MIB ifType (a number: 6 ethernetCsmacd, 71 ieee80211...).
+    IfType,
     Name,
     PortName,
     OnuId,
@@ -268,6 +273,7 @@ pub const ROLES: &[(&str, Role)] = &[
     ("if-name", Role::IfName),
     ("if-alias", Role::IfAlias),
     ("if-descr", Role::IfDescr),
+    ("if-type", Role::IfType),
     ("name", Role::Name),
     ("port-name", Role::PortName),
     ("onu-id", Role::OnuId),
@@ -336,6 +342,7 @@ impl Role {
                 | Role::IfName
                 | Role::IfAlias
                 | Role::IfDescr
+                | Role::IfType
                 | Role::Name
                 | Role::PortName
                 | Role::OnuId

@@ -299,3 +299,119 @@ fn entity_sensors_scale_each_row_by_its_own_scale_and_precision() {
     assert_eq!(get(S::Volts), Some(Some(12.04)));
     assert_eq!(get(S::Milliamperes), Some(Some(1500.0)));
 }
+
+const FALLBACK_PROFILE: &str = r#"
+id = "ports"
+name = "Ports"
+kind = "switch"
+
+[[table]]
+name = "ports"
+subject = "interface"
+index = "ifindex"
+
+[[table.column]]
+name = "ifHCInOctets"
+oid = "1.3.6.1.2.1.31.1.1.1.6"
+role = "in-octets"
+
+[[table.column]]
+name = "ifInOctets"
+oid = "1.3.6.1.2.1.2.2.1.10"
+role = "in-octets"
+fallback-for = "ifHCInOctets"
+
+[[table.column]]
+name = "ifHighSpeed"
+oid = "1.3.6.1.2.1.31.1.1.1.15"
+role = "speed-bps"
+multiplier = 1000000
+
+[[table.column]]
+name = "ifSpeed"
+oid = "1.3.6.1.2.1.2.2.1.5"
+role = "speed-bps"
+fallback-for = "ifHighSpeed"
+"#;
+
+#[test]
+fn a_fallback_column_is_read_only_where_its_primary_has_no_value() {
+    let p = parse_profile(FALLBACK_PROFILE, "t.toml").unwrap();
+    assert_eq!(p.tables[0].columns[1].fallback_for, Some(0));
+    // Fallbacks are not walked until the poller finds them needed.
+    assert_eq!(p.columns(Schedule::Status).len(), 2);
+    let table = Table {
+        columns: vec![
+            column(
+                "1.3.6.1.2.1.31.1.1.1.6",
+                vec![(vec![1], Value::Counter64(5_000_000_000))],
+            ),
+            column(
+                "1.3.6.1.2.1.2.2.1.10",
+                vec![
+                    (vec![1], Value::Counter32(7)),
+                    (vec![2], Value::Counter32(1_234)),
+                ],
+            ),
+            column(
+                "1.3.6.1.2.1.31.1.1.1.15",
+                vec![
+                    (vec![1], Value::Gauge32(10_000)),
+                    (vec![2], Value::Gauge32(0)),
+                ],
+            ),
+            column(
+                "1.3.6.1.2.1.2.2.1.5",
+                vec![
+                    (vec![1], Value::Gauge32(u32::MAX)),
+                    (vec![2], Value::Gauge32(64_000)),
+                ],
+            ),
+        ],
+        anomalies: Vec::new(),
+    };
+    let d = p.decode(&[&table]);
+    let port = |i: u32| {
+        d.observations.iter().find_map(|o| match o {
+            Observation::Interface {
+                subject: Subject::Interface { index, .. },
+                in_octets,
+                speed_bps,
+                ..
+            } if *index == i => Some((*in_octets, *speed_bps)),
+            _ => None,
+        })
+    };
+    use crate::collect::observe::Counter;
+    assert_eq!(
+        port(1),
+        Some((Some(Counter::C64(5_000_000_000)), Some(10_000_000_000)))
+    );
+    // No 64-bit counter, and ifHighSpeed 0 (below 1 Mb/s): the fallbacks.
+    assert_eq!(port(2), Some((Some(Counter::C32(1_234)), Some(64_000))));
+}
+
+#[test]
+fn a_fallback_must_name_a_primary_of_the_same_role() {
+    let bad = FALLBACK_PROFILE
+        .replace(
+            "fallback-for = \"ifHCInOctets\"",
+            "fallback-for = \"ifHCInOctet\"",
+        )
+        .replace(
+            "fallback-for = \"ifHighSpeed\"",
+            "fallback-for = \"ifHCInOctets\"",
+        );
+    let problems = parse_profile(&bad, "t.toml").unwrap_err();
+    let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    assert!(
+        text.iter()
+            .any(|p| p.contains("column[1].fallback-for") && p.contains("no column")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|p| p.contains("column[3].fallback-for") && p.contains("another role")),
+        "{text:?}"
+    );
+}

@@ -293,19 +293,19 @@ impl Book {
         for e in &self.entries {
             homes.insert(e.row.id, e.home().cloned());
         }
-        let mut by_device: BTreeMap<Arc<str>, view::DeviceLines> =
-            self.devices
-                .iter()
-                .map(|(name, d)| {
-                    (
-                        name.clone(),
-                        view::DeviceLines {
-                            lines: Arc::from([]),
-                            unassigned: d.unassigned.clone(),
-                        },
-                    )
-                })
-                .collect();
+        let mut by_device: BTreeMap<Arc<str>, view::DeviceLines> = self
+            .devices
+            .iter()
+            .map(|(name, d)| {
+                (
+                    name.clone(),
+                    view::DeviceLines {
+                        lines: Arc::from([]),
+                        unassigned: d.unassigned.clone(),
+                    },
+                )
+            })
+            .collect();
         let mut elsewhere: Arc<[LineView]> = Arc::from([]);
         for (home, group) in slots {
             let lines = self.group(home, group);

@@ -9,11 +9,11 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use crate::model::inventory::normalise_key;
-use crate::ipc::MatchKind;
-use crate::model::view::Unassigned;
 use crate::collect::observe::Subject;
 use crate::collect::profile::{Discovered, KeyKind};
+use crate::ipc::MatchKind;
+use crate::model::inventory::normalise_key;
+use crate::model::view::Unassigned;
 
 /// Where on a device an observation belongs, as stable within one poll as the device makes it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -178,8 +178,7 @@ pub(super) fn usage_samples(
             }
             _ => continue,
         };
-        for (direction, counter) in [(Direction::Download, download), (Direction::Upload, upload)]
-        {
+        for (direction, counter) in [(Direction::Download, download), (Direction::Upload, upload)] {
             if let Some(counter) = counter {
                 samples.push(CounterSample {
                     line: e.row.id,
@@ -215,7 +214,9 @@ fn traffic(prev: &CounterRead, now: &CounterRead, at: i64) -> Option<TrafficNow>
         (Some(Counter::C64(a)), Some(Counter::C64(b))) if b >= a => {
             Some((b - a) as f64 * 8.0 / secs)
         }
-        (Some(Counter::C32(a)), Some(Counter::C32(b))) => Some(b.wrapping_sub(a) as f64 * 8.0 / secs),
+        (Some(Counter::C32(a)), Some(Counter::C32(b))) => {
+            Some(b.wrapping_sub(a) as f64 * 8.0 / secs)
+        }
         _ => None,
     };
     Some(TrafficNow {

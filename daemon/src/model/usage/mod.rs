@@ -16,10 +16,10 @@ pub mod rollup;
 pub mod service;
 pub mod slots;
 
+pub use crate::store::usage::{CounterRow, HourRow, UsageOutcome, UsageWrite};
 pub use accountant::{IngestStats, UsageAccountant};
 pub use counter::{CounterSample, Direction, GapReason, LastSample, LineId, Verdict};
 pub use service::UsageService;
-pub use crate::store::usage::{CounterRow, HourRow, UsageOutcome, UsageWrite};
 
 /// Decimal gigabyte: what members are told (10^9 bytes, as ISPs and ARCEP count).
 pub const BYTES_PER_GB: u64 = 1_000_000_000;

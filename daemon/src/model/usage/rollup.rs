@@ -4,8 +4,8 @@
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
-pub use crate::store::usage::{DayPlan, MonthPlan, RollupError, local_date, local_instant};
 use crate::store::Store;
+pub use crate::store::usage::{DayPlan, MonthPlan, RollupError, local_date, local_instant};
 use crate::store::usage::{UsageOutcome, UsageWrite};
 
 /// Rolls up every local day from `from` to `to` (inclusive), one transaction per day, then
@@ -24,8 +24,7 @@ pub async fn rollup_days(
     while day <= to {
         let mut plan = DayPlan::new(day, tz, evening_peak)?;
         plan.pause_ms = pause_ms;
-        if let UsageOutcome::RolledUp { rows: n } =
-            store.usage(UsageWrite::RollupDay(plan)).await?
+        if let UsageOutcome::RolledUp { rows: n } = store.usage(UsageWrite::RollupDay(plan)).await?
         {
             rows += n;
         }
@@ -47,4 +46,3 @@ pub async fn rollup_days(
     }
     Ok(rows)
 }
-

@@ -137,7 +137,8 @@ pub async fn run(
             },
             Err(e) => tracing::error!("usage roll-up: {e}"),
         }
-        if let Err(e) = retention::prune(&usage.store, &current.retention, crate::store::now()).await
+        if let Err(e) =
+            retention::prune(&usage.store, &current.retention, crate::store::now()).await
         {
             tracing::error!("retention pruning failed (retried within the hour): {e}");
         }
@@ -152,9 +153,9 @@ pub async fn run(
 mod tests {
     use super::*;
     use crate::ipc::{LineKind, MatchKind, NewLine, NewMember, ReportPreference};
+    use crate::model::usage::Direction;
     use crate::octets::Counter;
     use crate::store::WriteOp;
-    use crate::model::usage::Direction;
     use sqlx::ConnectOptions;
 
     const PEAK: (u16, u16) = (19 * 60, 23 * 60);

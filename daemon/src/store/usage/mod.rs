@@ -5,13 +5,13 @@
 //! are in `read`.
 
 mod read;
-pub mod rollup;
 pub mod retention;
+pub mod rollup;
 pub mod slots;
 
 pub use read::{AccountantRows, EXPECTED_FROM, format_peak, parse_month};
-pub use rollup::{DayPlan, MonthPlan, RollupError, local_date, local_instant};
 pub use retention::PruneTarget;
+pub use rollup::{DayPlan, MonthPlan, RollupError, local_date, local_instant};
 pub use slots::{HourSlots, SLOT_MS, SLOTS_PER_HOUR};
 
 use serde::{Deserialize, Serialize};
@@ -126,7 +126,10 @@ impl Store {
     }
 }
 
-pub(crate) async fn apply(conn: &mut SqliteConnection, w: UsageWrite) -> Result<UsageOutcome, StoreError> {
+pub(crate) async fn apply(
+    conn: &mut SqliteConnection,
+    w: UsageWrite,
+) -> Result<UsageOutcome, StoreError> {
     match w {
         UsageWrite::Record { hours, counters } => {
             record(conn, &hours, &counters).await?;
