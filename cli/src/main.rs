@@ -168,7 +168,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 fn validate(file: &Path, json: bool) -> u8 {
-    match coopnocd::config::load(file) {
+    match coopnocd::check::load(file) {
         Ok(c) => {
             if json {
                 println!(

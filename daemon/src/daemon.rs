@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use crate::collect::local;
 use crate::collect::poller;
 use crate::collect::snmp::{Engine, SnmpError};
-use crate::config::{self, Config, DeviceKind};
+use crate::config::{Config, DeviceKind};
 use crate::ctl;
 use crate::health::{self, Health};
 use crate::state::Shared;
@@ -161,12 +161,11 @@ fn spawn_watchdog(
 ) {
     let (period, stale_after) = health::store_probe_timing(interval);
     let beat = health.register("store writer", stale_after);
-    set.spawn(health::probe_store(
-        store.clone(),
-        beat,
-        period,
-        shutdown.clone(),
-    ));
+    let store = store.clone();
+    set.spawn(health::probe(beat, period, shutdown.clone(), move || {
+        let store = store.clone();
+        async move { store.write(WriteOp::Nothing).await.map(|_| ()) }
+    }));
     set.spawn(health::watchdog(
         health.clone(),
         interval,
@@ -194,7 +193,7 @@ async fn reload_on_sighup(shared: Arc<Shared>, shutdown: CancellationToken) {
         };
         systemd::notify_reloading();
         let mut status = "configuration reloaded".to_string();
-        match config::load(&path) {
+        match crate::check::load(&path) {
             Err(e) => {
                 tracing::error!(
                     "SIGHUP: keeping the running configuration, the new one is refused:\n{e}"

@@ -42,7 +42,7 @@ pub async fn start(state_dir: &Path) -> Result<(Demo, Config), DemoError> {
     let text = config_text(&state_dir, network.devices());
     let config_path = state_dir.join("coopnoc.toml");
     std::fs::write(&config_path, text).map_err(io)?;
-    let config = config::load(&config_path)?;
+    let config = crate::check::load(&config_path)?;
     Ok((
         Demo {
             network,

@@ -5,6 +5,7 @@
 //! and the store. See `DESIGN.md` in the repository for the whole picture.
 
 pub mod args;
+pub mod check;
 pub mod collect;
 pub mod config;
 pub mod ctl;

@@ -12,7 +12,7 @@ fn main() -> ExitCode {
     if args.demo {
         return demo(&args);
     }
-    let config = match coopnocd::config::load(&args.config) {
+    let config = match coopnocd::check::load(&args.config) {
         Ok(c) => c,
         Err(e) => {
             eprint!("coopnocd: {e}");

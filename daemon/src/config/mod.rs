@@ -1,6 +1,8 @@
 //! Configuration in two layers: the file schema (`file`, exactly what the TOML says) and the
 //! checked runtime `Config` built by `validate()`, which reports every problem at once with
-//! its place. `load()` is the one loader: the daemon, `coopnoc validate` and the tests use it.
+//! its place. `load()` reads and checks the file; `crate::check::load` adds the checks of
+//! what the config names that other rooms own (the device profiles), and is the one loader
+//! the daemon, `coopnocd --check` (behind `coopnoc validate`) and the tests use.
 
 mod duration;
 mod file;
@@ -707,10 +709,7 @@ impl Validator<'_> {
                 );
                 return None;
             }
-            // The same loader as the poller's: `coopnoc validate` reports every bad profile.
-            if let Err(e) = crate::collect::profile::ProfileSet::load(Some(&full)) {
-                self.problem("daemon.profile-directory", e.to_string());
-            }
+            // The profiles in it are checked after the config (`crate::check`).
             Some(full)
         });
         DaemonConfig {
@@ -1571,52 +1570,6 @@ snmp = { community-file = "community" }
             other => panic!("{other:?}"),
         }
         assert!(!format!("{c:?}").contains("s3cret"));
-    }
-
-    #[test]
-    fn a_profile_directory_is_read_from_the_config_folder_and_checked() {
-        let dir = tempfile::tempdir().expect("test setup");
-        std::fs::create_dir(dir.path().join("profiles")).expect("test setup");
-        let text = "[reports]\nenabled = false\n[daemon]\nprofile-directory = \"profiles\"\n";
-        let c = parse(text, dir.path()).expect("an empty profile directory is fine");
-        assert_eq!(
-            c.daemon.profile_directory,
-            Some(dir.path().join("profiles"))
-        );
-        assert_eq!(
-            parse("[reports]\nenabled = false\n", dir.path())
-                .expect("test setup")
-                .daemon
-                .profile_directory,
-            None
-        );
-
-        // A bad profile in it is a config problem, with the file and what is wrong.
-        std::fs::write(
-            dir.path().join("profiles/olt.toml"),
-            "id = \"olt-x\"\nname = \"X\"\nkind = \"toaster\"\n",
-        )
-        .expect("test setup");
-        let p = parse(text, dir.path())
-            .expect_err("a broken profile")
-            .iter()
-            .map(|p| p.to_string())
-            .collect::<Vec<_>>()
-            .join("\n");
-        assert!(
-            p.contains("daemon.profile-directory") && p.contains("olt.toml"),
-            "{p}"
-        );
-
-        let p = parse(
-            "[reports]\nenabled = false\n[daemon]\nprofile-directory = \"nowhere\"\n",
-            dir.path(),
-        )
-        .expect_err("missing");
-        assert!(
-            p.iter().any(|p| p.to_string().contains("not a directory")),
-            "{p:?}"
-        );
     }
 
     #[test]

@@ -160,7 +160,7 @@ pub(super) async fn apply(conn: &mut SqliteConnection, w: &LinesWrite) -> Result
             .execute(&mut *conn)
             .await?;
     }
-    super::write::insert_events(conn, &w.events).await?;
+    super::events::insert_events(conn, &w.events).await?;
     for (line_id, d) in &w.levels {
         // A line erased meanwhile has no row to hang levels on: skip rather than fail the batch.
         sqlx::query(

@@ -5,6 +5,7 @@
 //! answers each request only after the transaction committed: an acknowledged write is on disk.
 //! Readers use a separate pool of read-only connections (WAL lets them run beside the writer).
 
+mod events;
 pub mod levels;
 pub mod lines;
 mod migrations;
@@ -12,9 +13,10 @@ mod read;
 pub mod usage;
 mod write;
 
+pub use events::NewEvent;
 pub use migrations::{LATEST_SCHEMA_VERSION, migrator};
 pub use read::Counts;
-pub use write::{LineImportRow, MemberImportRow, NewEvent, WriteOp, WriteOutcome};
+pub use write::{LineImportRow, MemberImportRow, WriteOp, WriteOutcome};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

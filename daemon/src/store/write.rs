@@ -2,7 +2,8 @@
 
 use sqlx::SqliteConnection;
 
-use super::{StoreError, now};
+use super::events::insert_events;
+use super::{NewEvent, StoreError, now};
 use crate::config::{Device, Site};
 use crate::ipc::{LineKind, MatchKind, NewLine, NewMember, ReportPreference};
 
@@ -18,17 +19,6 @@ pub struct LineImportRow {
     pub line: NewLine,
     /// The CSV line number, to name the row if the store refuses it.
     pub csv_line: u64,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewEvent {
-    pub at: i64,
-    pub subject_kind: &'static str,
-    pub subject: String,
-    pub old_state: Option<String>,
-    pub new_state: String,
-    pub reason: Option<String>,
-    pub detail: Option<String>,
 }
 
 #[derive(Debug)]
@@ -187,25 +177,6 @@ pub(super) async fn apply(
             Ok(WriteOutcome::Done)
         }
     }
-}
-
-pub(super) async fn insert_events(
-    conn: &mut SqliteConnection,
-    events: &[NewEvent],
-) -> Result<(), StoreError> {
-    for e in events {
-        sqlx::query("INSERT INTO event (at, subject_kind, subject, old_state, new_state, reason, detail) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            .bind(e.at)
-            .bind(e.subject_kind)
-            .bind(&e.subject)
-            .bind(&e.old_state)
-            .bind(&e.new_state)
-            .bind(&e.reason)
-            .bind(&e.detail)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
 }
 
 async fn audit(
