@@ -2,19 +2,25 @@
 //!
 //! A profile is a TOML file (`daemon/profiles/*.toml`, built into the binary; a directory
 //! named in the config adds models or replaces built-in ones by id). `file.rs` reads and
-//! checks the format, `model.rs` is its checked form, `decode.rs` turns walked columns into
-//! observations, and this module picks the profile for a device.
+//! checks the format, `model.rs` is its checked form, `walks.rs` says what to walk,
+//! `decode.rs` turns walked columns into observations (reading `values` row by `row`, with
+//! `entity` sensors) and what it `found`, and this module picks the profile for a device.
 
 mod decode;
+mod entity;
 mod file;
+mod found;
 mod model;
+mod row;
+mod values;
+mod walks;
 
-pub use decode::{
-    Decoded, Discovered, IF_DESCR, IF_NAME, Labels, format_mac, gpon_serial_of, mac_of, reading,
-    table_from_get,
-};
+pub use decode::{IF_DESCR, IF_NAME};
 pub use file::{Problem, parse_profile};
+pub use found::{Decoded, Discovered, Labels};
 pub use model::*;
+pub use values::{format_mac, gpon_serial_of, mac_of, reading};
+pub use walks::table_from_get;
 
 use std::fmt;
 use std::path::Path;
