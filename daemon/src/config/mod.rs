@@ -983,17 +983,19 @@ impl Validator<'_> {
             5 * SECOND,
             "an unreachable device is tried again at this pace, not back to back",
         );
+        // Labels and optical levels are read within a status cycle when they are due: at most
+        // once per status-interval, whatever these say. Zero is a typo, not a wish.
         self.at_least(
             &format!("{place}.labels-interval"),
             cfg.labels_interval,
-            MINUTE,
-            "names and serials change rarely (and are re-read after a reboot)",
+            SECOND,
+            "names and serials are read again when this has passed, at a status poll",
         );
         self.at_least(
             &format!("{place}.slow-interval"),
             cfg.slow_interval,
-            MINUTE,
-            "optical levels are slow to read and vendors advise against reading them often",
+            SECOND,
+            "optical levels are read again when this has passed, at a status poll",
         );
         if cfg.retries > 10 {
             self.problem(format!("{place}.retries"), "must be 10 or fewer");
@@ -1668,7 +1670,7 @@ idle-timeout = "500ms"
 [poll]
 status-interval = "1s"
 labels-interval = "0s"
-slow-interval = "10s"
+slow-interval = "500ms"
 timeout = "0s"
 unreachable-interval = "0s"
 [lines]
