@@ -182,18 +182,16 @@ fn a_technician_reads_an_administrator_acts_and_the_audit_says_who() {
         assert_eq!(code, 0, "{tech} {args:?}: {out}{err}");
     }
     // ...and is refused what is an administrator's, told why, with exit 77.
-    let (code, out, err) = cli.run(
-        Some(tech_id),
-        &[
-            "member",
-            "add",
-            "--ref",
-            "M-9",
-            "--name",
-            "Nine",
-            "--no-reports",
-        ],
-    );
+    const ADD_M9: &[&str] = &[
+        "member",
+        "add",
+        "--ref",
+        "M-9",
+        "--name",
+        "Nine",
+        "--no-reports",
+    ];
+    let (code, out, err) = cli.run(Some(tech_id), ADD_M9);
     assert_eq!(code, 77, "{out}{err}");
     assert!(
         err.contains(&format!(
@@ -238,18 +236,7 @@ fn a_technician_reads_an_administrator_acts_and_the_audit_says_who() {
     assert_eq!(code, 0, "{err}");
 
     // The administrator acts; the audit log names them.
-    let (code, _, err) = cli.run(
-        Some(admin_id),
-        &[
-            "member",
-            "add",
-            "--ref",
-            "M-9",
-            "--name",
-            "Nine",
-            "--no-reports",
-        ],
-    );
+    let (code, _, err) = cli.run(Some(admin_id), ADD_M9);
     assert_eq!(code, 0, "{err}");
     assert_eq!(audit_rows(&db, "member-add", "M-9", &admin, admin_id.0), 1);
     let (code, _, err) = cli.run(Some(admin_id), &["member", "export", "M-9"]);
