@@ -3,7 +3,7 @@
 use sqlx::SqliteConnection;
 
 use super::events::insert_events;
-use super::{NewEvent, StoreError, now};
+use super::{Actor, NewEvent, StoreError, now};
 use crate::config::{Device, Site};
 use crate::ipc::{LineKind, MatchKind, NewLine, NewMember, ReportPreference};
 
@@ -72,20 +72,23 @@ pub enum WriteOutcome {
 pub(super) async fn apply(
     conn: &mut SqliteConnection,
     op: WriteOp,
+    by: &Actor,
 ) -> Result<WriteOutcome, StoreError> {
     match op {
         WriteOp::Nothing => Ok(WriteOutcome::Done),
         WriteOp::SyncInventory { sites, devices } => sync_inventory(conn, &sites, &devices).await,
         WriteOp::AddMember(m) => {
             insert_member(conn, &m).await?;
-            audit(conn, "member-add", &m.reference, None).await?;
+            audit(conn, by, "member-add", &m.reference, None).await?;
             Ok(WriteOutcome::Done)
         }
         WriteOp::AddLine(l) => {
             insert_line(conn, &l).await?;
             Ok(WriteOutcome::Done)
         }
-        WriteOp::AssignLine { line, member } => assign_line(conn, &line, member.as_deref()).await,
+        WriteOp::AssignLine { line, member } => {
+            assign_line(conn, by, &line, member.as_deref()).await
+        }
         WriteOp::ImportMembers { rows, file_name } => {
             let (mut created, mut updated) = (0, 0);
             for row in &rows {
@@ -97,6 +100,7 @@ pub(super) async fn apply(
             }
             audit(
                 conn,
+                by,
                 "import-members",
                 &file_name,
                 Some(format!("{created} created, {updated} updated")),
@@ -125,6 +129,7 @@ pub(super) async fn apply(
             }
             audit(
                 conn,
+                by,
                 "import-lines",
                 &file_name,
                 Some(format!("{created} created, {updated} updated")),
@@ -132,7 +137,7 @@ pub(super) async fn apply(
             .await?;
             Ok(WriteOutcome::Imported { created, updated })
         }
-        WriteOp::Usage(w) => Ok(WriteOutcome::Usage(super::usage::apply(conn, w).await?)),
+        WriteOp::Usage(w) => Ok(WriteOutcome::Usage(super::usage::apply(conn, w, by).await?)),
         WriteOp::RecordEvents(events) => {
             insert_events(conn, &events).await?;
             Ok(WriteOutcome::Done)
@@ -154,6 +159,7 @@ pub(super) async fn apply(
             }
             audit(
                 conn,
+                by,
                 if at.is_some() {
                     "member-leave"
                 } else {
@@ -169,6 +175,7 @@ pub(super) async fn apply(
             super::lines::set_thresholds(conn, &line, &thresholds).await?;
             audit(
                 conn,
+                by,
                 "line-thresholds",
                 &line,
                 serde_json::to_string(&thresholds).ok(),
@@ -179,14 +186,18 @@ pub(super) async fn apply(
     }
 }
 
-async fn audit(
+/// One row of the audit log: what was done, to what, and by whom.
+pub(crate) async fn audit(
     conn: &mut SqliteConnection,
+    by: &Actor,
     action: &str,
     object: &str,
     detail: Option<String>,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO audit (at, actor, action, object, detail) VALUES (?, 'ctl', ?, ?, ?)")
+    sqlx::query("INSERT INTO audit (at, actor, actor_uid, action, object, detail) VALUES (?, ?, ?, ?, ?, ?)")
         .bind(now())
+        .bind(&by.name)
+        .bind(by.uid.map(i64::from))
         .bind(action)
         .bind(object)
         .bind(detail)
@@ -383,6 +394,7 @@ async fn upsert_line(conn: &mut SqliteConnection, l: &NewLine) -> Result<bool, S
 
 async fn assign_line(
     conn: &mut SqliteConnection,
+    by: &Actor,
     line: &str,
     member: Option<&str>,
 ) -> Result<WriteOutcome, StoreError> {
@@ -401,6 +413,7 @@ async fn assign_line(
     }
     audit(
         conn,
+        by,
         if member.is_some() {
             "line-assign"
         } else {

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -51,6 +52,27 @@ pub(super) struct DeviceTask {
     detection: Option<Result<Detection, String>>,
     /// The device's profile at work: set by the first detection.
     vendor: Option<Vendor>,
+}
+
+/// The next start after `previous`, one `interval` on, skipping the starts already past
+/// `now`; and how many were skipped. Integer arithmetic: no overflow, whatever the interval
+/// (a zero interval, refused by the config, starts now).
+fn next_start(previous: Instant, interval: Duration, now: Instant) -> (Instant, u64) {
+    let next = previous + interval;
+    if next > now {
+        return (next, 0);
+    }
+    if interval.is_zero() {
+        return (now, 1);
+    }
+    let behind = (now - next).as_nanos() / interval.as_nanos() + 1;
+    match u32::try_from(behind)
+        .ok()
+        .and_then(|m| Some((next + interval.checked_mul(m)?, u64::from(m))))
+    {
+        Some(skipped) => skipped,
+        None => (now + interval, u64::try_from(behind).unwrap_or(u64::MAX)),
+    }
 }
 
 /// What a poll's scalars said.
@@ -137,16 +159,13 @@ impl DeviceTask {
         } else {
             self.poll.status_interval
         };
-        let mut next = last + interval;
-        let now = Instant::now();
-        if next <= now {
-            let missed = ((now - next).as_secs_f64() / interval.as_secs_f64()).floor() as u32 + 1;
-            self.overruns += missed as u64;
+        let (next, missed) = next_start(last, interval, Instant::now());
+        if missed > 0 {
+            self.overruns += missed;
             tracing::warn!(
                 "device {}: poll took longer than its interval ({missed} start(s) missed)",
                 self.name
             );
-            next += interval * missed;
         }
         next
     }

@@ -12,7 +12,7 @@ use super::rollup::{RollupError, local_date, rollup_days};
 use super::{UsageOutcome, UsageWrite, retention};
 use crate::config::Config;
 use crate::ipc::ErasureSummary;
-use crate::store::{Store, StoreError};
+use crate::store::{Actor, Store, StoreError, WriteOp, WriteOutcome};
 
 /// Days before today rolled up again every hour, for late samples that fill their slots.
 const ROLLUP_LOOKBACK_DAYS: i64 = 2;
@@ -52,15 +52,17 @@ impl UsageService {
     }
 
     /// Erases a member (see `crate::store::usage`), and forgets their lines' in-memory state.
-    pub async fn erase_member(&self, reference: &str) -> Result<ErasureSummary, StoreError> {
+    pub async fn erase_member(
+        &self,
+        reference: &str,
+        by: Actor,
+    ) -> Result<ErasureSummary, StoreError> {
         let mut guard = self.accountant.lock().await;
-        let outcome = self
-            .store
-            .usage(UsageWrite::EraseMember {
-                member: reference.to_string(),
-            })
-            .await?;
-        let UsageOutcome::Erased(erased) = outcome else {
+        let op = WriteOp::Usage(UsageWrite::EraseMember {
+            member: reference.to_string(),
+        });
+        let outcome = self.store.write_as(op, by).await?;
+        let WriteOutcome::Usage(UsageOutcome::Erased(erased)) = outcome else {
             return Err(StoreError::Invalid("erasure gave no summary".into()));
         };
         if let Some(acc) = guard.as_mut() {
@@ -80,7 +82,6 @@ impl UsageService {
         config: &Config,
         from: jiff::civil::Date,
         to: jiff::civil::Date,
-        pause_ms: u64,
     ) -> Result<u64, RollupError> {
         rollup_days(
             &self.store,
@@ -88,7 +89,7 @@ impl UsageService {
             config.reports.evening_peak,
             from,
             to,
-            pause_ms,
+            0,
         )
         .await
     }
@@ -129,7 +130,7 @@ pub async fn run(
     loop {
         let current = config.borrow().clone();
         match days_to_roll(&usage.store, &current).await {
-            Ok((from, to)) => match usage.rollup(&current, from, to, 0).await {
+            Ok((from, to)) => match usage.rollup(&current, from, to).await {
                 Ok(rows) => tracing::debug!("usage: rolled up {from}..{to} ({rows} daily rows)"),
                 Err(e) => {
                     tracing::error!("usage roll-up failed (it is retried within the hour): {e}")

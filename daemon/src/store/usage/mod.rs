@@ -129,6 +129,7 @@ impl Store {
 pub(crate) async fn apply(
     conn: &mut SqliteConnection,
     w: UsageWrite,
+    by: &super::Actor,
 ) -> Result<UsageOutcome, StoreError> {
     match w {
         UsageWrite::Record { hours, counters } => {
@@ -148,13 +149,11 @@ pub(crate) async fn apply(
         } => Ok(UsageOutcome::Pruned {
             rows: retention::apply_prune(conn, target, cutoff, limit).await?,
         }),
-        UsageWrite::EraseMember { member } => Ok(UsageOutcome::Erased(erase(conn, &member).await?)),
+        UsageWrite::EraseMember { member } => {
+            Ok(UsageOutcome::Erased(erase(conn, &member, by).await?))
+        }
         UsageWrite::AuditExport { member } => {
-            sqlx::query("INSERT INTO audit (at, actor, action, object) VALUES (?, 'ctl', 'member-export', ?)")
-                .bind(super::now())
-                .bind(member)
-                .execute(&mut *conn)
-                .await?;
+            super::audit(conn, by, "member-export", &member, None).await?;
             Ok(UsageOutcome::Recorded)
         }
     }
@@ -267,7 +266,11 @@ pub fn to_db(v: u64) -> i64 {
 /// Erasure: the member row, their monthly and daily usage, the fine usage and counter state of
 /// the lines they hold (the lines stay, detached: they are infrastructure), and their name in
 /// the audit log. Cooperative-wide aggregates stay. The act is logged without personal data.
-async fn erase(conn: &mut SqliteConnection, reference: &str) -> Result<Erased, StoreError> {
+async fn erase(
+    conn: &mut SqliteConnection,
+    reference: &str,
+    by: &super::Actor,
+) -> Result<Erased, StoreError> {
     let id: i64 = sqlx::query_scalar("SELECT id FROM member WHERE ref = ?")
         .bind(reference)
         .fetch_optional(&mut *conn)
@@ -338,11 +341,7 @@ async fn erase(conn: &mut SqliteConnection, reference: &str) -> Result<Erased, S
         "{} lines detached; {} fine, {} daily, {} monthly usage rows removed",
         s.lines_detached, s.fine_rows, s.daily_rows, s.monthly_rows
     );
-    sqlx::query("INSERT INTO audit (at, actor, action, object, detail) VALUES (?, 'ctl', 'member-erase', 'a member', ?)")
-        .bind(super::now())
-        .bind(&detail)
-        .execute(&mut *conn)
-        .await?;
+    super::audit(conn, by, "member-erase", "a member", Some(detail)).await?;
     Ok(Erased {
         summary: s,
         line_ids: lines,

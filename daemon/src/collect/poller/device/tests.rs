@@ -5,6 +5,20 @@ use std::time::Duration;
 
 use crate::config::{DeviceKind, Secret, SnmpCredentials, Target};
 
+#[test]
+fn the_next_start_skips_missed_starts_without_overflow() {
+    let t0 = Instant::now();
+    let s = Duration::from_secs(1);
+    assert_eq!(next_start(t0, 60 * s, t0 + s), (t0 + 60 * s, 0));
+    // A poll of 130 s with a 60 s interval missed two starts.
+    assert_eq!(next_start(t0, 60 * s, t0 + 130 * s), (t0 + 180 * s, 2));
+    // A zero interval (refused by the config) neither overflows nor loops back to back.
+    assert_eq!(next_start(t0, Duration::ZERO, t0 + s), (t0 + s, 1));
+    let (next, missed) = next_start(t0, Duration::from_nanos(1), t0 + 10 * s);
+    assert!(next > t0 + 10 * s);
+    assert_eq!(missed, 10_000_000_000);
+}
+
 fn silent_device(port: u16) -> Device {
     Device {
         name: "olt-silent".into(),
