@@ -279,7 +279,10 @@ async fn apply_batch(
     conn: &mut SqliteConnection,
     batch: &mut [WriteRequest],
 ) -> Result<Vec<Result<WriteOutcome, StoreError>>, sqlx::Error> {
-    let mut tx = conn.begin().await?;
+    // IMMEDIATE: the write lock is taken at the start, waiting (busy timeout) for another
+    // writer of the file to finish. A deferred transaction that reads first would fail at
+    // once with "database is locked" if another connection wrote in between.
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
     let mut results = Vec::with_capacity(batch.len());
     for req in batch.iter_mut() {
         let op = std::mem::replace(&mut req.op, WriteOp::Nothing);
