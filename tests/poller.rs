@@ -7,8 +7,8 @@ mod snmp_support;
 
 use std::time::{Duration, Instant};
 
-use coopnocd::ctl::client::Client;
-use coopnocd::ipc::{Request, Response};
+use coopnoc_proto::Client;
+use coopnoc_proto::{Request, Response};
 use tokio_util::sync::CancellationToken;
 
 fn config(dir: &std::path::Path, snmpd_port: u16, silent_port: u16) -> coopnocd::config::Config {

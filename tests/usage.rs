@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::{DaemonProcess, sqlite_count, wait_for};
+use coopnoc_proto::{LineKind, MatchKind, NewLine, NewMember, ReportPreference, Request, Response};
 use coopnocd::collect::observe::Counter;
-use coopnocd::ipc::{LineKind, MatchKind, NewLine, NewMember, ReportPreference, Request, Response};
 use coopnocd::model::usage::rollup::{DayPlan, MonthPlan, rollup_days};
 use coopnocd::model::usage::{CounterSample, Direction, UsageOutcome, UsageService, UsageWrite};
 use coopnocd::store::{Store, WriteOp};
@@ -346,7 +346,7 @@ impl Setup {
 
 fn try_call(socket: &Path, req: &Request, timeout: Duration) -> Result<Response, String> {
     rt().block_on(async {
-        let mut c = coopnocd::ctl::client::Client::connect(socket, timeout)
+        let mut c = coopnoc_proto::Client::connect(socket, timeout)
             .await
             .map_err(|e| e.to_string())?;
         c.call(req).await.map_err(|e| e.to_string())

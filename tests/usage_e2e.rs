@@ -17,9 +17,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::wait_for;
+use coopnoc_proto::Client;
+use coopnoc_proto::{Request, Response};
 use coopnoc_sim::{CounterWidth, ScriptHandle, ScriptedDevice, ScriptedPort, ScriptedSpec};
-use coopnocd::ctl::client::Client;
-use coopnocd::ipc::{Request, Response};
 use coopnocd::model::usage::slots::{HourSlots, SLOT_MS, SLOTS_PER_HOUR, apportion};
 
 const CLI: &str = env!("CARGO_BIN_EXE_coopnoc");

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use coopnocd::ipc::{LineKind, MatchKind, NewLine, NewMember, ReportPreference};
+use coopnoc_proto::{LineKind, MatchKind, NewLine, NewMember, ReportPreference};
 use coopnocd::store::levels::{DayLevels, Metric};
 use coopnocd::store::{LineImportRow, MemberImportRow, Store, WriteOp};
 

@@ -8,8 +8,8 @@
 
 use std::time::{Duration, Instant};
 
+use coopnoc_proto::{LineKind, MatchKind, NewLine, NewMember, ReportPreference};
 use coopnocd::collect::observe::Counter;
-use coopnocd::ipc::{LineKind, MatchKind, NewLine, NewMember, ReportPreference};
 use coopnocd::model::usage::rollup::{DayPlan, MonthPlan, local_date};
 use coopnocd::model::usage::slots::{HourSlots, SLOTS_PER_HOUR};
 use coopnocd::model::usage::{CounterSample, Direction, UsageAccountant, UsageService, UsageWrite};

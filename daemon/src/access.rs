@@ -9,8 +9,8 @@ use std::ffi::CString;
 use nix::unistd::{Gid, Group, Uid, User};
 
 use crate::config::CtlConfig;
-use crate::ipc::Role;
 use crate::store::Actor;
+use coopnoc_proto::Role;
 
 /// A connected user, as the daemon judges them.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,13 +13,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::access::Peer;
 use crate::config::CtlConfig;
-use crate::ipc::{
-    self, ErrorKind, ErrorReply, ImportKind, ImportSummary, LineDetail, LinesQuery, Request,
-    Response,
-};
 use crate::model::inventory;
 use crate::state::Shared;
 use crate::store::{StoreError, WriteOp, WriteOutcome};
+use coopnoc_proto::{
+    self, ErrorKind, ErrorReply, ImportKind, ImportSummary, LineDetail, LinesQuery, Request,
+    Response,
+};
 
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// At most one "busy" warning in the journal per this long, however many are refused.
@@ -136,7 +136,7 @@ fn refuse_busy(stream: &UnixStream, max: usize) {
             "coopnocd is busy: it serves {max} connections at once ([ctl] max-connections); try again in a moment"
         ),
     );
-    if let Ok(frame) = ipc::encode_frame(&reply, ipc::MAX_RESPONSE_BYTES) {
+    if let Ok(frame) = coopnoc_proto::encode_frame(&reply, coopnoc_proto::MAX_RESPONSE_BYTES) {
         let _ = stream.try_write(&frame);
     }
 }
@@ -172,15 +172,21 @@ async fn connection(
             peer.describe()
         );
         let reply = Response::error(ErrorKind::Forbidden, peer.no_role(ctl));
-        let _ = ipc::write_frame(&mut stream, &reply, ipc::MAX_RESPONSE_BYTES, WRITE_TIMEOUT).await;
+        let _ = coopnoc_proto::write_frame(
+            &mut stream,
+            &reply,
+            coopnoc_proto::MAX_RESPONSE_BYTES,
+            WRITE_TIMEOUT,
+        )
+        .await;
         return;
     }
     loop {
         let frame = tokio::select! {
             _ = shutdown.cancelled() => return,
-            r = ipc::read_frame_within::<_, serde_json::Value>(
+            r = coopnoc_proto::read_frame_within::<_, serde_json::Value>(
                 &mut stream,
-                ipc::MAX_REQUEST_BYTES,
+                coopnoc_proto::MAX_REQUEST_BYTES,
                 ctl.idle_timeout,
                 ctl.request_timeout,
             ) => r,
@@ -200,8 +206,10 @@ async fn connection(
                 },
                 Err(message) => (Response::error(ErrorKind::Invalid, message), false),
             },
-            Err(ipc::FrameError::Closed) | Err(ipc::FrameError::Timeout(_)) => return,
-            Err(ipc::FrameError::Incomplete(after)) => {
+            Err(coopnoc_proto::FrameError::Closed) | Err(coopnoc_proto::FrameError::Timeout(_)) => {
+                return;
+            }
+            Err(coopnoc_proto::FrameError::Incomplete(after)) => {
                 tracing::debug!(
                     "control socket: dropped a request from {} still incomplete after {after:?}",
                     peer.describe()
@@ -215,10 +223,10 @@ async fn connection(
                 (Response::error(ErrorKind::Invalid, message), false)
             }
         };
-        if let Err(e) = ipc::write_frame(
+        if let Err(e) = coopnoc_proto::write_frame(
             &mut stream,
             &response,
-            ipc::MAX_RESPONSE_BYTES,
+            coopnoc_proto::MAX_RESPONSE_BYTES,
             WRITE_TIMEOUT,
         )
         .await
@@ -481,105 +489,3 @@ async fn poll_now(shared: &Shared, device: &str) -> Response {
 
 /// The longest `coopnoc poll` waits for a poll (the CLI's own timeout is 30 s by default).
 const POLL_NOW_TIMEOUT: Duration = Duration::from_secs(25);
-
-/// The client side, used by `coopnoc` and the tests.
-pub mod client {
-    use std::path::{Path, PathBuf};
-    use std::time::Duration;
-
-    use tokio::net::UnixStream;
-
-    use crate::ipc::{self, Request, Response};
-
-    #[derive(Debug, thiserror::Error)]
-    pub enum ClientError {
-        #[error(
-            "cannot reach coopnocd at {path}: {source}\n\
-             Is coopnocd running? Check `systemctl status coopnocd`, or point to its socket with \
-             --socket PATH (or COOPNOC_SOCKET)."
-        )]
-        Connect {
-            path: PathBuf,
-            source: std::io::Error,
-        },
-        #[error("talking to coopnocd at {path}: {source}")]
-        Frame {
-            path: PathBuf,
-            source: ipc::FrameError,
-        },
-    }
-
-    /// A connection to the daemon; requests are answered in order.
-    pub struct Client {
-        path: PathBuf,
-        stream: UnixStream,
-        timeout: Duration,
-    }
-
-    impl Client {
-        pub async fn connect(path: &Path, timeout: Duration) -> Result<Client, ClientError> {
-            let stream = tokio::time::timeout(timeout, UnixStream::connect(path))
-                .await
-                .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))
-                .and_then(|r| r)
-                .map_err(|source| ClientError::Connect {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
-            Ok(Client {
-                path: path.to_path_buf(),
-                stream,
-                timeout,
-            })
-        }
-
-        pub async fn call(&mut self, request: &Request) -> Result<Response, ClientError> {
-            if self.closed_by_daemon() {
-                // Idle for longer than the daemon keeps a connection (`line watch --every 5m`).
-                *self = Client::connect(&self.path, self.timeout).await?;
-            }
-            let written = ipc::write_frame(
-                &mut self.stream,
-                request,
-                ipc::MAX_REQUEST_BYTES,
-                self.timeout,
-            )
-            .await;
-            let frame = |source| ClientError::Frame {
-                path: self.path.clone(),
-                source,
-            };
-            let hung_up = matches!(&written, Err(ipc::FrameError::Io(e))
-                if matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset));
-            let written = match written {
-                Err(e) if !hung_up => return Err(frame(e)),
-                other => other,
-            };
-            let answer =
-                ipc::read_frame(&mut self.stream, ipc::MAX_RESPONSE_BYTES, self.timeout).await;
-            match (written, answer) {
-                (Ok(()), Ok(response)) => Ok(response),
-                // The daemon may answer before it reads (refused at connect, busy) and hang up:
-                // its answer says more than the broken pipe.
-                (Err(_), Ok(response @ Response::Error(_))) => Ok(response),
-                (Err(source), _) | (Ok(()), Err(source)) => Err(frame(source)),
-            }
-        }
-
-        /// Whether the daemon hung up on this connection while nobody spoke (end of stream
-        /// waiting, nothing else): then a new connection is due, not an error.
-        fn closed_by_daemon(&self) -> bool {
-            use nix::sys::socket::{MsgFlags, recv};
-            use std::os::fd::AsRawFd;
-            let mut byte = [0u8; 1];
-            matches!(
-                recv(
-                    self.stream.as_raw_fd(),
-                    &mut byte,
-                    MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT
-                ),
-                Ok(0)
-            )
-        }
-    }
-}

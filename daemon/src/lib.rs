@@ -13,7 +13,6 @@ pub mod ctl;
 pub mod daemon;
 pub mod demo;
 pub mod health;
-pub mod ipc;
 pub mod model;
 pub mod octets;
 pub mod serve;

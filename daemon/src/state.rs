@@ -8,9 +8,9 @@ use tokio::sync::watch;
 
 use crate::collect::poller::PollerHandle;
 use crate::config::Config;
-use crate::ipc::{PROTOCOL_VERSION, StatusInfo};
 use crate::model::{Model, Published};
 use crate::store::{Store, StoreError, format_time};
+use coopnoc_proto::{PROTOCOL_VERSION, StatusInfo};
 
 pub struct Shared {
     pub store: Store,

@@ -41,10 +41,10 @@ impl TempSetup {
 /// A control-socket client to a daemon that is starting: retries until the socket answers
 /// (10 s at most); `timeout` is the client's per-request patience.
 #[allow(dead_code)]
-pub async fn connect(socket: &Path, timeout: Duration) -> coopnocd::ctl::client::Client {
+pub async fn connect(socket: &Path, timeout: Duration) -> coopnoc_proto::Client {
     let started = Instant::now();
     loop {
-        if let Ok(c) = coopnocd::ctl::client::Client::connect(socket, timeout).await {
+        if let Ok(c) = coopnoc_proto::Client::connect(socket, timeout).await {
             return c;
         }
         assert!(

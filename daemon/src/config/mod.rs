@@ -4,14 +4,13 @@
 //! what the config names that other rooms own (the device profiles), and is the one loader
 //! the daemon, `coopnocd --check` (behind `coopnoc validate`) and the tests use.
 
-mod duration;
 mod file;
 mod secret;
 #[cfg(test)]
 mod tests;
 mod validate;
 
-pub use duration::{format_duration, parse_duration};
+pub use coopnoc_proto::duration::{format_duration, parse_duration};
 pub use secret::Secret;
 
 use std::collections::HashSet;

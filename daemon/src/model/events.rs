@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::collect::observe::{Observation, ObservationBatch, Subject};
-use crate::ipc::LineState;
 use crate::store::NewEvent;
+use coopnoc_proto::LineState;
 
 /// One change, as it happened. New kinds (components, problems, incidents) come as new
 /// variants: a subscriber ignores the ones it does not know.

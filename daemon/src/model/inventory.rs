@@ -3,8 +3,8 @@
 //! before anything of it reaches the store.
 
 use crate::config::REPORT_LANGUAGES;
-use crate::ipc::{LineKind, MatchKind, NewLine, NewMember, ReportPreference};
 use crate::store::{LineImportRow, MemberImportRow};
+use coopnoc_proto::{LineKind, MatchKind, NewLine, NewMember, ReportPreference};
 
 /// References (member numbers, line ids) are typed over SSH and printed in reports.
 pub fn check_reference(what: &str, r: &str) -> Result<(), String> {
@@ -143,19 +143,6 @@ impl CsvProblems {
             self.problems.len(),
             if self.problems.len() == 1 { "" } else { "s" }
         )
-    }
-}
-
-/// Guesses what a CSV file holds from its header.
-pub fn guess_kind(csv: &str) -> Option<crate::ipc::ImportKind> {
-    let header = csv.lines().next()?.to_ascii_lowercase();
-    let cols: Vec<&str> = header.split(',').map(str::trim).collect();
-    if cols.contains(&"key") || cols.contains(&"match") {
-        Some(crate::ipc::ImportKind::Lines)
-    } else if cols.contains(&"name") || cols.contains(&"email") {
-        Some(crate::ipc::ImportKind::Members)
-    } else {
-        None
     }
 }
 
@@ -432,7 +419,6 @@ mod tests {
         fn csv_parsers_never_panic(s in "(?s).{0,300}") {
             let _ = parse_members(&s, "f", "fr");
             let _ = parse_lines(&s, "f");
-            let _ = guess_kind(&s);
         }
     }
 }

@@ -10,9 +10,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::collect::profile::{Labels, Profile};
-use crate::ipc::{LineKind, LineState, MatchKind};
 use crate::model::devices::DeviceState;
 pub use crate::model::lines::Found;
+use coopnoc_proto::{LineKind, LineState, MatchKind};
 
 /// The model's state at one moment.
 #[derive(Debug, Clone, Default)]

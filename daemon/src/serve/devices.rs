@@ -1,9 +1,9 @@
 //! Devices as the control protocol shows them, from the published snapshot.
 
 use crate::collect::observe::Counter;
-use crate::ipc::{CollectorHealth, DeviceDetail, DeviceError, DeviceSummary, InterfaceInfo};
 use crate::model::devices::DeviceState;
 use crate::store::format_time;
+use coopnoc_proto::{CollectorHealth, DeviceDetail, DeviceError, DeviceSummary, InterfaceInfo};
 
 pub fn summary(name: &str, d: &DeviceState) -> DeviceSummary {
     DeviceSummary {

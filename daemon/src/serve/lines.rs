@@ -2,22 +2,22 @@
 
 use crate::collect::profile::Labels;
 use crate::config::LineThresholds;
-use crate::ipc::{
-    LineLive, LineLocation, LineProblem, LineState, ProblemList, Traffic, UnassignedItem,
-    WatchReading,
-};
 use crate::model::Snapshot;
 use crate::model::lines::{WatchTarget, WatchedReading};
 use crate::model::view::{LevelsNow, LineView, Unassigned};
 use crate::store::format_time;
+use coopnoc_proto::{
+    LineLive, LineLocation, LineProblem, LineState, ProblemList, Traffic, UnassignedItem,
+    WatchReading,
+};
 
 fn flapping(l: &LineView, t: &LineThresholds, now: i64) -> (u32, bool) {
     let flaps = l.flaps(now, t.flap_window.as_secs() as i64);
     (flaps, flaps >= t.flap_count)
 }
 
-pub fn levels(l: &LevelsNow) -> crate::ipc::Levels {
-    crate::ipc::Levels {
+pub fn levels(l: &LevelsNow) -> coopnoc_proto::Levels {
+    coopnoc_proto::Levels {
         at: l.at.map(format_time),
         rx_dbm: l.rx_dbm,
         tx_dbm: l.tx_dbm,

@@ -1,8 +1,8 @@
 //! The usage requests of the control socket.
 
-use crate::ipc::{ErrorKind, Request, Response};
 use crate::state::Shared;
 use crate::store::{Actor, StoreError};
+use coopnoc_proto::{ErrorKind, Request, Response};
 
 pub(crate) async fn handle(
     req: Request,

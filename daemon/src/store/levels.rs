@@ -2,7 +2,7 @@
 //! line, level and UTC day, 24 (min, max) pairs of i16 hundredths of a dB. Enough for "24 h
 //! min/max" and a sparkline of the last day; a tenth of the size of a row per reading.
 
-use crate::ipc::LevelDay;
+use coopnoc_proto::LevelDay;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Metric {

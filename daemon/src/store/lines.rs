@@ -4,7 +4,7 @@ use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::levels::{DayLevels, Metric};
 use super::{NewEvent, Store, StoreError};
-use crate::ipc::{LineKind, LineState, MatchKind, ThresholdOverrides};
+use coopnoc_proto::{LineKind, LineState, MatchKind, ThresholdOverrides};
 
 /// A line as the book loads it.
 #[derive(Debug, Clone)]

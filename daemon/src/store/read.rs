@@ -5,7 +5,7 @@ use sqlx::sqlite::SqliteRow;
 
 use super::write::{line_kind, match_kind, report_preference};
 use super::{Store, StoreError, format_time, migrations};
-use crate::ipc::{Event, Line, LineDetail, Member, StoreInfo};
+use coopnoc_proto::{Event, Line, LineDetail, Member, StoreInfo};
 
 /// Inventory counts for `coopnoc status`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use sqlx::SqliteConnection;
 use super::events::insert_events;
 use super::{Actor, NewEvent, StoreError, now};
 use crate::config::{Device, Site};
-use crate::ipc::{LineKind, MatchKind, NewLine, NewMember, ReportPreference};
+use coopnoc_proto::{LineKind, MatchKind, NewLine, NewMember, ReportPreference};
 
 /// A member row of a CSV import (already validated).
 #[derive(Debug, Clone, PartialEq)]
@@ -58,7 +58,7 @@ pub enum WriteOp {
     /// A line's own thresholds (empty = the configured ones).
     LineThresholds {
         line: String,
-        thresholds: crate::ipc::ThresholdOverrides,
+        thresholds: coopnoc_proto::ThresholdOverrides,
     },
 }
 

@@ -9,10 +9,10 @@ use super::matching::{Found, Pos, match_device};
 use super::state::Tracker;
 use crate::collect::observe::Counter;
 use crate::collect::profile::{Discovered, Profile};
-use crate::ipc::MatchKind;
 use crate::model::view::{self, LevelsNow, LineView, LinesView, Location, TrafficNow, Unassigned};
 use crate::store::levels::{DayLevels, Metric};
 use crate::store::lines::BookRow;
+use coopnoc_proto::MatchKind;
 
 /// What a line's traffic was last read as, for "traffic now".
 #[derive(Debug, Clone, Copy)]

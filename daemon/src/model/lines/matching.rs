@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use crate::collect::observe::Subject;
 use crate::collect::profile::{Discovered, KeyKind};
-use crate::ipc::MatchKind;
 use crate::model::inventory::normalise_key;
 use crate::model::view::Unassigned;
+use coopnoc_proto::MatchKind;
 
 /// Where on a device an observation belongs, as stable within one poll as the device makes it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 
 use crate::config::LineThresholds;
-pub use crate::ipc::{LineState, ThresholdOverrides};
+pub use coopnoc_proto::{LineState, ThresholdOverrides};
 
 /// What was seen of a line in one poll.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -9,8 +9,8 @@ use crate::collect::observe::Observation;
 use crate::collect::profile::{Profile, table_from_get};
 use crate::collect::snmp::{Oid, Value};
 use crate::config::LineThresholds;
-use crate::ipc::{LineKind, ThresholdOverrides};
 use crate::model::view::LevelsNow;
+use coopnoc_proto::{LineKind, ThresholdOverrides};
 
 /// A line's rows on its device, for a single GET.
 #[derive(Debug, Clone)]

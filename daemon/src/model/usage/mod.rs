@@ -22,4 +22,4 @@ pub use counter::{CounterSample, Direction, GapReason, LastSample, LineId, Verdi
 pub use service::UsageService;
 
 /// Decimal gigabyte: what members are told (10^9 bytes, as ISPs and ARCEP count).
-pub const BYTES_PER_GB: u64 = 1_000_000_000;
+pub use coopnoc_proto::BYTES_PER_GB;

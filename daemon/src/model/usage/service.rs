@@ -11,8 +11,8 @@ use super::counter::CounterSample;
 use super::rollup::{RollupError, local_date, rollup_days};
 use super::{UsageOutcome, UsageWrite, retention};
 use crate::config::Config;
-use crate::ipc::ErasureSummary;
 use crate::store::{Actor, Store, StoreError, WriteOp, WriteOutcome};
+use coopnoc_proto::ErasureSummary;
 
 /// Days before today rolled up again every hour, for late samples that fill their slots.
 const ROLLUP_LOOKBACK_DAYS: i64 = 2;
@@ -153,10 +153,10 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ipc::{LineKind, MatchKind, NewLine, NewMember, ReportPreference};
     use crate::model::usage::Direction;
     use crate::octets::Counter;
     use crate::store::WriteOp;
+    use coopnoc_proto::{LineKind, MatchKind, NewLine, NewMember, ReportPreference};
     use sqlx::ConnectOptions;
 
     const PEAK: (u16, u16) = (19 * 60, 23 * 60);

@@ -17,9 +17,9 @@ pub use slots::{HourSlots, SLOT_MS, SLOTS_PER_HOUR};
 use serde::{Deserialize, Serialize};
 use sqlx::{Row, SqliteConnection};
 
-use crate::ipc::ErasureSummary;
 use crate::octets::Counter;
 use crate::store::{Store, StoreError, WriteOp, WriteOutcome};
+use coopnoc_proto::ErasureSummary;
 
 /// A line's row id in the store (`line.id`).
 pub type LineId = i64;

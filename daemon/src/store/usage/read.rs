@@ -7,8 +7,8 @@ use sqlx::{Column, Row, SqlitePool};
 use super::rollup::{MonthPlan, RollupError};
 use super::slots::HourSlots;
 use super::{Direction, LastSample, LineId, counter_from_row};
-use crate::ipc::{DayUsage, LineMeasure, UsageReport};
 use crate::store::{Store, StoreError, format_time};
+use coopnoc_proto::{DayUsage, LineMeasure, UsageReport};
 
 /// What the usage accountant resumes from: every line's last samples, and the hours they may
 /// still feed.
