@@ -9,9 +9,9 @@ use crate::collect::local;
 use crate::collect::poller;
 use crate::collect::snmp::{Engine, SnmpError};
 use crate::config::{Config, DeviceKind};
-use crate::ctl;
 use crate::health::{self, Health};
-use crate::state::Shared;
+use crate::serve::Shared;
+use crate::serve::ctl;
 use crate::store::{Store, StoreError, WriteOp};
 use crate::systemd;
 

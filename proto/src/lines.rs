@@ -1,7 +1,6 @@
 //! Lines as the daemon sees them (`line show`, `lines`, `line watch`) and events.
 
 use crate::inventory::{Line, MatchKind, ThresholdOverrides};
-use crate::request::ImportKind;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -92,13 +91,6 @@ pub struct Traffic {
     pub at: String,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum LinesQuery {
-    Problems,
-    Unassigned,
-}
-
 /// `coopnoc lines --problems`: down, degraded and flapping lines, worst first.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ProblemList {
@@ -167,12 +159,4 @@ pub struct Event {
     /// The values behind the change (levels, flaps...), as recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<serde_json::Value>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ImportSummary {
-    pub kind: ImportKind,
-    pub rows: u64,
-    pub created: u64,
-    pub updated: u64,
 }

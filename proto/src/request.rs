@@ -1,7 +1,6 @@
 //! What `coopnoc` asks, and the role each request needs.
 
 use crate::inventory::{NewLine, NewMember, ThresholdOverrides};
-use crate::lines::LinesQuery;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -155,6 +154,13 @@ impl Request {
             Request::MemberLeave { .. } => "coopnoc member leave",
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum LinesQuery {
+    Problems,
+    Unassigned,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

@@ -2,7 +2,8 @@
 
 use crate::devices::{DeviceDetail, DeviceSummary};
 use crate::inventory::{Line, Member};
-use crate::lines::{Event, ImportSummary, LineDetail, ProblemList, UnassignedItem, WatchReading};
+use crate::lines::{Event, LineDetail, ProblemList, UnassignedItem, WatchReading};
+use crate::request::ImportKind;
 use crate::usage::{ErasureSummary, UsageReport};
 use serde::{Deserialize, Serialize};
 
@@ -86,4 +87,12 @@ pub struct StoreInfo {
     pub schema_version: i64,
     /// The database file plus its write-ahead log.
     pub size_bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ImportSummary {
+    pub kind: ImportKind,
+    pub rows: u64,
+    pub created: u64,
+    pub updated: u64,
 }

@@ -11,10 +11,10 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-use crate::access::Peer;
 use crate::config::CtlConfig;
 use crate::model::inventory;
-use crate::state::Shared;
+use crate::serve::Shared;
+use crate::serve::access::Peer;
 use crate::store::{StoreError, WriteOp, WriteOutcome};
 use coopnoc_proto::{
     self, ErrorKind, ErrorReply, ImportKind, ImportSummary, LineDetail, LinesQuery, Request,

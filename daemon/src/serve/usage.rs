@@ -1,6 +1,6 @@
 //! The usage requests of the control socket.
 
-use crate::state::Shared;
+use crate::serve::Shared;
 use crate::store::{Actor, StoreError};
 use coopnoc_proto::{ErrorKind, Request, Response};
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::entity::entity_sensors;
 use super::found::{Decoded, Discovered, Labels};
 use super::model::*;
-use super::row::Row;
+use super::row::{Row, Rows};
 use super::values::{IndexParts, decode_index, text_of};
 use crate::collect::observe::{Observation, Sensor, Subject};
 use crate::collect::snmp::{Oid, Table, Value};
@@ -17,9 +17,6 @@ use crate::collect::snmp::{Oid, Table, Value};
 /// IF-MIB ifName and ifDescr, used to name ports and interfaces a table only numbers.
 pub const IF_NAME: &[u32] = &[1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 1];
 pub const IF_DESCR: &[u32] = &[1, 3, 6, 1, 2, 1, 2, 2, 1, 2];
-
-/// One column's values by index.
-pub(super) type Rows<'a> = HashMap<&'a [u32], &'a Value>;
 
 /// The columns a set of walks returned, by OID, with each column's rows by index.
 struct Data<'a> {

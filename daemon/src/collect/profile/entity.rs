@@ -2,8 +2,8 @@
 
 use std::borrow::Cow;
 
-use super::decode::Rows;
 use super::model::*;
+use super::row::Rows;
 use crate::collect::observe::{Observation, Sensor, Subject};
 
 /// ENTITY-SENSOR-MIB (RFC 3433): each row says its own kind (entPhySensorType), unit scale

@@ -5,7 +5,12 @@
 use super::model::*;
 use super::values::{counter_of, gpon_serial_of, mac_of, mapped_of, reading, text_of};
 use crate::collect::observe::{Counter, Sensor};
+use std::collections::HashMap;
+
 use crate::collect::snmp::Value;
+
+/// One column's values by index.
+pub(super) type Rows<'a> = HashMap<&'a [u32], &'a Value>;
 
 /// The values of one row, by column.
 pub(super) struct Row<'s, 'a> {
