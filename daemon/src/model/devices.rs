@@ -374,51 +374,6 @@ mod tests {
     }
 
     #[test]
-    fn interfaces_polls_and_errors_are_kept() {
-        let mut s = DeviceStates::new(&[olt()]);
-        s.apply(&batch(vec![
-            Observation::Poll {
-                duration: Duration::from_millis(12),
-                error: None,
-                consecutive_failures: 0,
-            },
-            Observation::InterfaceLabels {
-                index: 3,
-                name: Some(Arc::from("gpon0/1")),
-                descr: None,
-                alias: Some("Bordes".into()),
-                if_type: Some(6),
-            },
-            Observation::Interface {
-                subject: Subject::Interface {
-                    index: 3,
-                    name: Arc::from("gpon0/1"),
-                },
-                oper_up: Some(true),
-                in_octets: Some(Counter::C64(10)),
-                out_octets: Some(Counter::C64(20)),
-                speed_bps: Some(1_000_000_000),
-                discontinuity: None,
-            },
-            Observation::Anomaly {
-                message: "OID not increasing".into(),
-            },
-        ]));
-        s.apply(&batch(vec![Observation::Poll {
-            duration: Duration::from_secs(2),
-            error: Some("timeout".into()),
-            consecutive_failures: 1,
-        }]));
-        let d = s.get("olt-1").expect("device");
-        assert_eq!(d.polls, 2);
-        assert_eq!(d.failed_polls, 1);
-        assert_eq!(d.interfaces[&3].in_octets, Some(Counter::C64(10)));
-        assert_eq!(d.interfaces[&3].alias.as_deref(), Some("Bordes"));
-        assert_eq!(d.last_errors[0].1, "timeout");
-        assert_eq!(d.last_errors.len(), 2);
-    }
-
-    #[test]
     fn a_batch_of_a_device_the_config_no_longer_has_is_left_out() {
         let mut s = DeviceStates::new(&[olt()]);
         s.sync(&[]);

@@ -18,6 +18,9 @@ pub mod lines;
 pub mod usage;
 pub mod view;
 
+#[cfg(test)]
+mod tests;
+
 pub use events::Event;
 pub use view::Snapshot;
 

@@ -6,7 +6,7 @@
 //! lines), the others shared with the previous snapshot; readers clone an `Arc`, never the
 //! data. See `crate::model::Published` for how an output subscribes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::collect::profile::{Labels, Profile};
@@ -59,8 +59,6 @@ pub struct ComponentView {
 pub struct LinesView {
     pub by_device: BTreeMap<Arc<str>, DeviceLines>,
     pub elsewhere: Arc<[LineView]>,
-    /// Line id → its group (`None`: `elsewhere`).
-    pub(crate) homes: Arc<HashMap<i64, Option<Arc<str>>>>,
     /// Lines in the book, and whether it is loaded at all.
     pub total: u64,
     pub loaded: bool,
@@ -75,15 +73,16 @@ pub struct DeviceLines {
 }
 
 impl LinesView {
+    /// One line, by its row id: looked up in each group (each is in id order).
     pub fn line(&self, id: i64) -> Option<&LineView> {
-        let group = match self.homes.get(&id)? {
-            Some(device) => &self.by_device.get(device)?.lines,
-            None => &self.elsewhere,
-        };
-        group
-            .binary_search_by_key(&id, |l| l.id)
-            .ok()
-            .map(|i| &group[i])
+        self.by_device
+            .values()
+            .map(|d| &d.lines)
+            .chain([&self.elsewhere])
+            .find_map(|group| {
+                let i = group.binary_search_by_key(&id, |l| l.id).ok()?;
+                Some(&group[i])
+            })
     }
 
     pub fn all(&self) -> impl Iterator<Item = &LineView> {

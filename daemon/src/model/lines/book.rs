@@ -123,7 +123,11 @@ pub(super) struct Book {
     pub devices: HashMap<Arc<str>, LinesOnDevice>,
     /// Groups of the published view to rebuild.
     dirty: BTreeSet<Arc<str>>,
-    /// Some line changed group: the view's index and every group need rebuilding.
+    /// Lines that hang on no device (none configured, never found), and whether their
+    /// group must be rebuilt (a line of them was found).
+    elsewhere: Vec<usize>,
+    elsewhere_dirty: bool,
+    /// The book was (re)loaded: every group is rebuilt.
     regroup: bool,
 }
 
@@ -230,10 +234,18 @@ impl Book {
                 e.seen_at = Some(at);
             }
         }
+        // A line that changed group leaves one and joins the other: both are rebuilt.
         for (slot, was) in homes_before {
             let now = self.entries[slot].home().cloned();
             if now != was {
-                self.regroup = true;
+                for home in [was, now] {
+                    match home {
+                        Some(d) => {
+                            self.dirty.insert(d);
+                        }
+                        None => self.elsewhere_dirty = true,
+                    }
+                }
             }
         }
         let entries = &self.entries;
@@ -274,6 +286,7 @@ impl Book {
         view.loaded = true;
         if std::mem::take(&mut self.regroup) {
             self.dirty.clear();
+            self.elsewhere_dirty = false;
             *view = self.full_view();
             return;
         }
@@ -281,18 +294,21 @@ impl Book {
             let group = self.device_group(&device);
             view.by_device.insert(device, group);
         }
+        if std::mem::take(&mut self.elsewhere_dirty) {
+            // Lines only ever leave this group between two loads.
+            let entries = &self.entries;
+            self.elsewhere.retain(|&s| entries[s].home().is_none());
+            view.elsewhere = self.group(None, self.elsewhere.clone());
+        }
     }
 
     /// The whole view, every group rebuilt.
-    fn full_view(&self) -> LinesView {
+    fn full_view(&mut self) -> LinesView {
         let mut slots: HashMap<Option<&Arc<str>>, Vec<usize>> = HashMap::new();
         for (slot, e) in self.entries.iter().enumerate() {
             slots.entry(e.home()).or_default().push(slot);
         }
-        let mut homes = HashMap::with_capacity(self.entries.len());
-        for e in &self.entries {
-            homes.insert(e.row.id, e.home().cloned());
-        }
+        self.elsewhere = slots.get(&None).cloned().unwrap_or_default();
         let mut by_device: BTreeMap<Arc<str>, view::DeviceLines> = self
             .devices
             .iter()
@@ -319,7 +335,6 @@ impl Book {
         LinesView {
             by_device,
             elsewhere,
-            homes: Arc::new(homes),
             total: self.entries.len() as u64,
             loaded: true,
         }
