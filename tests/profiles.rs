@@ -104,6 +104,7 @@ impl Recording {
                         )
                     })
                     .collect(),
+                read_at: Vec::new(),
             })
             .collect();
         Table {
@@ -1661,6 +1662,7 @@ mod properties {
                         };
                         (idx.clone(), v)
                     }).collect(),
+                    read_at: Vec::new(),
                 }).collect();
                 let t = Table { columns, anomalies: Vec::new() };
                 let d = p.decode(&[&t]);

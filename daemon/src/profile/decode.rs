@@ -406,6 +406,7 @@ pub fn table_from_get(profile: &Profile, answers: &[(Oid, Value)]) -> Table {
             None => columns.push(Column {
                 oid: col.oid.clone(),
                 rows: vec![(idx.to_vec(), value.clone())],
+                read_at: Vec::new(),
             }),
         }
     }
@@ -739,6 +740,8 @@ fn observe_row(spec: &TableSpec, row: &Row<'_, '_>, subject: &Subject, obs: &mut
                     Some(Value::TimeTicks(t)) => Some(*t),
                     _ => None,
                 }),
+            in_read_at: None,
+            out_read_at: None,
         });
     }
     if row.walked(|r| matches!(r, Role::DownloadOctets | Role::UploadOctets)) {

@@ -147,6 +147,7 @@ fn column(oid: &str, rows: Vec<(Vec<u32>, Value)>) -> Column {
     Column {
         oid: crate::snmp::Oid::parse(oid).unwrap(),
         rows,
+        read_at: Vec::new(),
     }
 }
 
