@@ -446,3 +446,52 @@ async fn snmpsim_recordings_read_like_snmpbulkwalk_and_defects_end_cleanly() {
     )
     .await;
 }
+
+/// An agent whose MIB ends with a table (`cdata_end-of-mib`: a recording cut after its last
+/// ifXTable row): a walk of that table ends normally after the last row, on endOfMibView with
+/// v2c GETBULK and on noSuchName with v1 GETNEXT. No anomaly, no error counted, every row read.
+#[tokio::test]
+async fn a_table_that_ends_the_mib_ends_its_walk_normally() {
+    let agent = snmp_support::start_snmpsim();
+    let engine = Engine::bind_on("127.0.0.1:0").await.expect("engine");
+    let address = agent.address();
+    let community = "cdata_end-of-mib";
+    let v1 = SnmpCredentials::V1 {
+        community: Secret::new(community),
+    };
+    // v1 has no Counter64: its walk leaves out ifHCInOctets (6) and ifHCOutOctets (10).
+    for (creds, max_repetitions, columns) in [
+        (v2c(community), 25, &[1, 6, 10, 15, 18, 19][..]),
+        (v2c(community), 3, &[1, 6, 10, 15, 18, 19][..]),
+        (v1, 1, &[1, 15, 18, 19][..]),
+    ] {
+        let columns: Vec<String> = columns
+            .iter()
+            .map(|c| format!("1.3.6.1.2.1.31.1.1.1.{c}"))
+            .collect();
+        let oids: Vec<Oid> = columns.iter().map(|c| oid(c)).collect();
+        let o = SessionOptions {
+            max_repetitions,
+            ..options()
+        };
+        let s = engine
+            .session(&target(agent.port), &creds, o)
+            .await
+            .expect("session");
+        for _ in 0..2 {
+            let t = s.walk(&oids).await.expect("walk");
+            assert!(t.anomalies.is_empty(), "{:?}", t.anomalies);
+            for (column, ours) in columns.iter().zip(&t.columns) {
+                let theirs = snmpbulkwalk(&["-v2c", "-c", community], &address, column);
+                assert_eq!(ours.rows.len(), 20, "{column}");
+                assert_eq!(ours.rows.len(), theirs.len(), "{column}");
+            }
+        }
+        let c = s.counters();
+        assert_eq!(
+            (c.anomalies, c.agent_errors, c.timeouts),
+            (0, 0, 0),
+            "{c:?}"
+        );
+    }
+}

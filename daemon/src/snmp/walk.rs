@@ -387,8 +387,13 @@ impl TableWalk {
             })
             .flatten()
             .max();
+        // An empty column that ends the view while others of its table have rows is a lie too
+        // (an agent that cannot encode the column's values, say).
+        let any_rows = self.columns.iter().any(|c| !c.column.rows.is_empty());
         for c in &self.columns {
-            if c.ending == Ending::EndOfMibView && furthest.is_some_and(|f| *f > c.next) {
+            let lied =
+                furthest.is_some_and(|f| *f > c.next) || (c.column.rows.is_empty() && any_rows);
+            if c.ending == Ending::EndOfMibView && lied {
                 anomalies.push(Anomaly::EndOfMibViewMidTable {
                     column: c.column.oid.clone(),
                     after: c.next.clone(),
