@@ -12,7 +12,7 @@ mod common;
 mod snmp_support;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -137,16 +137,16 @@ impl Daemon {
             .collect()
     }
 
+    fn call(&mut self, req: Request) -> Response {
+        let client = &mut self.client;
+        self.rt
+            .block_on(async { client.call(&req).await.expect("the daemon answers") })
+    }
+
     /// Polls the device now; fails the test if the poll failed.
     fn poll(&mut self) {
-        let client = &mut self.client;
-        let r = self.rt.block_on(async {
-            client
-                .call(&Request::Poll {
-                    device: "dev".into(),
-                })
-                .await
-                .expect("the daemon answers")
+        let r = self.call(Request::Poll {
+            device: "dev".into(),
         });
         let Response::Device(d) = r else {
             panic!("poll answers with the device, not {r:?}")
@@ -262,8 +262,15 @@ fn fast_32_bit_counters_count_exactly_or_leave_flagged_gaps() {
             },
         );
     }
-    let mut d = Daemon::start(rt, device.addr, "timeout = \"2s\", retries = 1");
+    // Silent until the first scheduled poll (within 10 s of the start) has come and gone:
+    // every later poll is the test's.
+    script.set_silent(true);
+    let mut d = Daemon::start(rt, device.addr, "timeout = \"1s\", retries = 0");
     let lines = d.lines(&[("L-VM", "M1-VM"), ("L-GIGA", "M1-GIGA")]);
+    common::wait_for("the first scheduled poll", Duration::from_secs(20), || {
+        script.requests_dropped() >= 1
+    });
+    script.set_silent(false);
     let mut kept = d.baseline(&lines);
 
     // [line][direction] → intervals.
@@ -311,6 +318,17 @@ fn fast_32_bit_counters_count_exactly_or_leave_flagged_gaps() {
     step(&mut d, &mut kept, 5_400_000_000, 2_000_000);
     step(&mut d, &mut kept, 10_000_000, 2_000_000);
 
+    // What members are shown comes from the daily roll-up: make today's now.
+    let today = coopnocd::usage::rollup::local_date(
+        jiff::Timestamp::now().as_second(),
+        &jiff::tz::TimeZone::UTC,
+    )
+    .to_string();
+    d.call(Request::UsageRollup {
+        from: Some(today.clone()),
+        to: Some(today),
+        pause_ms: 0,
+    });
     for (l, line) in truth.iter().enumerate() {
         for (dir, intervals) in line.iter().enumerate() {
             let flags: Vec<bool> = intervals.iter().map(|i| i.counted).collect();
@@ -433,13 +451,23 @@ fn counters_carry_the_time_their_reply_arrived() {
         )))
         .expect("scripted device");
     let proxy = rt.block_on(UdpProxy::start(device.addr));
+    // Silent until the first scheduled poll has come and gone (see above).
+    proxy.set(Fault::DropAll);
     let mut d = Daemon::start(
         rt,
         proxy.address,
-        "timeout = \"8s\", retries = 0, max-repetitions = 1, window = 1",
+        "timeout = \"5s\", retries = 0, max-repetitions = 1, window = 1",
     );
     let lines = d.lines(&[("L-A", "M1-A"), ("L-B", "M1-B")]);
+    common::wait_for("the first scheduled poll", Duration::from_secs(20), || {
+        proxy.requests.load(Ordering::Relaxed) >= 1
+    });
+    proxy.set(Fault::None);
     let mut kept = d.baseline(&lines);
+    let before = proxy.requests.load(Ordering::Relaxed);
+    kept = d.poll_and_collect(&lines, &kept);
+    let per_poll = proxy.requests.load(Ordering::Relaxed) - before;
+    eprintln!("requests per status poll: {per_poll}");
     let feeder = Feeder::start(device.handle());
 
     let baseline = kept.clone();
@@ -450,8 +478,8 @@ fn counters_carry_the_time_their_reply_arrived() {
         first.2 as f64 + share * feeder.download_at(at_ms)
     };
     let mut checked = 0;
-    for delay in [2_000, 3_500, 2_000] {
-        proxy.set(Fault::DelayRequests(Duration::from_millis(delay)));
+    for delay in [2_000i64, 3_500, 2_000] {
+        proxy.set(Fault::DelayRequests(Duration::from_millis(delay as u64)));
         std::thread::sleep(Duration::from_millis(300));
         let asked = jiff::Timestamp::now().as_millisecond();
         let now = d.poll_and_collect(&lines, &kept);
