@@ -159,6 +159,9 @@ pub enum Observation {
         subject: Subject,
         download: Option<Counter>,
         upload: Option<Counter>,
+        /// When the replies carrying them arrived (`None`: the batch's time).
+        download_read_at: Option<jiff::Timestamp>,
+        upload_read_at: Option<jiff::Timestamp>,
     },
     /// One environmental or power reading (temperature, voltage, battery charge...).
     /// `value` is `None` when the device has no reading.

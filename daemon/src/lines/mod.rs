@@ -38,6 +38,13 @@ struct CounterRead {
     upload: Option<Counter>,
 }
 
+/// A line's counters from a vendor table: download, upload, and when each was read.
+type TableCounters = (
+    Option<Counter>,
+    Option<Counter>,
+    [Option<jiff::Timestamp>; 2],
+);
+
 /// A port's counters as the member sees them (the port's out = the member's download).
 #[derive(Debug, Clone, Copy)]
 struct PortCounters {
@@ -406,7 +413,7 @@ impl LineService {
         };
 
         // Readings, by line.
-        let mut table_counters: HashMap<usize, (Option<Counter>, Option<Counter>)> = HashMap::new();
+        let mut table_counters: HashMap<usize, TableCounters> = HashMap::new();
         let mut if_counters: HashMap<usize, PortCounters> = HashMap::new();
         let mut level_changes: Vec<usize> = Vec::new();
         for item in &batch.items {
@@ -488,10 +495,17 @@ impl LineService {
                     }
                 }
                 Observation::Usage {
-                    download, upload, ..
+                    download,
+                    upload,
+                    download_read_at,
+                    upload_read_at,
+                    ..
                 } => {
                     e.table_usage = true;
-                    table_counters.insert(slot, (*download, *upload));
+                    table_counters.insert(
+                        slot,
+                        (*download, *upload, [*download_read_at, *upload_read_at]),
+                    );
                 }
                 _ => {}
             }
@@ -511,7 +525,7 @@ impl LineService {
                 let e = &mut book.entries[slot];
                 let (download, upload, speed, discontinuity, per_line, read_at) =
                     match (table_counters.get(&slot), if_counters.get(&slot)) {
-                        (Some(&(d, u)), _) => (d, u, None, None, per_line_device, [None; 2]),
+                        (Some(&(d, u, read_at)), _) => (d, u, None, None, per_line_device, read_at),
                         (None, Some(p)) if !e.table_usage => (
                             p.download,
                             p.upload,
