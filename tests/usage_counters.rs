@@ -318,17 +318,14 @@ fn fast_32_bit_counters_count_exactly_or_leave_flagged_gaps() {
     step(&mut d, &mut kept, 5_400_000_000, 2_000_000);
     step(&mut d, &mut kept, 10_000_000, 2_000_000);
 
-    // What members are shown comes from the daily roll-up: make today's now.
+    // What members are shown comes from the daily roll-up: make today's now, through the
+    // library as the daemon's hourly roll-up does.
     let today = coopnocd::usage::rollup::local_date(
         jiff::Timestamp::now().as_second(),
         &jiff::tz::TimeZone::UTC,
     )
     .to_string();
-    d.call(Request::UsageRollup {
-        from: Some(today.clone()),
-        to: Some(today),
-        pause_ms: 0,
-    });
+    common::rollup(&d.db(), "Etc/UTC", (19 * 60, 23 * 60), &today, &today);
     for (l, line) in truth.iter().enumerate() {
         for (dir, intervals) in line.iter().enumerate() {
             let flags: Vec<bool> = intervals.iter().map(|i| i.counted).collect();
