@@ -466,7 +466,9 @@ fn lib_oid(o: &Oid) -> lib::Oid {
 /// the agent could not carry): it halves the size so that the retry has its best chance, but
 /// keeps that ceiling, and a few replies double the size back towards it. Above it (after a
 /// tooBig), the size creeps up by a quarter after many replies in a row, to find out whether
-/// the agent can take more now.
+/// the agent can take more now. A size grown back to that times out at its first request, twice
+/// in a row, is taken as too big as well (a path that loses big datagrams says nothing else):
+/// random loss rarely does that, and a timeout per growth would cost every fourth request.
 #[derive(Debug, Clone, Copy)]
 struct AdaptiveBulk {
     /// The configured max-repetitions: never exceeded.
@@ -476,6 +478,10 @@ struct AdaptiveBulk {
     known_good: u32,
     /// Successful replies since the last change.
     good: u32,
+    /// The size just grown to, before its first reply.
+    untried: Option<u32>,
+    /// A size grown to whose first request timed out.
+    failed_growth: Option<u32>,
 }
 
 /// Replies at one size before doubling back towards the known good size.
@@ -490,6 +496,8 @@ impl AdaptiveBulk {
             current: ceiling,
             known_good: ceiling,
             good: 0,
+            untried: None,
+            failed_growth: None,
         }
     }
 
@@ -502,14 +510,27 @@ impl AdaptiveBulk {
 
     /// No reply at `size`: loss, or a reply too big for the path.
     fn timeout(&mut self, size: u32) {
+        if self.untried == Some(size) {
+            if self.failed_growth == Some(size) {
+                self.known_good = (size / 2).max(1);
+                self.failed_growth = None;
+            } else {
+                self.failed_growth = Some(size);
+            }
+        }
+        self.untried = None;
         self.current = (size / 2).max(1).min(self.current);
         self.good = 0;
     }
 
     fn success(&mut self) {
         self.good += 1;
+        if self.untried.take().is_some() {
+            self.failed_growth = None;
+        }
         if self.current < self.known_good && self.good >= GROW_BACK_AFTER {
             self.current = (self.current * 2).min(self.known_good);
+            self.untried = Some(self.current);
             self.good = 0;
         } else if self.current < self.ceiling && self.good >= PROBE_AFTER {
             self.current = (self.current + (self.current / 4).max(1)).min(self.ceiling);
@@ -822,6 +843,25 @@ mod tests {
         b.timeout(8);
         b.timeout(50);
         assert_eq!(b.current, 4);
+    }
+
+    /// A path that loses replies above 12 rows: after two growths that fail at once, the
+    /// size stays where replies pass, and timeouts stay rare (a probe now and then).
+    #[test]
+    fn bulk_settles_below_a_size_the_path_cannot_carry() {
+        let mut b = AdaptiveBulk::new(50);
+        let mut timeouts = 0;
+        for _ in 0..400 {
+            let size = b.current;
+            if size > 12 {
+                timeouts += 1;
+                b.timeout(size);
+            } else {
+                b.success();
+            }
+        }
+        assert!(b.current <= 12 && b.current >= 6, "{b:?}");
+        assert!(timeouts <= 30, "{timeouts} timeouts in 400 requests");
     }
 
     #[test]
