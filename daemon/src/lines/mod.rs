@@ -32,10 +32,18 @@ use matching::{Found, Pos, match_device, pos_of};
 /// What a line's traffic was last read as, for "traffic now".
 #[derive(Debug, Clone, Copy)]
 struct CounterRead {
-    at_ms: i64,
+    /// When each counter was read (download, upload: see `Direction::index`).
+    at_ms: [i64; 2],
     download: Option<Counter>,
     upload: Option<Counter>,
 }
+
+/// A line's counters from a vendor table: download, upload, and when each was read.
+type TableCounters = (
+    Option<Counter>,
+    Option<Counter>,
+    [Option<jiff::Timestamp>; 2],
+);
 
 /// A port's counters as the member sees them (the port's out = the member's download).
 #[derive(Debug, Clone, Copy)]
@@ -44,6 +52,8 @@ struct PortCounters {
     upload: Option<Counter>,
     speed: Option<u64>,
     discontinuity: Option<u32>,
+    /// When each was read (download, upload), when the collector knows.
+    read_at: [Option<jiff::Timestamp>; 2],
 }
 
 /// One line in memory.
@@ -112,6 +122,8 @@ struct DeviceLines {
     profile: Option<Arc<Profile>>,
     reachable: Option<bool>,
     uptime: Option<u32>,
+    /// When `uptime` was read.
+    uptime_at: Option<jiff::Timestamp>,
     by_pos: HashMap<Pos, usize>,
     unassigned: Vec<UnassignedItem>,
     /// Line slots found here by the last matching.
@@ -371,7 +383,10 @@ impl LineService {
                     dev.discovered = items.clone();
                     rematch = true;
                 }
-                Observation::Uptime { ticks } => dev.uptime = Some(*ticks),
+                Observation::Uptime { ticks, read_at } => {
+                    dev.uptime = Some(*ticks);
+                    dev.uptime_at = Some(read_at.unwrap_or(batch.at));
+                }
                 Observation::Reachability { reachable, .. } => dev.reachable = Some(*reachable),
                 Observation::Poll { error, .. } => poll_ok = Some(error.is_none()),
                 _ => {}
@@ -388,10 +403,17 @@ impl LineService {
             .profile
             .as_ref()
             .is_none_or(|p| p.line_usage == LineUsage::PerLine);
-        let uptime = dev.uptime;
+        // The device's uptime when a counter was read at `at`: the sysUpTime read in the same
+        // poll, carried forward (or back) by the time between the two replies.
+        let (uptime, uptime_at) = (dev.uptime, dev.uptime_at);
+        let uptime_then = |at: jiff::Timestamp| {
+            let (ticks, read) = (uptime?, uptime_at.unwrap_or(batch.at));
+            let moved = (at.as_millisecond() - read.as_millisecond()) / 10;
+            u32::try_from(ticks as i64 + moved).ok()
+        };
 
         // Readings, by line.
-        let mut table_counters: HashMap<usize, (Option<Counter>, Option<Counter>)> = HashMap::new();
+        let mut table_counters: HashMap<usize, TableCounters> = HashMap::new();
         let mut if_counters: HashMap<usize, PortCounters> = HashMap::new();
         let mut level_changes: Vec<usize> = Vec::new();
         for item in &batch.items {
@@ -417,6 +439,8 @@ impl LineService {
                     out_octets,
                     speed_bps,
                     discontinuity,
+                    in_read_at,
+                    out_read_at,
                     ..
                 } => {
                     e.if_oper = *oper_up;
@@ -429,6 +453,7 @@ impl LineService {
                                 upload: *in_octets,
                                 speed: *speed_bps,
                                 discontinuity: *discontinuity,
+                                read_at: [*out_read_at, *in_read_at],
                             },
                         );
                     }
@@ -470,10 +495,17 @@ impl LineService {
                     }
                 }
                 Observation::Usage {
-                    download, upload, ..
+                    download,
+                    upload,
+                    download_read_at,
+                    upload_read_at,
+                    ..
                 } => {
                     e.table_usage = true;
-                    table_counters.insert(slot, (*download, *upload));
+                    table_counters.insert(
+                        slot,
+                        (*download, *upload, [*download_read_at, *upload_read_at]),
+                    );
                 }
                 _ => {}
             }
@@ -489,15 +521,19 @@ impl LineService {
 
         // Counters -> usage samples and traffic now, once per successful status poll.
         if poll_ok == Some(true) {
-            let at_ms = batch.at.as_millisecond();
             for &slot in &dev.matched {
                 let e = &mut book.entries[slot];
-                let (download, upload, speed, discontinuity, per_line) =
+                let (download, upload, speed, discontinuity, per_line, read_at) =
                     match (table_counters.get(&slot), if_counters.get(&slot)) {
-                        (Some(&(d, u)), _) => (d, u, None, None, per_line_device),
-                        (None, Some(p)) if !e.table_usage => {
-                            (p.download, p.upload, p.speed, p.discontinuity, true)
-                        }
+                        (Some(&(d, u, read_at)), _) => (d, u, None, None, per_line_device, read_at),
+                        (None, Some(p)) if !e.table_usage => (
+                            p.download,
+                            p.upload,
+                            p.speed,
+                            p.discontinuity,
+                            true,
+                            p.read_at,
+                        ),
                         _ if !per_line_device => {
                             // Only per-PON counters on this device: say so, attribute nothing.
                             for direction in [Direction::Download, Direction::Upload] {
@@ -506,7 +542,7 @@ impl LineService {
                                     direction,
                                     counter: Counter::C64(0),
                                     at: batch.at,
-                                    device_uptime_ticks: uptime,
+                                    device_uptime_ticks: uptime_then(batch.at),
                                     discontinuity: None,
                                     link_speed_bps: None,
                                     per_line: false,
@@ -520,12 +556,14 @@ impl LineService {
                     [(Direction::Download, download), (Direction::Upload, upload)]
                 {
                     if let Some(counter) = counter {
+                        // Stamped with the moment the device answered, not the poll's start.
+                        let at = read_at[direction.index()].unwrap_or(batch.at);
                         out.samples.push(CounterSample {
                             line: e.row.id,
                             direction,
                             counter,
-                            at: batch.at,
-                            device_uptime_ticks: uptime,
+                            at,
+                            device_uptime_ticks: uptime_then(at),
                             discontinuity,
                             link_speed_bps: speed,
                             per_line,
@@ -533,13 +571,16 @@ impl LineService {
                     }
                 }
                 let now = CounterRead {
-                    at_ms,
+                    at_ms: read_at.map(|t| t.unwrap_or(batch.at).as_millisecond()),
                     download,
                     upload,
                 };
                 if per_line && let Some(prev) = e.last_counters {
-                    let secs = (now.at_ms - prev.at_ms) as f64 / 1000.0;
-                    let rate = |a: Option<Counter>, b: Option<Counter>| match (a, b) {
+                    let secs_of = |d: Direction| {
+                        (now.at_ms[d.index()] - prev.at_ms[d.index()]) as f64 / 1000.0
+                    };
+                    let secs = secs_of(Direction::Download);
+                    let rate = |a: Option<Counter>, b: Option<Counter>, secs: f64| match (a, b) {
                         (Some(Counter::C64(a)), Some(Counter::C64(b))) if b >= a && secs > 0.0 => {
                             Some((b - a) as f64 * 8.0 / secs)
                         }
@@ -550,8 +591,8 @@ impl LineService {
                     };
                     if secs > 0.0 {
                         e.traffic = Some(Traffic {
-                            download_bps: rate(prev.download, now.download),
-                            upload_bps: rate(prev.upload, now.upload),
+                            download_bps: rate(prev.download, now.download, secs),
+                            upload_bps: rate(prev.upload, now.upload, secs_of(Direction::Upload)),
                             over_seconds: secs,
                             at: format_time(at),
                         });

@@ -450,7 +450,7 @@ impl DeviceTask {
         if labels_due {
             scalars.extend(profile.scalars(Schedule::Labels));
         }
-        let mut values = get_objects(&session, &scalars).await?;
+        let (mut values, read_at) = get_objects(&session, &scalars).await?;
         if let Some(Value::TimeTicks(ticks)) = values.get(&Role::SysUpTime).cloned() {
             let ticks = &ticks;
             if self.last_uptime.is_some_and(|old| *ticks < old) {
@@ -461,7 +461,7 @@ impl DeviceTask {
                 if !labels_due {
                     labels_due = true;
                     let more: Vec<&Object> = profile.scalars(Schedule::Labels).collect();
-                    let extra = get_objects(&session, &more).await?;
+                    let (extra, _) = get_objects(&session, &more).await?;
                     items.push(system_observation(&extra));
                     values.extend(extra);
                 }
@@ -471,7 +471,10 @@ impl DeviceTask {
                 self.last_slow = None;
             }
             self.last_uptime = Some(*ticks);
-            items.push(Observation::Uptime { ticks: *ticks });
+            items.push(Observation::Uptime {
+                ticks: *ticks,
+                read_at,
+            });
         }
         if labels_due {
             items.push(system_observation(&values));
@@ -659,11 +662,18 @@ impl DeviceTask {
     fn interface_observations(&self, status: &Walked, items: &mut Vec<Observation>) {
         let value = |role: Role, index: u32| status.value(role, index);
         for index in status.indexes() {
+            // Each counter with the arrival of the reply that carried it.
             let counter = |hc: Role, c32: Role| match (value(hc, index), value(c32, index)) {
-                (Some(Value::Counter64(v)), _) => Some(Counter::C64(*v)),
-                (_, Some(Value::Counter32(v))) => Some(Counter::C32(*v)),
-                _ => None,
+                (Some(Value::Counter64(v)), _) => {
+                    (Some(Counter::C64(*v)), status.read_at(hc, index))
+                }
+                (_, Some(Value::Counter32(v))) => {
+                    (Some(Counter::C32(*v)), status.read_at(c32, index))
+                }
+                _ => (None, None),
             };
+            let (in_octets, in_read_at) = counter(Role::IfInOctets, Role::IfInOctets32);
+            let (out_octets, out_read_at) = counter(Role::IfOutOctets, Role::IfOutOctets32);
             let speed_bps = match (
                 value(Role::IfSpeedMbps, index),
                 value(Role::IfSpeedBps, index),
@@ -685,13 +695,15 @@ impl DeviceTask {
                 oper_up: value(Role::IfOperStatus, index)
                     .and_then(|v| v.as_i64())
                     .map(|s| s == 1),
-                in_octets: counter(Role::IfInOctets, Role::IfInOctets32),
-                out_octets: counter(Role::IfOutOctets, Role::IfOutOctets32),
+                in_octets,
+                out_octets,
                 speed_bps,
                 discontinuity: match value(Role::IfCounterDiscontinuity, index) {
                     Some(Value::TimeTicks(t)) => Some(*t),
                     _ => None,
                 },
+                in_read_at,
+                out_read_at,
             });
         }
     }
@@ -706,22 +718,23 @@ fn system_observation(values: &HashMap<Role, Value>) -> Observation {
     }
 }
 
-/// GETs scalar objects; missing ones are left out.
+/// GETs scalar objects; missing ones are left out. With the time the reply arrived.
 async fn get_objects(
     session: &Session,
     objects: &[&Object],
-) -> Result<HashMap<Role, Value>, SnmpError> {
+) -> Result<(HashMap<Role, Value>, Option<jiff::Timestamp>), SnmpError> {
     if objects.is_empty() {
-        return Ok(HashMap::new());
+        return Ok((HashMap::new(), None));
     }
     let oids: Vec<Oid> = objects.iter().map(|o| o.oid.clone()).collect();
-    let got = session.get(&oids).await?;
-    Ok(objects
+    let (got, at) = session.get_at(&oids).await?;
+    let values = objects
         .iter()
         .zip(got)
         .filter(|(_, (_, v))| !v.is_exception())
         .map(|(o, (_, v))| (o.role, v))
-        .collect())
+        .collect();
+    Ok((values, Some(at)))
 }
 
 /// Columns read in walks, by role: the walks as they came (which the vendor profile's decode
@@ -751,6 +764,19 @@ impl Walked {
         rows.binary_search_by(|(i, _)| i.as_slice().cmp(&[index]))
             .ok()
             .map(|at| &rows[at].1)
+    }
+
+    /// When the reply carrying the value of `role` at ifIndex `index` arrived.
+    fn read_at(&self, role: Role, index: u32) -> Option<jiff::Timestamp> {
+        let column = self
+            .roles
+            .get(&role)
+            .and_then(|&(t, c)| self.tables.get(t)?.columns.get(c))?;
+        let at = column
+            .rows
+            .binary_search_by(|(i, _)| i.as_slice().cmp(&[index]))
+            .ok()?;
+        column.read_at(at)
     }
 
     /// Every ifIndex of the walked columns, in order. IF-MIB tables have one-arc indexes;

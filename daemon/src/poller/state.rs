@@ -204,7 +204,7 @@ impl DeviceStates {
                             });
                         }
                     }
-                    Observation::Uptime { ticks } => {
+                    Observation::Uptime { ticks, .. } => {
                         if d.uptime_ticks.is_some_and(|old| *ticks < old) {
                             // A reboot: interface indexes may have changed.
                             d.interfaces.clear();
@@ -496,6 +496,8 @@ mod tests {
                 out_octets: Some(Counter::C64(20)),
                 speed_bps: Some(1_000_000_000),
                 discontinuity: None,
+                in_read_at: None,
+                out_read_at: None,
             },
             Observation::Anomaly {
                 message: "OID not increasing".into(),

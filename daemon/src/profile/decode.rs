@@ -277,13 +277,17 @@ type Rows<'a> = HashMap<&'a [u32], &'a Value>;
 struct Data<'a> {
     columns: HashMap<&'a Oid, Rows<'a>>,
     if_names: HashMap<u32, String>,
+    /// The walked columns themselves, for when their rows were read.
+    walked: HashMap<&'a Oid, &'a Column>,
 }
 
 impl<'a> Data<'a> {
     fn new(tables: &[&'a Table]) -> Data<'a> {
         let mut columns: HashMap<&'a Oid, HashMap<&'a [u32], &'a Value>> = HashMap::new();
+        let mut walked: HashMap<&'a Oid, &'a Column> = HashMap::new();
         for t in tables {
             for c in &t.columns {
+                walked.entry(&c.oid).or_insert(c);
                 let rows = columns.entry(&c.oid).or_default();
                 for (idx, v) in &c.rows {
                     rows.entry(idx.as_slice()).or_insert(v);
@@ -301,7 +305,21 @@ impl<'a> Data<'a> {
                 }
             }
         }
-        Data { columns, if_names }
+        Data {
+            columns,
+            if_names,
+            walked,
+        }
+    }
+
+    /// When the reply carrying `column`'s value at `index` (its full index) arrived.
+    fn read_at(&self, column: &Oid, index: &[u32]) -> Option<jiff::Timestamp> {
+        let c = self.walked.get(column)?;
+        let at = c
+            .rows
+            .binary_search_by(|(i, _)| i.as_slice().cmp(index))
+            .ok()?;
+        c.read_at(at)
     }
 }
 
@@ -406,6 +424,7 @@ pub fn table_from_get(profile: &Profile, answers: &[(Oid, Value)]) -> Table {
             None => columns.push(Column {
                 oid: col.oid.clone(),
                 rows: vec![(idx.to_vec(), value.clone())],
+                read_at: Vec::new(),
             }),
         }
     }
@@ -418,9 +437,25 @@ pub fn table_from_get(profile: &Profile, answers: &[(Oid, Value)]) -> Table {
 /// The values of one row, by column.
 struct Row<'s, 'a> {
     cells: Vec<(&'s ColumnSpec, Option<&'a Value>)>,
+    /// The row's index in its table (`None` for a device's rows folded into one).
+    index: Option<&'a [u32]>,
 }
 
 impl Row<'_, '_> {
+    /// When the reply carrying the counter `counter(role)` reads arrived.
+    fn counter_read_at(&self, role: Role, data: &Data<'_>) -> Option<jiff::Timestamp> {
+        let index = self.index?;
+        let (c, _) = self
+            .cells
+            .iter()
+            .find(|(c, v)| c.role == role && v.and_then(|v| counter_of(v, &c.scale)).is_some())?;
+        if c.index_suffix.is_empty() {
+            data.read_at(&c.oid, index)
+        } else {
+            data.read_at(&c.oid, &[index, c.index_suffix.as_slice()].concat())
+        }
+    }
+
     fn walked(&self, pred: impl Fn(Role) -> bool) -> bool {
         self.cells.iter().any(|(c, _)| pred(c.role))
     }
@@ -541,7 +576,8 @@ fn decode_table(
         }
         observe_row(
             spec,
-            &Row { cells },
+            &Row { cells, index: None },
+            data,
             &Subject::Device,
             &mut out.observations,
         );
@@ -562,6 +598,7 @@ fn decode_table(
                 .iter()
                 .map(|(c, rows)| (*c, rows.get(idx).copied()))
                 .collect(),
+            index: Some(idx),
         };
         let Some(subject) = subject_of(spec, data, &parts, &row, idx, &mut out.problems) else {
             continue;
@@ -577,7 +614,7 @@ fn decode_table(
                 continue;
             }
         }
-        observe_row(spec, &row, &subject, &mut out.observations);
+        observe_row(spec, &row, data, &subject, &mut out.observations);
         discover(spec, &row, &parts, subject, idx, out, seen);
     }
 }
@@ -667,7 +704,13 @@ fn subject_of(
     })
 }
 
-fn observe_row(spec: &TableSpec, row: &Row<'_, '_>, subject: &Subject, obs: &mut Vec<Observation>) {
+fn observe_row(
+    spec: &TableSpec,
+    row: &Row<'_, '_>,
+    data: &Data<'_>,
+    subject: &Subject,
+    obs: &mut Vec<Observation>,
+) {
     let is_line = matches!(spec.subject, SubjectKind::Onu | SubjectKind::Station);
     let oper = row.mapped(Role::OperStatus);
     let admin = row.mapped(Role::AdminStatus);
@@ -739,6 +782,8 @@ fn observe_row(spec: &TableSpec, row: &Row<'_, '_>, subject: &Subject, obs: &mut
                     Some(Value::TimeTicks(t)) => Some(*t),
                     _ => None,
                 }),
+            in_read_at: row.counter_read_at(Role::InOctets, data),
+            out_read_at: row.counter_read_at(Role::OutOctets, data),
         });
     }
     if row.walked(|r| matches!(r, Role::DownloadOctets | Role::UploadOctets)) {
@@ -746,6 +791,8 @@ fn observe_row(spec: &TableSpec, row: &Row<'_, '_>, subject: &Subject, obs: &mut
             subject: subject.clone(),
             download: row.counter(Role::DownloadOctets),
             upload: row.counter(Role::UploadOctets),
+            download_read_at: row.counter_read_at(Role::DownloadOctets, data),
+            upload_read_at: row.counter_read_at(Role::UploadOctets, data),
         });
     }
     let mut sensors: Vec<Sensor> = Vec::new();

@@ -3,7 +3,7 @@
 //! This module is the only one that knows the `async-snmp` crate: a change of crate touches
 //! this file alone. What the crate leaves to us lives here too: one request window per device
 //! (a semaphore), adaptive GETBULK max-repetitions (shrink on tooBig or timeout, remember what
-//! worked, grow back slowly), our own retries with backoff, counters of every kind of failure,
+//! worked, grow back after replies: see `AdaptiveBulk`), our own retries with backoff, counters of every kind of failure,
 //! and walks that terminate whatever the agent answers (see `walk.rs`).
 
 mod walk;
@@ -21,11 +21,13 @@ use crate::config::{AuthProtocol, PollConfig, PrivProtocol, SnmpCredentials, Tar
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnmpError {
-    #[error("no answer from {target} after {attempts} attempts of {timeout:?}")]
+    #[error("no answer from {target} after {attempts} attempts of {timeout:?}{hint}")]
     Timeout {
         target: String,
         attempts: u32,
         timeout: Duration,
+        /// What else silence can mean with these settings (empty, or starting with a space).
+        hint: &'static str,
     },
     #[error("network error with {target}: {message}")]
     Network { target: String, message: String },
@@ -35,14 +37,58 @@ pub enum SnmpError {
         status: String,
         index: u32,
     },
-    #[error("{target}: SNMPv3 authentication failed (check the user, its passwords and protocols)")]
-    Auth { target: String },
+    /// The agent refused our SNMPv3 credentials (it answered with a USM report), or its reply
+    /// failed our own check of them. Never retried: the next attempt would fail the same way.
+    #[error("{target}: {problem}")]
+    Auth {
+        target: String,
+        problem: AuthProblem,
+    },
     #[error("{target}: malformed reply: {message}")]
     Malformed { target: String, message: String },
     #[error("SNMP settings: {0}")]
     Config(String),
     #[error("the SNMP engine is shut down")]
     Closed,
+}
+
+/// What an agent's SNMPv3 report (RFC 3414 usmStats*) says was wrong with a request, in the
+/// words a technician needs: which user, and what to check.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthProblem {
+    /// usmStatsUnknownUserNames.
+    #[error("unknown user {user} (the agent has no SNMPv3 user of that name)")]
+    UnknownUser { user: String },
+    /// usmStatsWrongDigests.
+    #[error("authentication failed for user {user} (wrong authentication password or protocol)")]
+    WrongDigest { user: String },
+    /// usmStatsUnsupportedSecLevels.
+    #[error(
+        "user {user} is not allowed at this security level (authentication or privacy \
+         configured here that the agent's user lacks, or the other way round)"
+    )]
+    UnsupportedSecurityLevel { user: String },
+    /// usmStatsDecryptionErrors.
+    #[error(
+        "the agent could not decrypt the request of user {user} (wrong privacy password or \
+         protocol)"
+    )]
+    Decryption { user: String },
+    /// usmStatsNotInTimeWindows, again after the one correction SNMPv3 allows.
+    #[error("requests of user {user} stay outside the agent's time window (engine boots/time)")]
+    NotInTimeWindow { user: String },
+    /// usmStatsUnknownEngineIDs after discovery.
+    #[error("the agent does not know the engine ID it was sent for user {user}")]
+    UnknownEngineId { user: String },
+    /// A report this engine does not know.
+    #[error("the agent refused the request of user {user} with report {report}")]
+    OtherReport { user: String, report: String },
+    /// The agent's reply failed our own authentication or decryption.
+    #[error(
+        "the reply to user {user} failed authentication here (wrong password or protocol, \
+         or a reply that is not the agent's)"
+    )]
+    ReplyRejected { user: String },
 }
 
 impl SnmpError {
@@ -132,6 +178,10 @@ pub struct EngineCounters {
     pub malformed: u64,
 }
 
+/// How v1's noSuchName reads in `SnmpError::Agent::status`.
+static NO_SUCH_NAME: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| lib::ErrorStatus::NoSuchName.to_string());
+
 /// The receive buffer asked for the shared socket (see `Engine::bind_with`).
 const RECV_BUFFER_BYTES: usize = 4 << 20;
 
@@ -203,6 +253,10 @@ impl Engine {
         options: SessionOptions,
     ) -> Result<Session, SnmpError> {
         let (auth, version) = auth_of(credentials)?;
+        let user = match credentials {
+            SnmpCredentials::V3(u) => u.user.clone(),
+            _ => String::new(),
+        };
         let mut builder = lib::Client::builder((target.host.clone(), target.port), auth)
             .request_timeout(options.timeout)
             .retry(lib::Retry::none())
@@ -214,12 +268,24 @@ impl Engine {
         {
             builder = builder.des_salt_state(self.des.clone());
         }
+        if version == Version::V3 {
+            // An agent refuses a wrong password or an unknown user with a report it cannot
+            // authenticate (it has no key to do so: RFC 3414 section 3.2). The crate drops
+            // such replies unless told otherwise, and the request then looks like a timeout.
+            // Accepted, a report ends the request at once with what the agent said (as
+            // net-snmp's tools do); an unauthenticated reply to a request is still refused.
+            // What a forger of such a report could do (end one request, or pick the time
+            // fields of one retransmission) needs the request's msgID, and gains nothing a
+            // dropped datagram would not.
+            builder = builder.allow_unauthenticated_v3_time_correction(true);
+        }
         let client = builder
             .build_with(&self.transport)
             .await
-            .map_err(|e| map_error(&target.to_string(), &e))?;
+            .map_err(|e| map_error(&target.to_string(), &user, &e))?;
         Ok(Session {
             target: target.to_string(),
+            user,
             client,
             version,
             options,
@@ -314,13 +380,16 @@ fn priv_protocol(p: PrivProtocol) -> lib::PrivProtocol {
     }
 }
 
-fn map_error(target: &str, e: &lib::Error) -> SnmpError {
+/// Our error for one of the crate's; `user` is the SNMPv3 user (empty for v1/v2c).
+fn map_error(target: &str, user: &str, e: &lib::Error) -> SnmpError {
     let target = target.to_string();
+    let user = user.to_string();
     match e.exchange_source() {
         lib::Error::Timeout { retries, .. } => SnmpError::Timeout {
             target,
             attempts: retries + 1,
             timeout: Duration::ZERO,
+            hint: "",
         },
         lib::Error::Network { source, .. } => SnmpError::Network {
             target,
@@ -331,22 +400,14 @@ fn map_error(target: &str, e: &lib::Error) -> SnmpError {
             status: status.to_string(),
             index: *index,
         },
-        lib::Error::Auth { .. } => SnmpError::Auth { target },
-        lib::Error::Report { status, .. } => {
-            let message = status.to_string();
-            if message.contains("unknownUserName")
-                || message.contains("wrongDigest")
-                || message.contains("unknownSecurityLevel")
-            {
-                SnmpError::Auth { target }
-            } else {
-                SnmpError::Agent {
-                    target,
-                    status: message,
-                    index: 0,
-                }
-            }
-        }
+        lib::Error::Auth { .. } => SnmpError::Auth {
+            target,
+            problem: AuthProblem::ReplyRejected { user },
+        },
+        lib::Error::Report { status, .. } => SnmpError::Auth {
+            target,
+            problem: report_problem(status, user),
+        },
         lib::Error::Closed { .. } => SnmpError::Closed,
         lib::Error::Config(m) => SnmpError::Config(m.to_string()),
         lib::Error::ConstructionTimeout { .. } => SnmpError::Network {
@@ -356,6 +417,22 @@ fn map_error(target: &str, e: &lib::Error) -> SnmpError {
         other => SnmpError::Malformed {
             target,
             message: other.to_string(),
+        },
+    }
+}
+
+fn report_problem(status: &lib::v3::ReportStatus, user: String) -> AuthProblem {
+    use lib::v3::ReportStatus as R;
+    match status {
+        R::UnknownUserName { .. } => AuthProblem::UnknownUser { user },
+        R::WrongDigest { .. } => AuthProblem::WrongDigest { user },
+        R::UnsupportedSecurityLevel { .. } => AuthProblem::UnsupportedSecurityLevel { user },
+        R::DecryptionError { .. } => AuthProblem::Decryption { user },
+        R::NotInTimeWindow { .. } => AuthProblem::NotInTimeWindow { user },
+        R::UnknownEngineId { .. } => AuthProblem::UnknownEngineId { user },
+        other => AuthProblem::OtherReport {
+            user,
+            report: other.to_string(),
         },
     }
 }
@@ -382,36 +459,82 @@ fn lib_oid(o: &Oid) -> lib::Oid {
     lib::Oid::from_slice(o.arcs())
 }
 
-/// GETBULK max-repetitions for one device: shrink fast on trouble, grow back slowly.
+/// GETBULK max-repetitions for one device: shrink fast on trouble, grow back once it passes.
+///
+/// A tooBig (or genErr) reply proves a size too big: it halves the size and the ceiling it
+/// may grow back to quickly. A timeout proves nothing (a lost datagram, or a reply the path or
+/// the agent could not carry): it halves the size so that the retry has its best chance, but
+/// keeps that ceiling, and a few replies double the size back towards it. Above it (after a
+/// tooBig), the size creeps up by a quarter after many replies in a row, to find out whether
+/// the agent can take more now. A size grown back to that times out at its first request, twice
+/// in a row, is taken as too big as well (a path that loses big datagrams says nothing else):
+/// random loss rarely does that, and a timeout per growth would cost every fourth request.
 #[derive(Debug, Clone, Copy)]
 struct AdaptiveBulk {
+    /// The configured max-repetitions: never exceeded.
     ceiling: u32,
     current: u32,
+    /// The largest size not proven too big: growth up to it is fast.
+    known_good: u32,
     /// Successful replies since the last change.
     good: u32,
+    /// The size just grown to, before its first reply.
+    untried: Option<u32>,
+    /// A size grown to whose first request timed out.
+    failed_growth: Option<u32>,
 }
 
-/// Replies in a row at one size before trying a larger one.
-const GROW_AFTER: u32 = 20;
+/// Replies at one size before doubling back towards the known good size.
+const GROW_BACK_AFTER: u32 = 3;
+/// Replies in a row at one size before probing above the known good size.
+const PROBE_AFTER: u32 = 20;
 
 impl AdaptiveBulk {
     fn new(ceiling: u32) -> AdaptiveBulk {
         AdaptiveBulk {
             ceiling,
             current: ceiling,
+            known_good: ceiling,
             good: 0,
+            untried: None,
+            failed_growth: None,
         }
     }
 
-    fn shrink(&mut self) {
-        self.current = (self.current / 2).max(1);
+    /// The agent said the reply at `size` would be too big.
+    fn too_big(&mut self, size: u32) {
+        self.current = (size / 2).max(1).min(self.current);
+        self.known_good = self.current;
+        self.good = 0;
+    }
+
+    /// No reply at `size`: loss, or a reply too big for the path.
+    fn timeout(&mut self, size: u32) {
+        if self.untried == Some(size) {
+            if self.failed_growth == Some(size) {
+                self.known_good = (size / 2).max(1);
+                self.failed_growth = None;
+            } else {
+                self.failed_growth = Some(size);
+            }
+        }
+        self.untried = None;
+        self.current = (size / 2).max(1).min(self.current);
         self.good = 0;
     }
 
     fn success(&mut self) {
         self.good += 1;
-        if self.current < self.ceiling && self.good >= GROW_AFTER {
+        if self.untried.take().is_some() {
+            self.failed_growth = None;
+        }
+        if self.current < self.known_good && self.good >= GROW_BACK_AFTER {
+            self.current = (self.current * 2).min(self.known_good);
+            self.untried = Some(self.current);
+            self.good = 0;
+        } else if self.current < self.ceiling && self.good >= PROBE_AFTER {
             self.current = (self.current + (self.current / 4).max(1)).min(self.ceiling);
+            self.known_good = self.current;
             self.good = 0;
         }
     }
@@ -420,6 +543,8 @@ impl AdaptiveBulk {
 /// One device, as the engine talks to it. Cheap to share (`Arc`) between the tasks of a poll.
 pub struct Session {
     target: String,
+    /// The SNMPv3 user, for error messages (empty for v1/v2c).
+    user: String,
     client: lib::UdpClient,
     version: Version,
     options: SessionOptions,
@@ -501,7 +626,7 @@ impl Session {
                     ..
                 } if is_bulk && max_reps > 1 => {
                     SessionStats::add(&self.stats.too_big, 1);
-                    self.adapt(AdaptiveBulk::shrink);
+                    self.adapt(|b| b.too_big(max_reps));
                     tracing::debug!(
                         "{}: reply too big at max-repetitions {max_reps}, shrinking",
                         self.target
@@ -511,13 +636,20 @@ impl Session {
                 lib::Error::Timeout { .. } => {
                     SessionStats::add(&self.stats.timeouts, 1);
                     if is_bulk {
-                        self.adapt(AdaptiveBulk::shrink);
+                        self.adapt(|b| b.timeout(max_reps));
                     }
                     if attempt >= self.options.retries {
                         return Err(SnmpError::Timeout {
                             target: self.target.clone(),
                             attempts: attempt + 1,
                             timeout: self.options.timeout,
+                            hint: if self.version == Version::V3 {
+                                // An agent that cannot decrypt a request drops it, silently.
+                                " (with SNMPv3, a wrong privacy password or protocol also gets \
+                                 no answer)"
+                            } else {
+                                ""
+                            },
                         });
                     }
                     attempt += 1;
@@ -528,7 +660,7 @@ impl Session {
                 | lib::Error::MalformedResponse { .. }
                 | lib::Error::ResponseShape { .. } => {
                     SessionStats::add(&self.stats.malformed, 1);
-                    let err = map_error(&self.target, &e);
+                    let err = map_error(&self.target, &self.user, &e);
                     if attempt >= self.options.retries {
                         return Err(err);
                     }
@@ -537,11 +669,21 @@ impl Session {
                     SessionStats::add(&self.stats.retries, 1);
                     tokio::time::sleep(backoff(attempt, self.options.timeout)).await;
                 }
-                lib::Error::Snmp { .. } => {
-                    SessionStats::add(&self.stats.agent_errors, 1);
-                    return Err(map_error(&self.target, &e));
+                // v1's noSuchName is its way of saying noSuchObject (GET) or endOfMibView
+                // (GETNEXT): an answer, not a refusal.
+                lib::Error::Snmp {
+                    status: lib::ErrorStatus::NoSuchName,
+                    ..
+                } if self.version == Version::V1 => {
+                    return Err(map_error(&self.target, &self.user, &e));
                 }
-                _ => return Err(map_error(&self.target, &e)),
+                // A refusal, or a USM report (wrong password, unknown user...): asking again
+                // would be refused again.
+                lib::Error::Snmp { .. } | lib::Error::Report { .. } | lib::Error::Auth { .. } => {
+                    SessionStats::add(&self.stats.agent_errors, 1);
+                    return Err(map_error(&self.target, &self.user, &e));
+                }
+                _ => return Err(map_error(&self.target, &self.user, &e)),
             }
         }
     }
@@ -549,6 +691,14 @@ impl Session {
     /// GET of several scalars or instances; each answer pairs with the OID asked, in order.
     /// A missing object comes back as `Value::NoSuchObject`/`NoSuchInstance`, not an error.
     pub async fn get(&self, oids: &[Oid]) -> Result<Vec<(Oid, Value)>, SnmpError> {
+        self.get_at(oids).await.map(|(values, _)| values)
+    }
+
+    /// [`Session::get`], with the time the (last) reply arrived: when the values were read.
+    pub async fn get_at(
+        &self,
+        oids: &[Oid],
+    ) -> Result<(Vec<(Oid, Value)>, jiff::Timestamp), SnmpError> {
         let asked: Vec<lib::Oid> = oids.iter().map(lib_oid).collect();
         let mut out = Vec::with_capacity(oids.len());
         if self.version == Version::V1 {
@@ -590,7 +740,7 @@ impl Session {
             });
         }
         SessionStats::add(&self.stats.values, out.len() as u64);
-        Ok(out)
+        Ok((out, jiff::Timestamp::now()))
     }
 
     /// Walks `columns` (of one table, usually) together: one GETBULK asks for every column
@@ -607,13 +757,16 @@ impl Session {
                 self.exchange(Request::Bulk(&asked)).await
             };
             match reply {
-                Ok(vbs) => walk.absorb(
+                Ok(vbs) => walk.absorb_at(
                     &positions,
                     vbs.into_iter()
                         .map(|vb| (Oid::new(vb.oid.arcs()), value_of(vb.value))),
+                    Some(jiff::Timestamp::now()),
                 ),
                 // v1's way of saying endOfMibView: the column at `index` is finished.
-                Err(SnmpError::Agent { index, .. }) if self.version == Version::V1 => {
+                Err(SnmpError::Agent { index, status, .. })
+                    if self.version == Version::V1 && status == NO_SUCH_NAME.as_str() =>
+                {
                     let i = (index as usize).saturating_sub(1);
                     match positions.get(i) {
                         Some(p) => walk.end_column(*p),
@@ -661,25 +814,71 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bulk_shrinks_fast_and_grows_back_slowly() {
+    fn bulk_shrinks_fast_and_grows_back() {
+        // Timeouts halve the size; a few replies double it back to the configured value.
         let mut b = AdaptiveBulk::new(50);
-        b.shrink();
-        b.shrink();
+        b.timeout(50);
+        b.timeout(25);
         assert_eq!(b.current, 12);
-        for _ in 0..GROW_AFTER - 1 {
+        for _ in 0..GROW_BACK_AFTER - 1 {
             b.success();
         }
         assert_eq!(b.current, 12);
         b.success();
-        assert_eq!(b.current, 15);
+        assert_eq!(b.current, 24);
+        for _ in 0..2 * GROW_BACK_AFTER {
+            b.success();
+        }
+        assert_eq!(b.current, 50);
+        // Down to one, and back up all the same.
+        for _ in 0..10 {
+            b.timeout(b.current);
+        }
+        assert_eq!(b.current, 1);
+        for _ in 0..10 * GROW_BACK_AFTER {
+            b.success();
+        }
+        assert_eq!(b.current, 50);
+        // A timeout of a request sent at a larger size does not undo a smaller one.
+        b.timeout(8);
+        b.timeout(50);
+        assert_eq!(b.current, 4);
+    }
+
+    /// A path that loses replies above 12 rows: after two growths that fail at once, the
+    /// size stays where replies pass, and timeouts stay rare (a probe now and then).
+    #[test]
+    fn bulk_settles_below_a_size_the_path_cannot_carry() {
+        let mut b = AdaptiveBulk::new(50);
+        let mut timeouts = 0;
+        for _ in 0..400 {
+            let size = b.current;
+            if size > 12 {
+                timeouts += 1;
+                b.timeout(size);
+            } else {
+                b.success();
+            }
+        }
+        assert!(b.current <= 12 && b.current >= 6, "{b:?}");
+        assert!(timeouts <= 30, "{timeouts} timeouts in 400 requests");
+    }
+
+    #[test]
+    fn bulk_too_big_lowers_the_ceiling_of_fast_growth() {
+        let mut b = AdaptiveBulk::new(50);
+        b.too_big(50);
+        assert_eq!(b.current, 25);
+        for _ in 0..PROBE_AFTER - 1 {
+            b.success();
+        }
+        assert_eq!(b.current, 25, "no fast growth past a size proven too big");
+        b.success();
+        assert_eq!(b.current, 31, "then a careful probe");
         for _ in 0..1000 {
             b.success();
         }
         assert_eq!(b.current, 50);
-        for _ in 0..10 {
-            b.shrink();
-        }
-        assert_eq!(b.current, 1);
     }
 
     #[test]
