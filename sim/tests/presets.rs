@@ -81,7 +81,7 @@ async fn demo_is_a_small_cooperative_that_answers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bench_has_10000_onus_and_100_radios() {
     let started = Instant::now();
-    let network = SimNetwork::start(coopnoc_sim::bench(coopnoc_sim::BENCH_LATENCY))
+    let network = SimNetwork::start(coopnoc_sim::bench(coopnoc_sim::BenchShape::default()))
         .await
         .expect("start bench");
     eprintln!("bench started in {:?}", started.elapsed());
