@@ -84,7 +84,9 @@ pub async fn request(path: &Path, command: &str) -> Result<String, ControlError>
         })??;
     let (first, rest) = answer.split_once('\n').unwrap_or((&answer, ""));
     match first.strip_prefix("error: ") {
-        Some(why) => Err(ControlError::Refused(format!("{why}{rest}").trim_end().to_owned())),
+        Some(why) => Err(ControlError::Refused(
+            format!("{why}{rest}").trim_end().to_owned(),
+        )),
         None if first == "ok" => Ok(rest.to_owned()),
         None => Err(ControlError::Refused(format!(
             "unexpected answer: {}",
@@ -191,17 +193,26 @@ async fn execute(command: &str, engine: &Engine, library: &ScenarioLibrary) -> S
             Ok(s) if s.is_finite() && (0.01..=1000.0).contains(&s) => {
                 start(engine, library, name, Some(s)).await
             }
-            _ => format!("error: speed {:?} is not a number between 0.01 and 1000\n", speed.escape_debug().to_string()),
+            _ => format!(
+                "error: speed {:?} is not a number between 0.01 and 1000\n",
+                speed.escape_debug().to_string()
+            ),
         },
         ["stop"] => {
             let n = engine.stop(None).await;
-            format!("ok\nstopped {n} scenario{}\n", if n == 1 { "" } else { "s" })
+            format!(
+                "ok\nstopped {n} scenario{}\n",
+                if n == 1 { "" } else { "s" }
+            )
         }
         ["stop", name] => {
             if engine.stop(Some(name)).await > 0 {
                 format!("ok\nstopped {name}\n")
             } else {
-                format!("error: no scenario named {:?} is running\n", name.escape_debug().to_string())
+                format!(
+                    "error: no scenario named {:?} is running\n",
+                    name.escape_debug().to_string()
+                )
             }
         }
         _ => format!(
@@ -257,11 +268,17 @@ async fn list(engine: &Engine, library: &ScenarioLibrary) -> String {
         } else {
             s.origin.clone()
         };
-        let _ = writeln!(t, "  {:<18} {}  ({origin})", s.name, first_sentence(&s.description));
+        let _ = writeln!(
+            t,
+            "  {:<18} {}  ({origin})",
+            s.name,
+            first_sentence(&s.description)
+        );
     }
     let statuses = engine.statuses().await;
     for (title, finished) in [("running:", false), ("ended:", true)] {
-        let these: Vec<&ScenarioStatus> = statuses.iter().filter(|s| s.finished == finished).collect();
+        let these: Vec<&ScenarioStatus> =
+            statuses.iter().filter(|s| s.finished == finished).collect();
         if these.is_empty() {
             continue;
         }

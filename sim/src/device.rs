@@ -178,7 +178,11 @@ pub(crate) struct SimHandler {
 }
 
 impl SimHandler {
-    pub(crate) fn new(layers: Vec<Arc<dyn MibView>>, clock: Arc<Clock>, behaviour: Behaviour) -> Self {
+    pub(crate) fn new(
+        layers: Vec<Arc<dyn MibView>>,
+        clock: Arc<Clock>,
+        behaviour: Behaviour,
+    ) -> Self {
         SimHandler {
             layers,
             clock,

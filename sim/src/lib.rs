@@ -41,9 +41,7 @@ pub use network::{
     BENCH_LATENCY, DeviceSpec, RunningDevice, SimError, SimKind, SimNetwork, Source, V3User,
 };
 pub use presets::{BENCH_RADIOS, BenchShape, bench, demo, demo_v3_user};
-pub use scenario::{
-    Scenario, ScenarioError, ScenarioLibrary, ScenarioRef, ScenarioStatus,
-};
+pub use scenario::{Scenario, ScenarioError, ScenarioLibrary, ScenarioRef, ScenarioStatus};
 pub use scripted::{
     CounterWidth, Octets, ScriptHandle, ScriptedDevice, ScriptedPort, ScriptedSpec,
 };

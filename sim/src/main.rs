@@ -118,7 +118,10 @@ async fn main() -> ExitCode {
                     .map_or(coopnoc_sim::BENCH_LATENCY, Duration::from_millis),
             };
             if shape.lines() > 2_000_000 {
-                eprintln!("coopnoc-sim: {} lines is more than the 2,000,000 the bench numbers (L-00001...)", shape.lines());
+                eprintln!(
+                    "coopnoc-sim: {} lines is more than the 2,000,000 the bench numbers (L-00001...)",
+                    shape.lines()
+                );
                 return ExitCode::from(2);
             }
             serve(coopnoc_sim::bench(shape), run).await
@@ -215,17 +218,28 @@ async fn scenario(args: ScenarioArgs) -> ExitCode {
         let mut bad = false;
         for path in &args.check {
             match ScenarioLibrary::read_file(path) {
-                Ok(s) => println!("{}: ok, scenario {} ({} events)", path.display(), s.name, s.events.len()),
+                Ok(s) => println!(
+                    "{}: ok, scenario {} ({} events)",
+                    path.display(),
+                    s.name,
+                    s.events.len()
+                ),
                 Err(errors) => {
                     bad = true;
                     eprintln!("{errors}");
                 }
             }
         }
-        return if bad { ExitCode::FAILURE } else { ExitCode::SUCCESS };
+        return if bad {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        };
     }
     let Some(socket) = args.socket else {
-        eprintln!("coopnoc-sim: --socket PATH is needed: the running network's control socket (coopnocd --demo: <state-dir>/sim.sock)");
+        eprintln!(
+            "coopnoc-sim: --socket PATH is needed: the running network's control socket (coopnocd --demo: <state-dir>/sim.sock)"
+        );
         return ExitCode::from(2);
     };
     let command = match (&args.name, args.stop, args.list) {
@@ -237,7 +251,9 @@ async fn scenario(args: ScenarioArgs) -> ExitCode {
             None => format!("start {name}"),
         },
         (None, false, false) => {
-            eprintln!("coopnoc-sim: name a scenario to start, or use --list or --stop (see --help)");
+            eprintln!(
+                "coopnoc-sim: name a scenario to start, or use --list or --stop (see --help)"
+            );
             return ExitCode::from(2);
         }
     };

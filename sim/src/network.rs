@@ -397,9 +397,7 @@ impl SimNetwork {
             }
         }
         let engine = Arc::new(Engine::new(devices.clone()));
-        tasks.push(tokio::spawn(
-            Arc::clone(&engine).run(stop.subscribe()),
-        ));
+        tasks.push(tokio::spawn(Arc::clone(&engine).run(stop.subscribe())));
         Ok(SimNetwork {
             devices,
             tasks: std::sync::Mutex::new(tasks),
@@ -408,124 +406,123 @@ impl SimNetwork {
             sockets: std::sync::Mutex::new(Vec::new()),
         })
     }
-
 }
 
 async fn start_device(
-        spec: DeviceSpec,
-        public: SocketAddr,
-        epoch: Instant,
-        stop: &watch::Sender<bool>,
-        tasks: &mut Vec<JoinHandle<()>>,
-    ) -> Result<RunningDevice, SimError> {
-        let base: Arc<dyn MibView> = match &spec.source {
-            Source::Recording(name) => {
-                crate::recordings::table(name).ok_or_else(|| SimError::UnknownRecording {
-                    device: spec.name.clone(),
-                    recording: (*name).to_owned(),
-                })?
-            }
-            Source::SyntheticOlt(olt) => Arc::new(olt.build()),
-            Source::Table { table, .. } => Arc::clone(table) as _,
-        };
-        let mut layers: Vec<Arc<dyn MibView>> = Vec::with_capacity(2);
-        if spec.rename {
-            layers.push(Arc::new(MibTable::from_rows(vec![Entry {
-                oid: Oid::from([1, 3, 6, 1, 2, 1, 1, 5, 0]),
-                cell: Cell::Fixed(async_snmp::Value::from(spec.name.as_str())),
-            }])));
+    spec: DeviceSpec,
+    public: SocketAddr,
+    epoch: Instant,
+    stop: &watch::Sender<bool>,
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> Result<RunningDevice, SimError> {
+    let base: Arc<dyn MibView> = match &spec.source {
+        Source::Recording(name) => {
+            crate::recordings::table(name).ok_or_else(|| SimError::UnknownRecording {
+                device: spec.name.clone(),
+                recording: (*name).to_owned(),
+            })?
         }
-        layers.push(base);
-        let handler = Arc::new(SimHandler::new(
-            layers,
-            Arc::new(Clock::new(epoch, &spec.behaviour)),
-            spec.behaviour.clone(),
-        ));
+        Source::SyntheticOlt(olt) => Arc::new(olt.build()),
+        Source::Table { table, .. } => Arc::clone(table) as _,
+    };
+    let mut layers: Vec<Arc<dyn MibView>> = Vec::with_capacity(2);
+    if spec.rename {
+        layers.push(Arc::new(MibTable::from_rows(vec![Entry {
+            oid: Oid::from([1, 3, 6, 1, 2, 1, 1, 5, 0]),
+            cell: Cell::Fixed(async_snmp::Value::from(spec.name.as_str())),
+        }])));
+    }
+    layers.push(base);
+    let handler = Arc::new(SimHandler::new(
+        layers,
+        Arc::new(Clock::new(epoch, &spec.behaviour)),
+        spec.behaviour.clone(),
+    ));
 
-        // With loss, a small UDP front owns the public port and drops requests before they
-        // reach the agent, which has no way to stay silent on its own.
-        let lossy = spec.behaviour.loss > 0.0;
-        let agent_addr = if lossy {
-            SocketAddr::from((Ipv4Addr::LOCALHOST, 0))
-        } else {
-            public
-        };
-        let mut builder = Agent::builder()
-            .bind(agent_addr.to_string())
-            .community(spec.community.as_bytes().to_vec())
-            .handler(Oid::from([1, 3]), Arc::clone(&handler) as _)
-            .without_builtin_handlers()
-            .allow_all_access();
-        if let Some(v3) = &spec.v3 {
-            let engine_id = format!("coopnoc-sim:{}", spec.name).into_bytes();
-            let engine = AuthoritativeEngine::install(engine_id, |_| Ok::<(), Infallible>(()))
-                .map_err(|source| SimError::Agent {
-                    device: spec.name.clone(),
-                    addr: public,
-                    source,
-                })?;
-            builder = builder
-                .authoritative_engine(engine)
-                .usm_user(v3.user.clone(), |u| {
-                    u.auth_priv(
-                        AuthProtocol::Sha256,
-                        v3.auth_password.as_bytes(),
-                        PrivProtocol::Aes128,
-                        v3.priv_password.as_bytes(),
-                    )
-                })
-                .map_err(|source| SimError::V3 {
-                    device: spec.name.clone(),
-                    source,
-                })?;
-        }
-        let agent = builder.build().await.map_err(|source| SimError::Agent {
-            device: spec.name.clone(),
-            addr: agent_addr,
-            source,
-        })?;
-        let addr = if lossy {
-            let (addr, task) = crate::front::spawn_loss_front(
-                public,
-                agent.local_addr(),
-                spec.behaviour.loss,
-                spec.behaviour.seed,
-                stop.subscribe(),
-            )
-            .await
-            .map_err(|source| SimError::Io {
+    // With loss, a small UDP front owns the public port and drops requests before they
+    // reach the agent, which has no way to stay silent on its own.
+    let lossy = spec.behaviour.loss > 0.0;
+    let agent_addr = if lossy {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0))
+    } else {
+        public
+    };
+    let mut builder = Agent::builder()
+        .bind(agent_addr.to_string())
+        .community(spec.community.as_bytes().to_vec())
+        .handler(Oid::from([1, 3]), Arc::clone(&handler) as _)
+        .without_builtin_handlers()
+        .allow_all_access();
+    if let Some(v3) = &spec.v3 {
+        let engine_id = format!("coopnoc-sim:{}", spec.name).into_bytes();
+        let engine = AuthoritativeEngine::install(engine_id, |_| Ok::<(), Infallible>(()))
+            .map_err(|source| SimError::Agent {
                 device: spec.name.clone(),
                 addr: public,
                 source,
             })?;
-            tasks.push(task);
-            addr
-        } else {
-            agent.local_addr()
-        };
-        let control = Arc::new(AgentControl::start(spec.name.clone(), agent));
-        let (line_labels, olt) = match &spec.source {
-            Source::SyntheticOlt(olt) => (
-                (1..=olt.onus).map(|n| olt.line_label(n)).collect(),
-                Some(Arc::new(olt.clone())),
-            ),
-            _ => (Vec::new(), None),
-        };
-        Ok(RunningDevice {
-            line_labels,
-            lines: spec.lines(),
-            recording: spec.describe_source(),
-            name: spec.name,
-            kind: spec.kind,
-            site: spec.site,
-            addr,
-            community: spec.community,
-            v3: spec.v3,
-            handler,
-            control,
-            olt,
-        })
+        builder = builder
+            .authoritative_engine(engine)
+            .usm_user(v3.user.clone(), |u| {
+                u.auth_priv(
+                    AuthProtocol::Sha256,
+                    v3.auth_password.as_bytes(),
+                    PrivProtocol::Aes128,
+                    v3.priv_password.as_bytes(),
+                )
+            })
+            .map_err(|source| SimError::V3 {
+                device: spec.name.clone(),
+                source,
+            })?;
     }
+    let agent = builder.build().await.map_err(|source| SimError::Agent {
+        device: spec.name.clone(),
+        addr: agent_addr,
+        source,
+    })?;
+    let addr = if lossy {
+        let (addr, task) = crate::front::spawn_loss_front(
+            public,
+            agent.local_addr(),
+            spec.behaviour.loss,
+            spec.behaviour.seed,
+            stop.subscribe(),
+        )
+        .await
+        .map_err(|source| SimError::Io {
+            device: spec.name.clone(),
+            addr: public,
+            source,
+        })?;
+        tasks.push(task);
+        addr
+    } else {
+        agent.local_addr()
+    };
+    let control = Arc::new(AgentControl::start(spec.name.clone(), agent));
+    let (line_labels, olt) = match &spec.source {
+        Source::SyntheticOlt(olt) => (
+            (1..=olt.onus).map(|n| olt.line_label(n)).collect(),
+            Some(Arc::new(olt.clone())),
+        ),
+        _ => (Vec::new(), None),
+    };
+    Ok(RunningDevice {
+        line_labels,
+        lines: spec.lines(),
+        recording: spec.describe_source(),
+        name: spec.name,
+        kind: spec.kind,
+        site: spec.site,
+        addr,
+        community: spec.community,
+        v3: spec.v3,
+        handler,
+        control,
+        olt,
+    })
+}
 
 impl SimNetwork {
     /// The started devices, in the order of the specs.

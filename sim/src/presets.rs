@@ -206,7 +206,14 @@ pub fn bench(shape: BenchShape) -> Vec<DeviceSpec> {
     for i in 0..shape.olts {
         let name = format!("olt-bench-{}", i + 1);
         let first_line = 1 + i * shape.onus_per_olt;
-        let mut spec = olt(&name, "bench", shape.onus_per_olt, first_line, None, 100 + u64::from(i));
+        let mut spec = olt(
+            &name,
+            "bench",
+            shape.onus_per_olt,
+            first_line,
+            None,
+            100 + u64::from(i),
+        );
         spec.behaviour.latency = shape.latency;
         specs.push(spec);
     }

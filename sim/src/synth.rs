@@ -37,7 +37,7 @@ pub enum OltShape {
 }
 
 /// Why an ONU is down, as OLTs report it (the words are those of coopnoc's profiles).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum DownCause {
     /// Loss of signal: the OLT no longer hears the ONU (a cut or dirty fibre).
     Los,
@@ -238,10 +238,12 @@ impl SyntheticOlt {
 
     /// ONUs per splitter (see [`Onu::splitter`]).
     pub fn onus_per_splitter(&self) -> u32 {
-        self.splitter_size.filter(|&s| s > 0).unwrap_or(match self.shape {
-            OltShape::Standard | OltShape::PeerBench => 16,
-            OltShape::VsolEpon => 8,
-        })
+        self.splitter_size
+            .filter(|&s| s > 0)
+            .unwrap_or(match self.shape {
+                OltShape::Standard | OltShape::PeerBench => 16,
+                OltShape::VsolEpon => 8,
+            })
     }
 
     /// The PON port of ONU `n` as the OLT names it (`1/1/3`, `0/2`).

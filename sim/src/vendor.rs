@@ -281,7 +281,8 @@ mod tests {
             assert_eq!(fixed(zte_table.cell_at(&at)), Value::Integer(expected));
             seen.extend(onu.cause);
             let onu = vsol.onu(n);
-            let status = fixed(vsol_table.cell_at(&oid(&VsolV1600d::STATUS, &[onu.port, onu.onu_id])));
+            let status =
+                fixed(vsol_table.cell_at(&oid(&VsolV1600d::STATUS, &[onu.port, onu.onu_id])));
             assert_eq!(status, Value::Integer(if onu.up { 1 } else { 2 }));
             let reason =
                 fixed(vsol_table.cell_at(&oid(&VsolV1600d::DEREG_REASON, &[onu.port, onu.onu_id])));

@@ -140,11 +140,7 @@ const LEVEL_COLUMNS: &[(&[u32], LevelKind, f64)] = &[
         1.0,
     ),
     // Siklu EtherHaul rfAverageCinr, rfAverageRssi.
-    (
-        &[1, 3, 6, 1, 4, 1, 31926, 2, 1, 1, 18],
-        LevelKind::Snr,
-        1.0,
-    ),
+    (&[1, 3, 6, 1, 4, 1, 31926, 2, 1, 1, 18], LevelKind::Snr, 1.0),
     (
         &[1, 3, 6, 1, 4, 1, 31926, 2, 1, 1, 19],
         LevelKind::Signal,
@@ -256,7 +252,11 @@ fn resolve_event(event: &Event, devices: &[RunningDevice]) -> Result<ResolvedEve
             drain,
             low_at,
         } => {
-            if device.handler.base_cell(&Oid::from(UPS_OUTPUT_SOURCE)).is_none() {
+            if device
+                .handler
+                .base_cell(&Oid::from(UPS_OUTPUT_SOURCE))
+                .is_none()
+            {
                 return Err(format!(
                     "{} serves no UPS-MIB upsOutputSource.0: it is not a UPS the sim can put on battery",
                     device.name
@@ -386,7 +386,10 @@ fn rows_under(device: &RunningDevice, prefix: &[u32]) -> Vec<(Oid, Cell)> {
 }
 
 /// The level rows of the stations a selection takes.
-fn level_rows(device: &RunningDevice, stations: &StationSelection) -> Result<Vec<LevelRow>, String> {
+fn level_rows(
+    device: &RunningDevice,
+    stations: &StationSelection,
+) -> Result<Vec<LevelRow>, String> {
     let mut rows = Vec::new();
     let mut order: Vec<String> = Vec::new();
     for (prefix, kind, per_db) in LEVEL_COLUMNS {
@@ -583,7 +586,9 @@ impl DeviceState {
         if let Some(olt) = device.olt.as_deref() {
             for (&n, change) in &self.onus {
                 let before = olt.onu(n);
-                let after = before.clone().with_condition(change.cause, change.rx_offset_db);
+                let after = before
+                    .clone()
+                    .with_condition(change.cause, change.rx_offset_db);
                 if after.up == before.up && change.rx_offset_db == 0.0 {
                     continue;
                 }
@@ -645,7 +650,9 @@ impl UpsState {
             2
         };
         let charge = if self.runtime > 0.0 {
-            (100.0 * self.minutes / self.runtime).round().clamp(0.0, 100.0) as i32
+            (100.0 * self.minutes / self.runtime)
+                .round()
+                .clamp(0.0, 100.0) as i32
         } else {
             0
         };

@@ -105,7 +105,10 @@ impl Engine {
         }
     }
 
-    pub(crate) async fn start(&self, scenario: ScenarioRef) -> Result<ScenarioStatus, ScenarioError> {
+    pub(crate) async fn start(
+        &self,
+        scenario: ScenarioRef,
+    ) -> Result<ScenarioStatus, ScenarioError> {
         let scenario = match scenario {
             ScenarioRef::Parsed(s) => s,
             ScenarioRef::Named(name) => {
@@ -193,7 +196,10 @@ impl Engine {
         let mut index = 0;
         while index < state.active.len() {
             let elapsed = state.active[index].elapsed(now);
-            if state.active[index].ends_after.is_some_and(|end| elapsed >= end) {
+            if state.active[index]
+                .ends_after
+                .is_some_and(|end| elapsed >= end)
+            {
                 let mut done = state.active.remove(index);
                 self.boot(done.boots(elapsed, true));
                 tracing::info!(scenario = %done.scenario.name, "scenario ended");

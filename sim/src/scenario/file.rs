@@ -158,8 +158,7 @@ impl<'de> Deserialize<'de> for RawOnus {
 
 impl<'de> Deserialize<'de> for RawStations {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (all, table) =
-            d.deserialize_any(AllOrTable::<RawStationTable>(Default::default()))?;
+        let (all, table) = d.deserialize_any(AllOrTable::<RawStationTable>(Default::default()))?;
         Ok(RawStations { all, table })
     }
 }
@@ -199,9 +198,7 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Scenario, ScenarioFil
     };
     let speed = match raw.speed {
         None => 1.0,
-        Some(s) if s.get_ref().is_finite() && (0.01..=1000.0).contains(s.get_ref()) => {
-            *s.get_ref()
-        }
+        Some(s) if s.get_ref().is_finite() && (0.01..=1000.0).contains(s.get_ref()) => *s.get_ref(),
         Some(s) => {
             errors.at(
                 &s.span(),
@@ -239,7 +236,9 @@ pub fn parse(name: &str, file: &str, text: &str) -> Result<Scenario, ScenarioFil
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     let bad = || {
-        format!("{text:?} is not a duration: write a number and a unit (ms, s, m, h), e.g. 30s, 5m, 1h30m")
+        format!(
+            "{text:?} is not a duration: write a number and a unit (ms, s, m, h), e.g. 30s, 5m, 1h30m"
+        )
     };
     if t.is_empty() {
         return Err(bad());
@@ -275,7 +274,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// Parse ONU positions: `"5"`, `"17-32"`, `"1-4, 9, 12-13"`.
 fn parse_positions(text: &str) -> Result<Vec<RangeInclusive<u32>>, String> {
     let bad = |part: &str| {
-        format!("{part:?} in positions is not a position or a range (write \"12\", \"17-32\", \"1-4, 9\")")
+        format!(
+            "{part:?} in positions is not a position or a range (write \"12\", \"17-32\", \"1-4, 9\")"
+        )
     };
     let mut out = Vec::new();
     for part in text.split(',').map(str::trim) {
@@ -468,7 +469,13 @@ impl Errors<'_> {
         self.unused(n, effect, &unused);
     }
 
-    fn onus(&mut self, n: usize, line: usize, effect: &str, raw: &RawEvent) -> Option<OnuSelection> {
+    fn onus(
+        &mut self,
+        n: usize,
+        line: usize,
+        effect: &str,
+        raw: &RawEvent,
+    ) -> Option<OnuSelection> {
         let Some(onus) = &raw.onus else {
             self.on_line(
                 line,
@@ -507,7 +514,10 @@ impl Errors<'_> {
             filters.push(OnuFilter::Lines(lines.clone()));
         }
         if table.count == Some(0) {
-            self.at(&span, format!("event {n}: onus: `count` must be at least 1"));
+            self.at(
+                &span,
+                format!("event {n}: onus: `count` must be at least 1"),
+            );
             return None;
         }
         if filters.len() != 1 {
@@ -525,16 +535,26 @@ impl Errors<'_> {
         })
     }
 
-    fn level_change(&mut self, n: usize, line: usize, effect: &str, raw: &RawEvent) -> Option<LevelChange> {
+    fn level_change(
+        &mut self,
+        n: usize,
+        line: usize,
+        effect: &str,
+        raw: &RawEvent,
+    ) -> Option<LevelChange> {
         let db = match &raw.db {
             None => {
                 self.on_line(
                     line,
-                    format!("event {n}: effect \"{effect}\" needs `db` (how many dB the level falls)"),
+                    format!(
+                        "event {n}: effect \"{effect}\" needs `db` (how many dB the level falls)"
+                    ),
                 );
                 None
             }
-            Some(db) if db.get_ref().is_finite() && *db.get_ref() > 0.0 && *db.get_ref() <= 60.0 => {
+            Some(db)
+                if db.get_ref().is_finite() && *db.get_ref() > 0.0 && *db.get_ref() <= 60.0 =>
+            {
                 Some(*db.get_ref())
             }
             Some(db) => {
@@ -579,7 +599,9 @@ impl Errors<'_> {
             None => {
                 self.on_line(
                     line,
-                    format!("event {n}: effect \"onu-down\" needs `cause` (los, dying-gasp or offline)"),
+                    format!(
+                        "event {n}: effect \"onu-down\" needs `cause` (los, dying-gasp or offline)"
+                    ),
                 );
                 None
             }
@@ -608,7 +630,12 @@ impl Errors<'_> {
     }
 
     fn rx_drop(&mut self, n: usize, line: usize, raw: &RawEvent) -> Option<Effect> {
-        self.only(n, "rx-drop", raw, &["onus", "db", "ramp", "over", "recover"]);
+        self.only(
+            n,
+            "rx-drop",
+            raw,
+            &["onus", "db", "ramp", "over", "recover"],
+        );
         let onus = self.onus(n, line, "rx-drop", raw);
         let change = self.level_change(n, line, "rx-drop", raw);
         Some(Effect::RxDrop {
@@ -667,7 +694,10 @@ impl Errors<'_> {
             } else {
                 self.at(
                     &v.span(),
-                    format!("event {n}: {key} {} is not between 0 and {max}", v.get_ref()),
+                    format!(
+                        "event {n}: {key} {} is not between 0 and {max}",
+                        v.get_ref()
+                    ),
                 );
                 None
             }
@@ -791,12 +821,20 @@ stations = "all"
     fn toml_mistakes_name_their_line() {
         let got = errors("[[event]]\ndevice = \"x\"\neffect = \"silent\"\ncolour = \"red\"\n");
         assert_eq!(got.len(), 1, "{got:?}");
-        assert!(got[0].starts_with("t.toml:4: unknown field `colour`"), "{got:?}");
+        assert!(
+            got[0].starts_with("t.toml:4: unknown field `colour`"),
+            "{got:?}"
+        );
         let got = errors("[[event]]\ndevice = \"x\"\neffect = silent\n");
         assert!(got[0].starts_with("t.toml:3: "), "{got:?}");
-        let got = errors("[[event]]\ndevice = \"x\"\neffect = \"onu-down\"\ncause = \"los\"\nonus = \"some\"\n");
+        let got = errors(
+            "[[event]]\ndevice = \"x\"\neffect = \"onu-down\"\ncause = \"los\"\nonus = \"some\"\n",
+        );
         assert!(got[0].starts_with("t.toml:5: "), "{got:?}");
-        assert_eq!(errors("description = \"nothing\"\n"), vec!["t.toml: a scenario needs at least one [[event]]"]);
+        assert_eq!(
+            errors("description = \"nothing\"\n"),
+            vec!["t.toml: a scenario needs at least one [[event]]"]
+        );
     }
 
     #[test]
@@ -805,7 +843,14 @@ stations = "all"
         for bad in ["", "Power", "a b", "a/b", "é"] {
             assert!(!valid_name(bad), "{bad:?}");
         }
-        assert!(parse("My Scenario", "f.toml", "[[event]]\ndevice = \"x\"\neffect = \"silent\"\n").is_err());
+        assert!(
+            parse(
+                "My Scenario",
+                "f.toml",
+                "[[event]]\ndevice = \"x\"\neffect = \"silent\"\n"
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -9,17 +9,17 @@ use super::{Scenario, ScenarioFileError, ScenarioFileErrors, parse};
 
 /// Every built-in scenario: (name = file name without `.toml`, text).
 pub const BUILTIN: &[(&str, &str)] = &[
-    (
-        "power-cut",
-        include_str!("../../scenarios/power-cut.toml"),
-    ),
+    ("power-cut", include_str!("../../scenarios/power-cut.toml")),
     ("fibre-cut", include_str!("../../scenarios/fibre-cut.toml")),
     ("rain-fade", include_str!("../../scenarios/rain-fade.toml")),
     (
         "dirty-connector",
         include_str!("../../scenarios/dirty-connector.toml"),
     ),
-    ("olt-reboot", include_str!("../../scenarios/olt-reboot.toml")),
+    (
+        "olt-reboot",
+        include_str!("../../scenarios/olt-reboot.toml"),
+    ),
     (
         "ups-on-battery",
         include_str!("../../scenarios/ups-on-battery.toml"),
@@ -152,12 +152,19 @@ mod tests {
         std::fs::write(dir.join("notes.txt"), "not a scenario").expect("write");
         let library = ScenarioLibrary::with_dir(&dir);
         std::fs::remove_dir_all(&dir).expect("clean");
-        assert_eq!(library.get("power-cut").map(|s| s.description.as_str()), Some("mine"));
+        assert_eq!(
+            library.get("power-cut").map(|s| s.description.as_str()),
+            Some("mine")
+        );
         assert!(library.get("broken").is_none());
         assert_eq!(library.problems.len(), 1);
         let problem = library.problems[0].to_string();
         assert!(problem.contains("broken.toml:2: "), "{problem}");
         assert!(library.get("rain-fade").is_some());
-        assert!(ScenarioLibrary::with_dir(Path::new("/nonexistent/coopnoc")).problems.is_empty());
+        assert!(
+            ScenarioLibrary::with_dir(Path::new("/nonexistent/coopnoc"))
+                .problems
+                .is_empty()
+        );
     }
 }
