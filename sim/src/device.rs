@@ -1,6 +1,7 @@
 //! One simulated device: its behaviour options, its clock (uptime, reboots, stalls) and
 //! the async-snmp `MibHandler` that serves its table with moving values.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -175,6 +176,9 @@ pub(crate) struct SimHandler {
     pub(crate) clock: Arc<Clock>,
     pub(crate) behaviour: Behaviour,
     pub(crate) overlay: RwLock<Option<Arc<Overlay>>>,
+    /// Whether `overlay` is set: read without the lock on every request (the bench's agents
+    /// never have one).
+    overlaid: AtomicBool,
 }
 
 impl SimHandler {
@@ -188,15 +192,21 @@ impl SimHandler {
             clock,
             behaviour,
             overlay: RwLock::new(None),
+            overlaid: AtomicBool::new(false),
         }
     }
 
     /// Replace the scenario overlay (`None`: serve the device as it was built).
     pub(crate) fn set_overlay(&self, overlay: Option<Arc<Overlay>>) {
-        *self.overlay.write().unwrap_or_else(PoisonError::into_inner) = overlay;
+        let mut slot = self.overlay.write().unwrap_or_else(PoisonError::into_inner);
+        self.overlaid.store(overlay.is_some(), Ordering::Release);
+        *slot = overlay;
     }
 
     fn overlay(&self) -> Option<Arc<Overlay>> {
+        if !self.overlaid.load(Ordering::Acquire) {
+            return None;
+        }
         self.overlay
             .read()
             .unwrap_or_else(PoisonError::into_inner)

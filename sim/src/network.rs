@@ -241,9 +241,21 @@ impl AgentControl {
 fn spawn_agent(name: &str, agent: &Agent) -> JoinHandle<()> {
     let (runner, name) = (agent.clone(), name.to_owned());
     tokio::spawn(async move {
-        if let Err(error) = runner.run().await {
-            tracing::warn!(device = %name, %error, "simulated agent stopped");
+        // After a silence, requests the stopped run still held may take a moment to wind
+        // down; until they have, the agent refuses a second run.
+        for _ in 0..250 {
+            match runner.run().await {
+                Err(error) if error.kind() == async_snmp::ErrorKind::AgentAlreadyRunning => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(error) => {
+                    tracing::warn!(device = %name, %error, "simulated agent stopped");
+                    return;
+                }
+                Ok(()) => return,
+            }
         }
+        tracing::warn!(device = %name, "simulated agent could not resume");
     })
 }
 
@@ -349,7 +361,7 @@ impl RunningDevice {
 /// A running simulated network. Dropping it stops the agents; [`SimNetwork::shutdown`]
 /// also waits for their tasks to end.
 pub struct SimNetwork {
-    devices: Vec<RunningDevice>,
+    devices: Arc<[RunningDevice]>,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
     stop: watch::Sender<bool>,
     engine: Arc<Engine>,
@@ -396,7 +408,8 @@ impl SimNetwork {
                 }
             }
         }
-        let engine = Arc::new(Engine::new(devices.clone()));
+        let devices: Arc<[RunningDevice]> = devices.into();
+        let engine = Arc::new(Engine::new(Arc::clone(&devices)));
         tasks.push(tokio::spawn(Arc::clone(&engine).run(stop.subscribe())));
         Ok(SimNetwork {
             devices,
@@ -600,7 +613,7 @@ impl SimNetwork {
     /// Stop every agent and wait for their tasks to end.
     pub async fn shutdown(self) {
         self.signal_stop();
-        for device in &self.devices {
+        for device in self.devices.iter() {
             device.control.shutdown().await;
         }
         let tasks = std::mem::take(
@@ -618,7 +631,7 @@ impl SimNetwork {
 
     fn signal_stop(&self) {
         let _ = self.stop.send(true);
-        for device in &self.devices {
+        for device in self.devices.iter() {
             device.control.cancel();
         }
         let sockets = std::mem::take(

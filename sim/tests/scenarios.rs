@@ -420,6 +420,39 @@ async fn a_silent_device_does_not_answer_and_the_others_do() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silence_toggled_quickly_under_load_ends_with_an_answer() {
+    if !have_net_snmp() {
+        return;
+    }
+    let network = SimNetwork::start(coopnoc_sim::demo()).await.expect("demo");
+    let olt = device(&network, "olt-bordes").clone();
+    let load = {
+        let addr = olt.addr;
+        std::thread::spawn(move || {
+            for _ in 0..10 {
+                let _ = get_with(
+                    addr,
+                    &["-v2c", "-c", "public", "-t", "0.2", "-r", "0"],
+                    &[SYS_UPTIME],
+                );
+            }
+        })
+    };
+    for _ in 0..20 {
+        olt.set_silent(true).await;
+        olt.set_silent(false).await;
+    }
+    load.join().expect("load");
+    let mut back = None;
+    wait_until("an answer after the toggles", || {
+        back = answers(olt.addr);
+        back.is_some()
+    })
+    .await;
+    network.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_olt_reboot_is_silent_then_restarts_its_clock_and_onus() {
     if !have_net_snmp() {
         return;

@@ -19,7 +19,7 @@ const TICK: Duration = Duration::from_millis(250);
 const FINISHED_KEPT: usize = 20;
 
 pub(crate) struct Engine {
-    devices: Vec<RunningDevice>,
+    devices: Arc<[RunningDevice]>,
     state: Mutex<EngineState>,
     wake: Notify,
 }
@@ -76,7 +76,7 @@ impl Active {
 }
 
 impl Engine {
-    pub(crate) fn new(devices: Vec<RunningDevice>) -> Engine {
+    pub(crate) fn new(devices: Arc<[RunningDevice]>) -> Engine {
         let n = devices.len();
         Engine {
             devices,
