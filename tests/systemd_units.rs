@@ -114,6 +114,12 @@ fn unit_exposure_is_at_most_two() {
         !unit_text.contains("PrivateNetwork=yes") && !unit_text.contains("IPAddressDeny="),
         "coopnocd polls the network"
     );
+    // In a private user namespace every other user's uid reads as "nobody" on the control
+    // socket, and no role could be told.
+    assert!(
+        !unit_text.contains("PrivateUsers=yes"),
+        "roles come from the peer's uid: no PrivateUsers="
+    );
 }
 
 #[test]
@@ -155,16 +161,30 @@ fn sysusers_and_tmpfiles_make_the_user_and_directories() {
         .and_then(|g| g.parse().ok())
         .expect("a coopnoc group");
 
+    // The CLI's groups, apart from the daemon's (which reads the secrets and the database).
+    for role_group in ["coopnoc-tech", "coopnoc-admin"] {
+        let line = group
+            .lines()
+            .find(|l| l.starts_with(&format!("{role_group}:")))
+            .unwrap_or_else(|| panic!("a {role_group} group"));
+        assert!(
+            line.ends_with(':'),
+            "nobody is in {role_group} at first: {line}"
+        );
+    }
+
     run("systemd-tmpfiles", &["--create"], "coopnoc.tmpfiles");
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    for (dir, owned_by_coopnoc) in [
-        ("etc/coopnoc", false),
-        ("var/lib/coopnoc", true),
-        ("run/coopnoc", true),
+    // /run/coopnoc holds only the control socket, which every user may reach: the daemon
+    // decides from the connecting user's groups what they may do.
+    for (dir, owned_by_coopnoc, mode) in [
+        ("etc/coopnoc", false, 0o750),
+        ("var/lib/coopnoc", true, 0o750),
+        ("run/coopnoc", true, 0o755),
     ] {
         let meta =
             std::fs::metadata(root.path().join(dir)).unwrap_or_else(|e| panic!("{dir}: {e}"));
-        assert_eq!(meta.permissions().mode() & 0o7777, 0o750, "{dir} mode");
+        assert_eq!(meta.permissions().mode() & 0o7777, mode, "{dir} mode");
         assert_eq!(meta.gid(), gid, "{dir} belongs to group coopnoc");
         assert_eq!(meta.uid() == uid, owned_by_coopnoc, "{dir} owner");
     }

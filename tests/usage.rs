@@ -360,6 +360,59 @@ fn totals(db: &Path) -> (i64, i64, i64) {
     )
 }
 
+/// The roll-up `a_roll_up_killed_with_sigkill_leaves_totals_unchanged` kills: this test binary
+/// run again as a child process (no request of the daemon's protocol holds a transaction
+/// open). Does nothing when run on its own.
+#[test]
+fn rollup_in_a_child_process() {
+    let Ok(db) = std::env::var("COOPNOC_TEST_ROLLUP_DB") else {
+        return;
+    };
+    let var = |name: &str| std::env::var(name).expect(name);
+    let (from, to) = (
+        var("COOPNOC_TEST_ROLLUP_FROM"),
+        var("COOPNOC_TEST_ROLLUP_TO"),
+    );
+    let pause_ms: u64 = var("COOPNOC_TEST_ROLLUP_PAUSE_MS").parse().expect("pause");
+    rt().block_on(async {
+        let (store, writer) = Store::open(Path::new(&db)).await.expect("open");
+        std::fs::write(var("COOPNOC_TEST_ROLLUP_STARTED"), b"").expect("marker");
+        let (from, to) = (from.parse().expect("from"), to.parse().expect("to"));
+        rollup_days(&store, &paris(), PEAK, from, to, pause_ms)
+            .await
+            .expect("roll-up");
+        store.close().await;
+        writer.finish().await;
+    });
+}
+
+/// A roll-up of `days` whose every day holds its transaction `pause_ms` (after deleting the
+/// day's old rows), in a child process; returns it once it has opened the store.
+fn rollup_child(setup: &Setup, days: (&str, &str), pause_ms: u64) -> std::process::Child {
+    let started = setup.dir.path().join("rollup-started");
+    let _ = std::fs::remove_file(&started);
+    let child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--exact", "rollup_in_a_child_process", "--test-threads=1"])
+        .env("COOPNOC_TEST_ROLLUP_DB", setup.db())
+        .env("COOPNOC_TEST_ROLLUP_FROM", days.0)
+        .env("COOPNOC_TEST_ROLLUP_TO", days.1)
+        .env("COOPNOC_TEST_ROLLUP_PAUSE_MS", pause_ms.to_string())
+        .env("COOPNOC_TEST_ROLLUP_STARTED", &started)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn the roll-up");
+    wait_for("the roll-up to start", Duration::from_secs(30), || {
+        started.exists()
+    });
+    child
+}
+
+/// SIGKILL, then the child's end: it must not have finished on its own.
+fn kill(mut child: std::process::Child) -> std::process::ExitStatus {
+    child.kill().expect("SIGKILL");
+    child.wait().expect("wait")
+}
+
 #[test]
 fn a_roll_up_killed_with_sigkill_leaves_totals_unchanged() {
     let setup = Setup::new();
@@ -371,7 +424,11 @@ fn a_roll_up_killed_with_sigkill_leaves_totals_unchanged() {
     for (l, m) in [("L-1", "M-1"), ("L-2", "M-2"), ("L-3", "M-2")] {
         call(&socket, &Request::LineAdd(line(l, Some(m))));
     }
-    // Three days and a bit of 5-minute samples for three lines, ending now.
+    daemon.signal(libc::SIGTERM);
+    let (status, _) = daemon.wait(Duration::from_secs(10));
+    assert!(status.success());
+    // Three days and a bit of 5-minute samples for three lines, ending now, through the
+    // accountant the poller feeds.
     let now = coopnocd::store::now() / 300 * 300;
     let from = now - 3 * 86_400 - 7_200;
     let mut truth = 0i64;
@@ -385,12 +442,7 @@ fn a_roll_up_killed_with_sigkill_leaves_totals_unchanged() {
         let samples = steady(id, from, now, 300, down, up);
         truth += (now - from) * (down + up) as i64;
         for chunk in samples.chunks(1_000) {
-            call(
-                &socket,
-                &Request::UsageIngest {
-                    samples: chunk.to_vec(),
-                },
-            );
+            common::ingest(&setup.db(), chunk);
         }
     }
     let tz = paris();
@@ -403,24 +455,16 @@ fn a_roll_up_killed_with_sigkill_leaves_totals_unchanged() {
         days.first().expect("days").to_string(),
         days.last().expect("days").to_string(),
     );
-    let rollup = |pause_ms| Request::UsageRollup {
-        from: Some(first.clone()),
-        to: Some(last.clone()),
-        pause_ms,
-    };
+    let rollup = || common::rollup(&setup.db(), "Europe/Paris", PEAK, &first, &last);
 
-    // 1. The first roll-up is killed half-way (each day holds its transaction 700 ms).
-    let request = rollup(700);
-    let s2 = socket.clone();
-    let pending = std::thread::spawn(move || try_call(&s2, &request, Duration::from_secs(60)));
-    std::thread::sleep(Duration::from_millis(1_800));
-    daemon.signal(libc::SIGKILL);
-    let (status, _) = daemon.wait(Duration::from_secs(10));
-    assert!(!status.success());
-    assert!(
-        pending.join().expect("thread").is_err(),
-        "the roll-up should not have finished"
-    );
+    // 1. The first roll-up is killed half-way (each day holds its transaction 700 ms): once
+    //    its first day is committed.
+    let child = rollup_child(&setup, (&first, &last), 700);
+    wait_for("the first day rolled up", Duration::from_secs(30), || {
+        totals(&setup.db()).2 > 0
+    });
+    let status = kill(child);
+    assert!(!status.success(), "the roll-up should not have finished");
     let partial = totals(&setup.db());
     assert!(
         partial.2 < 3 * days.len() as i64,
@@ -432,7 +476,7 @@ fn a_roll_up_killed_with_sigkill_leaves_totals_unchanged() {
     wait_for("the start-up roll-up", Duration::from_secs(20), || {
         totals(&setup.db()).0 == truth
     });
-    call(&socket, &rollup(0));
+    rollup();
     // The start-up roll-up may still be committing its last day beside ours: wait for both.
     let whole = (truth, truth, 3 * days.len() as i64);
     wait_for("both roll-ups", Duration::from_secs(20), || {
@@ -443,20 +487,21 @@ fn a_roll_up_killed_with_sigkill_leaves_totals_unchanged() {
     assert_eq!(settled.0, truth);
     assert_eq!(settled.1, truth);
     assert_eq!(settled.2, 3 * days.len() as i64);
+    daemon.signal(libc::SIGTERM);
+    let (status, _) = daemon.wait(Duration::from_secs(10));
+    assert!(status.success());
 
-    // 2. A re-roll killed inside a day's transaction (after its old rows were deleted).
-    let request = rollup(1_500);
-    let s2 = socket.clone();
-    let pending = std::thread::spawn(move || try_call(&s2, &request, Duration::from_secs(60)));
+    // 2. A re-roll killed inside a day's transaction (after its old rows were deleted): each
+    //    day holds it 1.5 s, then waits 1.5 s; 3.7 s in, the second day's is open.
+    let child = rollup_child(&setup, (&first, &last), 1_500);
     std::thread::sleep(Duration::from_millis(3_700));
-    daemon.signal(libc::SIGKILL);
-    let _ = daemon.wait(Duration::from_secs(10));
-    assert!(pending.join().expect("thread").is_err());
+    let status = kill(child);
+    assert!(!status.success(), "the re-roll should not have finished");
     // Straight from the file, before any restart: the interrupted day is whole (rolled back).
     assert_eq!(totals(&setup.db()), settled);
     let daemon = setup.start();
     assert_eq!(totals(&setup.db()), settled);
-    call(&socket, &rollup(0));
+    rollup();
     assert_eq!(totals(&setup.db()), settled);
     daemon.signal(libc::SIGTERM);
     let (status, _) = daemon.wait(Duration::from_secs(10));

@@ -8,11 +8,13 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use common::{sqlite_count, wait_for};
-use coopnocd::ipc::{Request, Response};
 use coopnocd::observe::Counter;
 use coopnocd::usage::{CounterSample, Direction};
 
 const CLI: &str = env!("CARGO_BIN_EXE_coopnoc");
+/// The daemon's `time-zone` and `evening-peak`, for the roll-ups the tests run themselves.
+const TZ: &str = "Europe/Paris";
+const PEAK: (u16, u16) = (19 * 60, 23 * 60);
 
 struct Daemon {
     // Declared first: the daemon stops before its temporary folder goes.
@@ -75,23 +77,6 @@ impl Daemon {
         let mut all = args.to_vec();
         all.push("--json");
         serde_json::from_str(&self.ok(&all)).expect("valid JSON")
-    }
-
-    fn call(&self, req: Request) -> Response {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("rt");
-        rt.block_on(async {
-            let mut c =
-                coopnocd::ctl::client::Client::connect(&self.socket(), Duration::from_secs(30))
-                    .await
-                    .expect("connect");
-            match c.call(&req).await.expect("call") {
-                Response::Error(e) => panic!("refused: {}", e.message),
-                r => r,
-            }
-        })
     }
 
     fn line_id(&self, reference: &str) -> i64 {
@@ -213,17 +198,15 @@ fn usage_in_gb_with_completeness_peak_share_and_per_pon_lines() {
     ]);
     // Two local days of March 2026 (Paris, UTC+1): 150 kB/s down, 15 kB/s up.
     let (from, to) = (ts("2026-03-09T23:00:00Z"), ts("2026-03-11T23:00:00Z"));
-    d.call(Request::UsageIngest {
-        samples: steady(d.line_id("L-1"), from, to, 150_000, 15_000, true),
-    });
-    d.call(Request::UsageIngest {
-        samples: steady(d.line_id("L-PON"), from, to, 999, 999, false),
-    });
-    d.call(Request::UsageRollup {
-        from: Some("2026-03-09".into()),
-        to: Some("2026-03-12".into()),
-        pause_ms: 0,
-    });
+    common::ingest(
+        &d.db(),
+        &steady(d.line_id("L-1"), from, to, 150_000, 15_000, true),
+    );
+    common::ingest(
+        &d.db(),
+        &steady(d.line_id("L-PON"), from, to, 999, 999, false),
+    );
+    common::rollup(&d.db(), TZ, PEAK, "2026-03-09", "2026-03-12");
 
     let seconds = (to - from) as u64;
     let r = d.json(&["usage", "L-1", "--month", "2026-03"]);
@@ -315,18 +298,15 @@ fn export_then_erase_leaves_nothing_of_the_member() {
     let now = coopnocd::store::now() / 300 * 300;
     let from = now - 2 * 86_400;
     for l in ["L-E1", "L-E2", "L-K1"] {
-        d.call(Request::UsageIngest {
-            samples: steady(d.line_id(l), from, now, 20_000, 2_000, true),
-        });
+        common::ingest(
+            &d.db(),
+            &steady(d.line_id(l), from, now, 20_000, 2_000, true),
+        );
     }
-    let tz = jiff::tz::TimeZone::get("Europe/Paris").expect("tz");
+    let tz = jiff::tz::TimeZone::get(TZ).expect("tz");
     let first = coopnocd::usage::rollup::local_date(from, &tz).to_string();
     let last = coopnocd::usage::rollup::local_date(now, &tz).to_string();
-    d.call(Request::UsageRollup {
-        from: Some(first),
-        to: Some(last),
-        pause_ms: 0,
-    });
+    common::rollup(&d.db(), TZ, PEAK, &first, &last);
     let db = d.db();
     let coop_before = (
         sqlite_count(&db, "SELECT COUNT(*) FROM usage_coop_daily"),

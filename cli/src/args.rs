@@ -16,7 +16,13 @@ use crate::device::DeviceCommand;
     long_about = "coopnoc is the companion of the coopnocd daemon. Technicians check lines and \
 devices with it; the cooperative manages members and lines, imports them from CSV, and answers \
 members' data requests.\n\nIt talks to the daemon over its control socket (default \
-/run/coopnoc/ctl.sock; see --socket). Every command takes --json for machine-readable output."
+/run/coopnoc/ctl.sock; see --socket). Every command takes --json for machine-readable output. \
+Text from devices and members is shown with control characters escaped (\\x1b).\n\n\
+What you may do depends on your Unix groups: technicians (group coopnoc-tech) read status, \
+devices, lines and events and poll; administrators (coopnoc-admin, and root) also manage \
+members, their usage and data requests, imports and lines.\n\n\
+Exit status: 0 done, 1 refused or failed, 2 bad usage, 69 the daemon cannot be reached, \
+77 your role does not allow the command."
 )]
 pub struct Cli {
     /// The daemon's control socket [default: $COOPNOC_SOCKET, else /run/coopnoc/ctl.sock,

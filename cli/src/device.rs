@@ -154,8 +154,11 @@ fn show(d: &DeviceDetail, now: jiff::Timestamp) -> String {
         out.push_str(&format!("  site        {site}\n"));
     }
     if let Some(descr) = &d.sys_descr {
-        // Some devices put several lines in sysDescr: the first says enough here.
+        // Some devices put several lines in sysDescr: the first says enough here (a line
+        // break shown escaped reads `\r\n`).
         let first = descr.lines().next().unwrap_or("");
+        let first = first.split("\\n").next().unwrap_or("");
+        let first = first.strip_suffix("\\r").unwrap_or(first);
         out.push_str(&format!("  system      {}\n", cut(first, 66)));
     }
     if let Some(n) = &d.sys_name {

@@ -486,11 +486,16 @@ pub async fn watch(
             _ = &mut ctrl_c => break,
             a = s.client.call(&request) => a?,
         };
+        let answer = if s.json {
+            answer
+        } else {
+            crate::escape::escaped(answer)?
+        };
         match answer {
             Response::Watch(r) => {
                 readings += 1;
                 if s.json {
-                    println!("{}", serde_json::to_string(&r)?);
+                    println!("{}", crate::escape::json_safe(serde_json::to_string(&r)?));
                     continue;
                 }
                 let t = table.get_or_insert_with(|| {
@@ -512,7 +517,7 @@ pub async fn watch(
                     && (e.kind == ErrorKind::NotFound
                         || (e.kind == ErrorKind::Unsupported && !device_error));
                 if s.json {
-                    println!("{}", serde_json::to_string(&e)?);
+                    println!("{}", crate::escape::json_safe(serde_json::to_string(&e)?));
                 } else if !fatal {
                     println!(
                         "{}",
@@ -650,12 +655,7 @@ pub async fn thresholds(s: &mut Session, a: ThresholdArgs) -> anyhow::Result<u8>
         anyhow::bail!("unexpected answer to line thresholds")
     };
     if s.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(
-                &serde_json::json!({ "line": d.line.reference, "thresholds": o })
-            )?
-        );
+        s.print_json(&serde_json::json!({ "line": d.line.reference, "thresholds": o }))?;
     } else {
         print!("{}", thresholds_text(&d, &o, Style::detect()));
     }

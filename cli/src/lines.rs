@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use coopnocd::ipc::{LinesQuery, ProblemList, Request, Response, UnassignedItem};
 
 use crate::Session;
+use crate::escape::shell_word;
 use crate::output::{self, Style, WIDTH};
 
 pub async fn run(s: &mut Session, unassigned: bool) -> anyhow::Result<u8> {
@@ -154,11 +155,16 @@ pub fn unassigned_text(items: &[UnassignedItem], st: Style) -> String {
         let _ = writeln!(out, "To make a line of one, e.g. the first:");
         let _ = writeln!(
             out,
-            "  coopnoc line add --ref REF --kind {} --match {} --key {key} \\",
+            "  coopnoc line add --ref REF --kind {} --match {} --key {} \\",
             line_kind(i),
-            k.as_str()
+            k.as_str(),
+            shell_word(key)
         );
-        let _ = writeln!(out, "      --device {} --member MEMBER", i.device);
+        let _ = writeln!(
+            out,
+            "      --device {} --member MEMBER",
+            shell_word(&i.device)
+        );
     }
     output::clip(&out, WIDTH, st)
 }

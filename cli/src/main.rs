@@ -1,10 +1,14 @@
 //! coopnoc: the companion CLI of coopnocd.
 //!
 //! Exit codes: 0 success, 1 the daemon refused or failed the request (or the config is
-//! invalid, for `validate`), 2 bad usage (clap), 69 the daemon cannot be reached.
+//! invalid, for `validate`), 2 bad usage (clap), 69 the daemon cannot be reached, 77 your
+//! role does not allow the command.
+//!
+//! Text from devices and members is escaped in every text output (`escape`).
 
 mod args;
 mod device;
+mod escape;
 mod events;
 mod line;
 mod lines;
@@ -26,6 +30,8 @@ use args::{Cli, Command, ImportKindArg, LineCommand, MemberCommand};
 
 /// EX_UNAVAILABLE: the daemon is not there.
 const EXIT_UNREACHABLE: u8 = 69;
+/// EX_NOPERM: the daemon refused the command to this user's role.
+const EXIT_FORBIDDEN: u8 = 77;
 const DEFAULT_SOCKET: &str = "/run/coopnoc/ctl.sock";
 const DEMO_SOCKET: &str = "demo-state/ctl.sock";
 
@@ -36,19 +42,22 @@ pub struct Session {
 }
 
 impl Session {
-    /// Sends a request; an error reply becomes an error with the daemon's words.
+    /// Sends a request; an error reply becomes an error with the daemon's words. For the text
+    /// outputs, every string of the answer comes escaped.
     pub async fn call(&mut self, request: Request) -> anyhow::Result<Response> {
+        let answer = self.call_raw(request).await?;
+        if self.json {
+            return Ok(answer);
+        }
+        escape::escaped(answer)
+    }
+
+    /// `call`, with the answer exactly as the daemon gave it (a member's export).
+    pub async fn call_raw(&mut self, request: Request) -> anyhow::Result<Response> {
         match self.client.call(&request).await? {
             Response::Error(e) => {
-                if self.json {
-                    println!("{}", serde_json::to_string_pretty(&e)?);
-                }
-                let mut msg = e.message;
-                for d in &e.details {
-                    msg.push_str("\n  ");
-                    msg.push_str(d);
-                }
-                Err(anyhow::Error::new(DaemonRefused(msg)))
+                self.print_json(&e)?;
+                Err(anyhow::Error::new(DaemonRefused::from(e)))
             }
             other => Ok(other),
         }
@@ -57,18 +66,39 @@ impl Session {
     /// Prints a response as JSON when --json was given; returns whether it did.
     pub fn print_json<T: serde::Serialize>(&self, value: &T) -> anyhow::Result<bool> {
         if self.json {
-            println!("{}", serde_json::to_string_pretty(value)?);
+            println!(
+                "{}",
+                escape::json_safe(serde_json::to_string_pretty(value)?)
+            );
         }
         Ok(self.json)
     }
 }
 
+/// The daemon's refusal, in its words (and the exit code its kind gives).
 #[derive(Debug)]
-struct DaemonRefused(String);
+struct DaemonRefused {
+    message: String,
+    forbidden: bool,
+}
+
+impl From<ipc::ErrorReply> for DaemonRefused {
+    fn from(e: ipc::ErrorReply) -> DaemonRefused {
+        let mut message = e.message;
+        for d in &e.details {
+            message.push_str("\n  ");
+            message.push_str(d);
+        }
+        DaemonRefused {
+            message,
+            forbidden: e.kind == ipc::ErrorKind::Forbidden,
+        }
+    }
+}
 
 impl std::fmt::Display for DaemonRefused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
@@ -89,11 +119,17 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("coopnoc: {e:#}");
+            // Errors quote what they were given (a file name, a device's words): escaped.
+            eprintln!("coopnoc: {}", escape::escape_lines(&format!("{e:#}")));
             if e.downcast_ref::<ClientError>()
                 .is_some_and(|c| matches!(c, ClientError::Connect { .. }))
             {
                 ExitCode::from(EXIT_UNREACHABLE)
+            } else if e
+                .downcast_ref::<DaemonRefused>()
+                .is_some_and(|r| r.forbidden)
+            {
+                ExitCode::from(EXIT_FORBIDDEN)
             } else {
                 ExitCode::FAILURE
             }
@@ -194,7 +230,7 @@ fn validate(file: &Path, json: bool) -> u8 {
                     serde_json::json!({"file": e.file, "valid": false, "problems": problems})
                 );
             } else {
-                eprint!("{e}");
+                eprint!("{}", escape::escape_lines(&e.to_string()));
             }
             1
         }
@@ -440,7 +476,7 @@ async fn import(s: &mut Session, file: &Path, kind: Option<ImportKindArg>) -> an
     if !s.print_json(&sum)? {
         println!(
             "imported {}: {} rows ({} new, {} updated)",
-            file.display(),
+            escape::escape(&file.display().to_string()),
             sum.rows,
             sum.created,
             sum.updated

@@ -139,11 +139,15 @@ fn print_report(r: &UsageReport) {
 }
 
 pub async fn export(s: &mut Session, member: String) -> anyhow::Result<u8> {
-    let Response::MemberExport { data } = s.call(Request::MemberExport { member }).await? else {
+    let Response::MemberExport { data } = s.call_raw(Request::MemberExport { member }).await?
+    else {
         anyhow::bail!("unexpected answer")
     };
-    // The export is for the member: always JSON, machine-readable.
-    println!("{}", serde_json::to_string_pretty(&data)?);
+    // The export is for the member: always JSON, machine-readable, exact.
+    println!(
+        "{}",
+        crate::escape::json_safe(serde_json::to_string_pretty(&data)?)
+    );
     Ok(0)
 }
 

@@ -1,14 +1,18 @@
-//! The control socket: where `coopnoc` talks to the daemon. One task per connection, requests
-//! answered in order, every read and write under a timeout.
+//! The control socket: where `coopnoc` talks to the daemon. One task per connection (at most
+//! `[ctl] max-connections`), requests answered in order, each allowed by the peer's role.
+//! Every read has a deadline and grows its buffer as bytes arrive; every write a timeout.
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
+use crate::access::Peer;
+use crate::config::CtlConfig;
 use crate::inventory;
 use crate::ipc::{
     self, ErrorKind, ErrorReply, ImportKind, ImportSummary, LineDetail, LinesQuery, Request,
@@ -17,14 +21,19 @@ use crate::ipc::{
 use crate::state::Shared;
 use crate::store::{StoreError, WriteOp, WriteOutcome};
 
-/// How long an idle connection is kept.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// At most one "busy" warning in the journal per this long, however many are refused.
+const BUSY_LOG_EVERY: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum CtlError {
     #[error("another coopnocd is already answering on {0}")]
     InUse(PathBuf),
+    #[error(
+        "control socket {path}: there is {what} at that path, not a socket left by a stopped \
+         coopnocd; it is left as it is. Point [ctl] socket elsewhere, or move it away yourself"
+    )]
+    NotASocket { path: PathBuf, what: &'static str },
     #[error("control socket {path}: {source}")]
     Io {
         path: PathBuf,
@@ -32,8 +41,8 @@ pub enum CtlError {
     },
 }
 
-/// Binds the socket, replacing a stale file left by a daemon that died, but never one that
-/// a running daemon still answers on.
+/// Binds the socket. Only a stale socket (left by a daemon that died) is ever replaced: not
+/// one a running daemon still answers on, and nothing that is not a socket.
 pub async fn bind(path: &Path, mode: u32) -> Result<UnixListener, CtlError> {
     let io = |source| CtlError::Io {
         path: path.to_path_buf(),
@@ -44,28 +53,72 @@ pub async fn bind(path: &Path, mode: u32) -> Result<UnixListener, CtlError> {
     {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    if path.exists() {
-        if UnixStream::connect(path).await.is_ok() {
-            return Err(CtlError::InUse(path.to_path_buf()));
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(e)),
+        Ok(meta) if !meta.file_type().is_socket() => {
+            return Err(CtlError::NotASocket {
+                path: path.to_path_buf(),
+                what: file_kind(meta.file_type()),
+            });
         }
-        std::fs::remove_file(path).map_err(io)?;
+        Ok(_) => {
+            if UnixStream::connect(path).await.is_ok() {
+                return Err(CtlError::InUse(path.to_path_buf()));
+            }
+            std::fs::remove_file(path).map_err(io)?;
+        }
     }
     let listener = UnixListener::bind(path).map_err(io)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(io)?;
     Ok(listener)
 }
 
-/// Accepts connections until `shutdown`; in-flight requests finish on their own tasks.
+/// Removes the socket at shutdown, if what is there is still a socket.
+pub fn remove_socket(path: &Path) {
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket()) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+fn file_kind(t: std::fs::FileType) -> &'static str {
+    if t.is_file() {
+        "a regular file"
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_fifo() {
+        "a named pipe"
+    } else {
+        "a device file"
+    }
+}
+
+/// Accepts connections until `shutdown`; in-flight requests finish on their own tasks. Past
+/// `max-connections`, a connection is answered "busy" at once and closed.
 pub async fn serve(listener: UnixListener, shared: Arc<Shared>, shutdown: CancellationToken) {
+    let max = shared.config().ctl.max_connections;
+    let slots = Arc::new(Semaphore::new(max));
+    let mut last_busy_log: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    let shared = shared.clone();
-                    let shutdown = shutdown.clone();
-                    tokio::spawn(async move { connection(stream, shared, shutdown).await });
-                }
+                Ok((stream, _)) => match slots.clone().try_acquire_owned() {
+                    Ok(slot) => {
+                        let shared = shared.clone();
+                        let shutdown = shutdown.clone();
+                        tokio::spawn(async move { connection(stream, shared, shutdown, slot).await });
+                    }
+                    Err(_) => {
+                        refuse_busy(&stream, max);
+                        if last_busy_log.is_none_or(|t| t.elapsed() >= BUSY_LOG_EVERY) {
+                            tracing::warn!("control socket: {max} connections open ([ctl] max-connections): refusing more");
+                            last_busy_log = Some(tokio::time::Instant::now());
+                        }
+                    }
+                },
                 Err(e) => {
                     tracing::warn!("control socket: accept failed: {e}");
                     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -75,25 +128,91 @@ pub async fn serve(listener: UnixListener, shared: Arc<Shared>, shutdown: Cancel
     }
 }
 
-async fn connection(mut stream: UnixStream, shared: Arc<Shared>, shutdown: CancellationToken) {
+/// Answers "busy" without waiting: a small frame into an empty socket buffer.
+fn refuse_busy(stream: &UnixStream, max: usize) {
+    let reply = Response::error(
+        ErrorKind::Busy,
+        format!(
+            "coopnocd is busy: it serves {max} connections at once ([ctl] max-connections); try again in a moment"
+        ),
+    );
+    if let Ok(frame) = ipc::encode_frame(&reply, ipc::MAX_RESPONSE_BYTES) {
+        let _ = stream.try_write(&frame);
+    }
+}
+
+/// Who is connecting: the kernel's word on the uid, the user database's on the rest.
+async fn identify(stream: &UnixStream, ctl: &CtlConfig) -> std::io::Result<Peer> {
+    let cred = stream.peer_cred()?;
+    let ctl = ctl.clone();
+    tokio::task::spawn_blocking(move || Peer::identify(cred.uid(), cred.gid(), &ctl))
+        .await
+        .map_err(std::io::Error::other)
+}
+
+async fn connection(
+    mut stream: UnixStream,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+    _slot: OwnedSemaphorePermit,
+) {
+    let config = shared.config();
+    let ctl = &config.ctl;
+    let peer = match identify(&stream, ctl).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!("control socket: cannot tell who connected: {e}");
+            return;
+        }
+    };
+    if peer.role.is_none() {
+        // Refused before a byte of theirs is read.
+        tracing::info!(
+            "control socket: refused {}: neither a technician nor an administrator",
+            peer.describe()
+        );
+        let reply = Response::error(ErrorKind::Forbidden, peer.no_role(ctl));
+        let _ = ipc::write_frame(&mut stream, &reply, ipc::MAX_RESPONSE_BYTES, WRITE_TIMEOUT).await;
+        return;
+    }
     loop {
-        let request = tokio::select! {
+        let frame = tokio::select! {
             _ = shutdown.cancelled() => return,
-            r = ipc::read_frame::<_, Request>(&mut stream, ipc::MAX_REQUEST_BYTES, IDLE_TIMEOUT) => r,
+            r = ipc::read_frame_within::<_, serde_json::Value>(
+                &mut stream,
+                ipc::MAX_REQUEST_BYTES,
+                ctl.idle_timeout,
+                ctl.request_timeout,
+            ) => r,
         };
-        let response = match request {
-            Ok(req) => handle(req, &shared).await,
+        let (response, go_on) = match frame {
+            Ok(value) => match decode(value) {
+                Ok(req) => match peer.refusal(req.command(), req.role(), ctl) {
+                    Some(why) => {
+                        tracing::info!(
+                            "control socket: refused `{}` to {}",
+                            req.command(),
+                            peer.describe()
+                        );
+                        (Response::error(ErrorKind::Forbidden, why), true)
+                    }
+                    None => (handle(req, &shared, &peer).await, true),
+                },
+                Err(message) => (Response::error(ErrorKind::Invalid, message), false),
+            },
             Err(ipc::FrameError::Closed) | Err(ipc::FrameError::Timeout(_)) => return,
-            Err(e) => {
-                tracing::warn!("control socket: bad request: {e}");
-                let reply = Response::error(
-                    ErrorKind::Invalid,
-                    format!("bad request: {e} (is coopnoc the same version as coopnocd?)"),
+            Err(ipc::FrameError::Incomplete(after)) => {
+                tracing::debug!(
+                    "control socket: dropped a request from {} still incomplete after {after:?}",
+                    peer.describe()
                 );
-                let _ =
-                    ipc::write_frame(&mut stream, &reply, ipc::MAX_RESPONSE_BYTES, WRITE_TIMEOUT)
-                        .await;
                 return;
+            }
+            Err(e) => {
+                tracing::warn!("control socket: bad request from {}: {e}", peer.describe());
+                let message =
+                    format!("bad request: {e} (is coopnoc the same version as coopnocd?)");
+                (Response::error(ErrorKind::Invalid, message), false)
             }
         };
         if let Err(e) = ipc::write_frame(
@@ -107,7 +226,27 @@ async fn connection(mut stream: UnixStream, shared: Arc<Shared>, shutdown: Cance
             tracing::warn!("control socket: could not answer: {e}");
             return;
         }
+        if !go_on {
+            return;
+        }
     }
+}
+
+/// A request from its JSON; a request this daemon does not know is named as such.
+fn decode(value: serde_json::Value) -> Result<Request, String> {
+    let name = value
+        .get("request")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned);
+    serde_json::from_value(value).map_err(|e| {
+        let text = e.to_string();
+        match name {
+            Some(name) if text.starts_with("unknown variant") => {
+                format!("unknown request \"{name}\" (is coopnoc the same version as coopnocd?)")
+            }
+            _ => format!("bad request: {text} (is coopnoc the same version as coopnocd?)"),
+        }
+    })
 }
 
 pub(crate) fn store_error(e: StoreError) -> Response {
@@ -123,8 +262,9 @@ pub(crate) fn store_error(e: StoreError) -> Response {
     Response::error(kind, e.to_string())
 }
 
-async fn handle(req: Request, shared: &Shared) -> Response {
+async fn handle(req: Request, shared: &Shared, peer: &Peer) -> Response {
     let store = &shared.store;
+    let by = peer.actor();
     let result: Result<Response, StoreError> = async {
         Ok(match req {
             Request::Status => Response::Status(shared.status().await?),
@@ -133,7 +273,7 @@ async fn handle(req: Request, shared: &Shared) -> Response {
                     return Ok(Response::error(ErrorKind::Invalid, e));
                 }
                 let reference = m.reference.clone();
-                store.write(WriteOp::AddMember(m)).await?;
+                store.write_as(WriteOp::AddMember(m), by).await?;
                 Response::Member(store.member(&reference).await?)
             }
             Request::MemberList => Response::Members { members: store.members().await? },
@@ -144,7 +284,7 @@ async fn handle(req: Request, shared: &Shared) -> Response {
                     return Ok(Response::error(ErrorKind::Invalid, e));
                 }
                 let reference = l.reference.clone();
-                store.write(WriteOp::AddLine(l)).await?;
+                store.write_as(WriteOp::AddLine(l), by).await?;
                 shared.lines.invalidate();
                 Response::Line(Box::new(store.find_line(&reference).await?))
             }
@@ -154,13 +294,13 @@ async fn handle(req: Request, shared: &Shared) -> Response {
                 // Accept any way of naming the line that `line show` accepts.
                 let found = store.find_line(&line).await?;
                 let reference = found.line.reference;
-                store.write(WriteOp::AssignLine { line: reference.clone(), member }).await?;
+                store.write_as(WriteOp::AssignLine { line: reference.clone(), member }, by).await?;
                 shared.lines.invalidate();
                 Response::Line(Box::new(store.find_line(&reference).await?))
             }
             Request::LineThresholds { line, thresholds } => {
                 let reference = store.find_line(&line).await?.line.reference;
-                store.write(WriteOp::LineThresholds { line: reference.clone(), thresholds }).await?;
+                store.write_as(WriteOp::LineThresholds { line: reference.clone(), thresholds }, by).await?;
                 shared.lines.invalidate();
                 Response::Line(Box::new(line_show(shared, &reference).await?))
             }
@@ -191,7 +331,7 @@ async fn handle(req: Request, shared: &Shared) -> Response {
                         Err(e) => return Ok(Response::error(ErrorKind::Invalid, format!("--on: {e}"))),
                     }
                 };
-                store.write(WriteOp::MemberLeft { member: member.clone(), at }).await?;
+                store.write_as(WriteOp::MemberLeft { member: member.clone(), at }, by).await?;
                 Response::Member(store.member(&member).await?)
             }
             Request::DeviceList => Response::Devices { devices: shared.devices.summaries() },
@@ -200,11 +340,9 @@ async fn handle(req: Request, shared: &Shared) -> Response {
                 None => Response::error(ErrorKind::NotFound, format!("no device named \"{device}\" in the configuration")),
             },
             Request::Poll { device } => poll_now(shared, &device).await,
-            Request::Usage { .. }
-            | Request::MemberExport { .. }
-            | Request::MemberErase { .. }
-            | Request::UsageIngest { .. }
-            | Request::UsageRollup { .. } => crate::usage::ctl::handle(req, shared).await?,
+            Request::Usage { .. } | Request::MemberExport { .. } | Request::MemberErase { .. } => {
+                crate::usage::ctl::handle(req, shared, by).await?
+            }
             Request::Import { kind, csv, file_name } => {
                 let default_language = shared.config().reports.default_language.clone();
                 let parsed = match kind {
@@ -215,7 +353,7 @@ async fn handle(req: Request, shared: &Shared) -> Response {
                 };
                 match parsed {
                     Err(p) => Response::Error(ErrorReply { kind: ErrorKind::Invalid, message: p.summary(), details: p.problems }),
-                    Ok((rows, op)) => match store.write(op).await? {
+                    Ok((rows, op)) => match store.write_as(op, by).await? {
                         WriteOutcome::Imported { created, updated } => {
                             shared.lines.invalidate();
                             tracing::info!("imported {file_name}: {rows} {kind:?} rows, {created} created, {updated} updated");
@@ -410,24 +548,52 @@ pub mod client {
         }
 
         pub async fn call(&mut self, request: &Request) -> Result<Response, ClientError> {
-            let frame = |source| ClientError::Frame {
-                path: self.path.clone(),
-                source,
-            };
-            ipc::write_frame(
+            if self.closed_by_daemon() {
+                // Idle for longer than the daemon keeps a connection (`line watch --every 5m`).
+                *self = Client::connect(&self.path, self.timeout).await?;
+            }
+            let written = ipc::write_frame(
                 &mut self.stream,
                 request,
                 ipc::MAX_REQUEST_BYTES,
                 self.timeout,
             )
-            .await
-            .map_err(frame)?;
-            ipc::read_frame(&mut self.stream, ipc::MAX_RESPONSE_BYTES, self.timeout)
-                .await
-                .map_err(|source| ClientError::Frame {
-                    path: self.path.clone(),
-                    source,
-                })
+            .await;
+            let frame = |source| ClientError::Frame {
+                path: self.path.clone(),
+                source,
+            };
+            let hung_up = matches!(&written, Err(ipc::FrameError::Io(e))
+                if matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset));
+            let written = match written {
+                Err(e) if !hung_up => return Err(frame(e)),
+                other => other,
+            };
+            let answer =
+                ipc::read_frame(&mut self.stream, ipc::MAX_RESPONSE_BYTES, self.timeout).await;
+            match (written, answer) {
+                (Ok(()), Ok(response)) => Ok(response),
+                // The daemon may answer before it reads (refused at connect, busy) and hang up:
+                // its answer says more than the broken pipe.
+                (Err(_), Ok(response @ Response::Error(_))) => Ok(response),
+                (Err(source), _) | (Ok(()), Err(source)) => Err(frame(source)),
+            }
+        }
+
+        /// Whether the daemon hung up on this connection while nobody spoke (end of stream
+        /// waiting, nothing else): then a new connection is due, not an error.
+        fn closed_by_daemon(&self) -> bool {
+            use nix::sys::socket::{MsgFlags, recv};
+            use std::os::fd::AsRawFd;
+            let mut byte = [0u8; 1];
+            matches!(
+                recv(
+                    self.stream.as_raw_fd(),
+                    &mut byte,
+                    MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT
+                ),
+                Ok(0)
+            )
         }
     }
 }

@@ -112,7 +112,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
             "shutdown took longer than {deadline:?}: stopping anyway; committed data is safe"
         );
     }
-    let _ = std::fs::remove_file(&config.ctl.socket);
+    ctl::remove_socket(&config.ctl.socket);
     tracing::info!("stopped");
     Ok(())
 }
@@ -205,6 +205,7 @@ async fn reload_on_sighup(shared: Arc<Shared>, shutdown: CancellationToken) {
                 };
                 let restart_needed = new.daemon.state_directory != current.daemon.state_directory
                     || new.ctl.socket != current.ctl.socket
+                    || new.ctl.max_connections != current.ctl.max_connections
                     || locals(&new) != locals(&current);
                 if let Err(e) = shared
                     .store
@@ -224,7 +225,7 @@ async fn reload_on_sighup(shared: Arc<Shared>, shutdown: CancellationToken) {
                     tracing::info!("configuration reloaded from {}", path.display());
                     if restart_needed {
                         tracing::warn!(
-                            "state-directory, ctl.socket and local device changes take effect at the next restart"
+                            "state-directory, ctl.socket, ctl.max-connections and local device changes take effect at the next restart"
                         );
                     }
                 }

@@ -35,7 +35,8 @@ pub fn check_member(m: &NewMember) -> Result<(), String> {
                     && !domain.starts_with('.')
                     && !domain.ends_with('.')
             })
-            && !e.contains(char::is_whitespace);
+            && !e.contains(char::is_whitespace)
+            && !e.contains(char::is_control);
         if !ok {
             return Err(format!("\"{e}\" is not an email address"));
         }

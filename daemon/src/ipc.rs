@@ -90,18 +90,82 @@ pub enum Request {
         on: Option<String>,
         undo: bool,
     },
-    /// Counter samples straight in, bypassing the poller (tests, replays, tools).
-    UsageIngest {
-        samples: Vec<crate::usage::CounterSample>,
-    },
-    /// Rolls up local days `from..=to` (YYYY-MM-DD; default: today) and their months now.
-    /// `pause_ms` holds each day's transaction open that long (a crash-test hook).
-    UsageRollup {
-        from: Option<String>,
-        to: Option<String>,
-        #[serde(default)]
-        pause_ms: u64,
-    },
+}
+
+/// What a person may do through the control socket, decided by the daemon from the peer's
+/// credentials (`[ctl] technicians` and `administrators`, by Unix group). An administrator
+/// may do everything a technician may.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Reads the network: status, devices, lines, events, line watch, poll now.
+    Technician,
+    /// Members and their data (usage, export, erasure), imports, inventory and thresholds.
+    Administrator,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Technician => "technician",
+            Role::Administrator => "administrator",
+        }
+    }
+}
+
+impl Request {
+    /// The role a request needs. Reading members or their usage is personal data: an
+    /// administrator's; the network's state is a technician's.
+    pub fn role(&self) -> Role {
+        match self {
+            Request::Status
+            | Request::LineList { .. }
+            | Request::LineShow { .. }
+            | Request::Lines { .. }
+            | Request::LineWatch { .. }
+            | Request::Events { .. }
+            | Request::DeviceList
+            | Request::DeviceShow { .. }
+            | Request::Poll { .. } => Role::Technician,
+            Request::MemberAdd(_)
+            | Request::MemberList
+            | Request::MemberShow { .. }
+            | Request::LineAdd(_)
+            | Request::LineAssign { .. }
+            | Request::LineThresholds { .. }
+            | Request::Import { .. }
+            | Request::Usage { .. }
+            | Request::MemberExport { .. }
+            | Request::MemberErase { .. }
+            | Request::MemberLeave { .. } => Role::Administrator,
+        }
+    }
+
+    /// The command that sends it, for messages ("`coopnoc member add` needs...").
+    pub fn command(&self) -> &'static str {
+        match self {
+            Request::Status => "coopnoc status",
+            Request::MemberAdd(_) => "coopnoc member add",
+            Request::MemberList => "coopnoc member list",
+            Request::MemberShow { .. } => "coopnoc member show",
+            Request::LineAdd(_) => "coopnoc line add",
+            Request::LineList { .. } => "coopnoc line list",
+            Request::LineShow { .. } => "coopnoc line show",
+            Request::Lines { .. } => "coopnoc lines",
+            Request::LineWatch { .. } => "coopnoc line watch",
+            Request::Events { .. } => "coopnoc events",
+            Request::LineAssign { .. } => "coopnoc line assign",
+            Request::LineThresholds { .. } => "coopnoc line thresholds",
+            Request::Import { .. } => "coopnoc import",
+            Request::DeviceList => "coopnoc device list",
+            Request::DeviceShow { .. } => "coopnoc device show",
+            Request::Poll { .. } => "coopnoc poll",
+            Request::Usage { .. } => "coopnoc usage",
+            Request::MemberExport { .. } => "coopnoc member export",
+            Request::MemberErase { .. } => "coopnoc member erase",
+            Request::MemberLeave { .. } => "coopnoc member leave",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -129,8 +193,6 @@ pub enum Response {
     Usage(crate::usage::read::UsageReport),
     MemberExport { data: serde_json::Value },
     Erased(crate::usage::read::ErasureSummary),
-    Ingested(crate::usage::IngestStats),
-    RolledUp { daily_rows: u64 },
     Error(ErrorReply),
 }
 
@@ -152,6 +214,10 @@ pub enum ErrorKind {
     Conflict,
     Internal,
     Unsupported,
+    /// The peer's role does not allow the request (or it has none).
+    Forbidden,
+    /// The daemon has as many connections as it takes (`[ctl] max-connections`).
+    Busy,
 }
 
 impl Response {
@@ -584,10 +650,25 @@ pub enum FrameError {
     TooLarge { size: u32, limit: u32 },
     #[error("no answer within {0:?}")]
     Timeout(Duration),
+    #[error("message incomplete after {0:?}")]
+    Incomplete(Duration),
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
     #[error("malformed message: {0}")]
     Malformed(#[from] serde_json::Error),
+}
+
+/// One framed message as bytes: its length, then its JSON.
+pub fn encode_frame<T: Serialize>(value: &T, limit: u32) -> Result<Vec<u8>, FrameError> {
+    let body = serde_json::to_vec(value)?;
+    let size = u32::try_from(body.len()).unwrap_or(u32::MAX);
+    if size > limit {
+        return Err(FrameError::TooLarge { size, limit });
+    }
+    let mut frame = Vec::with_capacity(body.len() + 4);
+    frame.extend_from_slice(&size.to_be_bytes());
+    frame.extend_from_slice(&body);
+    Ok(frame)
 }
 
 /// Writes one framed message.
@@ -601,14 +682,9 @@ where
     W: AsyncWrite + Unpin,
     T: Serialize,
 {
-    let body = serde_json::to_vec(value)?;
-    let size = u32::try_from(body.len()).unwrap_or(u32::MAX);
-    if size > limit {
-        return Err(FrameError::TooLarge { size, limit });
-    }
+    let frame = encode_frame(value, limit)?;
     let io = async {
-        w.write_all(&size.to_be_bytes()).await?;
-        w.write_all(&body).await?;
+        w.write_all(&frame).await?;
         w.flush().await
     };
     tokio::time::timeout(timeout, io)
@@ -617,32 +693,58 @@ where
     Ok(())
 }
 
-/// Reads one framed message. `Closed` when the peer hung up cleanly before a new frame.
+/// Reads one framed message within `timeout`. `Closed` when the peer hung up cleanly before
+/// a new frame.
 pub async fn read_frame<R, T>(r: &mut R, limit: u32, timeout: Duration) -> Result<T, FrameError>
 where
     R: AsyncRead + Unpin,
     T: for<'de> Deserialize<'de>,
 {
-    let io = async {
-        let mut len = [0u8; 4];
-        match r.read_exact(&mut len).await {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                return Err(FrameError::Closed);
-            }
-            Err(e) => return Err(e.into()),
-        }
+    read_frame_within(r, limit, timeout, timeout).await
+}
+
+/// Reads one framed message: waits up to `idle` for its first byte, then up to `deadline` for
+/// the rest. The body grows as its bytes arrive (never to the announced size up front): a peer
+/// that announces a large frame and sends it slowly holds what it sent, and not for long.
+pub async fn read_frame_within<R, T>(
+    r: &mut R,
+    limit: u32,
+    idle: Duration,
+    deadline: Duration,
+) -> Result<T, FrameError>
+where
+    R: AsyncRead + Unpin,
+    T: for<'de> Deserialize<'de>,
+{
+    let mut len = [0u8; 4];
+    let first = tokio::time::timeout(idle, r.read(&mut len))
+        .await
+        .map_err(|_| FrameError::Timeout(idle))??;
+    if first == 0 {
+        return Err(FrameError::Closed);
+    }
+    let rest = async {
+        r.read_exact(&mut len[first..]).await?;
         let size = u32::from_be_bytes(len);
         if size > limit {
             return Err(FrameError::TooLarge { size, limit });
         }
-        let mut body = vec![0u8; size as usize];
-        r.read_exact(&mut body).await?;
+        let mut body = Vec::new();
+        let got = (&mut *r)
+            .take(u64::from(size))
+            .read_to_end(&mut body)
+            .await?;
+        if got < size as usize {
+            return Err(FrameError::Io(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("the peer hung up after {got} of {size} bytes"),
+            )));
+        }
         Ok(serde_json::from_slice(&body)?)
     };
-    tokio::time::timeout(timeout, io)
+    tokio::time::timeout(deadline, rest)
         .await
-        .map_err(|_| FrameError::Timeout(timeout))?
+        .map_err(|_| FrameError::Incomplete(deadline))?
 }
 
 #[cfg(test)]
@@ -683,5 +785,68 @@ mod tests {
             .await
             .expect_err("must fail");
         assert!(matches!(e, FrameError::Timeout(_)), "{e}");
+    }
+
+    #[tokio::test]
+    async fn an_idle_peer_and_a_slow_frame_each_meet_their_deadline() {
+        let (idle, deadline) = (Duration::from_millis(300), Duration::from_millis(100));
+        // Nothing at all: the idle wait ends it.
+        let (_a, mut b) = tokio::io::duplex(1 << 16);
+        let e = read_frame_within::<_, Request>(&mut b, 16 << 20, idle, deadline)
+            .await
+            .expect_err("must fail");
+        assert!(matches!(e, FrameError::Timeout(d) if d == idle), "{e}");
+        // 16 MiB announced, ten bytes sent: dropped at the request deadline, not held.
+        let (mut a, mut b) = tokio::io::duplex(1 << 16);
+        a.write_all(&(16u32 << 20).to_be_bytes())
+            .await
+            .expect("test setup");
+        a.write_all(b"{\"request\"").await.expect("test setup");
+        let e = read_frame_within::<_, Request>(&mut b, 16 << 20, idle, deadline)
+            .await
+            .expect_err("must fail");
+        assert!(
+            matches!(e, FrameError::Incomplete(d) if d == deadline),
+            "{e}"
+        );
+        // Half a length prefix counts as a started request too.
+        let (mut a, mut b) = tokio::io::duplex(1 << 16);
+        a.write_all(&[0, 0]).await.expect("test setup");
+        let e = read_frame_within::<_, Request>(&mut b, 16 << 20, idle, deadline)
+            .await
+            .expect_err("must fail");
+        assert!(matches!(e, FrameError::Incomplete(_)), "{e}");
+        // A peer that hangs up mid-frame is an error, not a frame.
+        let (mut a, mut b) = tokio::io::duplex(1 << 16);
+        a.write_all(&100u32.to_be_bytes())
+            .await
+            .expect("test setup");
+        a.write_all(b"{}").await.expect("test setup");
+        drop(a);
+        let e = read_frame_within::<_, Request>(&mut b, 1024, idle, deadline)
+            .await
+            .expect_err("must fail");
+        assert!(matches!(e, FrameError::Io(_)), "{e}");
+    }
+
+    #[test]
+    fn every_request_names_its_role_and_command() {
+        let admin = Request::MemberErase {
+            member: "M-1".into(),
+        };
+        assert_eq!(admin.role(), Role::Administrator);
+        assert_eq!(admin.command(), "coopnoc member erase");
+        assert_eq!(Request::Status.role(), Role::Technician);
+        assert_eq!(
+            Request::Usage {
+                target: "M-1".into(),
+                month: None,
+                daily: false
+            }
+            .role(),
+            Role::Administrator,
+            "a member's usage is personal data"
+        );
+        assert!(Role::Administrator > Role::Technician);
     }
 }

@@ -4,6 +4,7 @@
 //! store take them in; outputs (CLI socket, metrics, MQTT, status page, reports) read state
 //! and the store. See `DESIGN.md` in the repository for the whole picture.
 
+pub mod access;
 pub mod args;
 pub mod config;
 pub mod ctl;

@@ -202,3 +202,47 @@ impl Drop for DaemonThread {
         }
     }
 }
+
+/// Counter samples into a daemon's store through the library, as the poller hands them to the
+/// usage accountant (the control protocol has no such request): the same accountant, the same
+/// writer. Safe beside a running daemon: SQLite serialises the two writers.
+pub fn ingest(db: &Path, samples: &[coopnocd::usage::CounterSample]) {
+    with_store(db, |store| async move {
+        let usage = coopnocd::usage::UsageService::new(store);
+        usage.ingest(samples).await.expect("ingest");
+    });
+}
+
+/// Rolls up local days `from..=to` (YYYY-MM-DD) through the library, as the daemon's own
+/// hourly roll-up does; returns the daily rows written.
+pub fn rollup(db: &Path, time_zone: &str, evening_peak: (u16, u16), from: &str, to: &str) -> u64 {
+    let tz = jiff::tz::TimeZone::get(time_zone).expect("time zone");
+    let (from, to) = (
+        from.parse().expect("from: YYYY-MM-DD"),
+        to.parse().expect("to: YYYY-MM-DD"),
+    );
+    with_store(db, |store| async move {
+        coopnocd::usage::rollup::rollup_days(&store, &tz, evening_peak, from, to, 0)
+            .await
+            .expect("roll-up")
+    })
+}
+
+/// Opens the store of a daemon's state directory in this process, runs `f`, closes it.
+fn with_store<F, Fut, T>(db: &Path, f: F) -> T
+where
+    F: FnOnce(coopnocd::store::Store) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let (store, writer) = coopnocd::store::Store::open(db).await.expect("open store");
+        let out = f(store.clone()).await;
+        store.close().await;
+        writer.finish().await;
+        out
+    })
+}

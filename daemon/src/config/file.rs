@@ -56,6 +56,11 @@ pub struct HttpFile {
 pub struct CtlFile {
     pub socket: Option<String>,
     pub mode: Option<String>,
+    pub technicians: Option<Vec<String>>,
+    pub administrators: Option<Vec<String>>,
+    pub max_connections: Option<u32>,
+    pub request_timeout: Option<String>,
+    pub idle_timeout: Option<String>,
 }
 
 /// Poll settings: a global `[poll]` table, and the same keys per device (`poll = {...}`)

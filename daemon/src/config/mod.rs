@@ -25,7 +25,15 @@ pub mod defaults {
     pub const SHUTDOWN_TIMEOUT: &str = "10s";
     pub const HTTP_LISTEN: &str = "127.0.0.1:9330";
     pub const CTL_SOCKET: &str = "/run/coopnoc/ctl.sock";
-    pub const CTL_MODE: u32 = 0o660;
+    /// Anyone may connect; the daemon decides what each may do from their Unix groups.
+    pub const CTL_MODE: u32 = 0o666;
+    pub const CTL_TECHNICIANS: &str = "coopnoc-tech";
+    pub const CTL_ADMINISTRATORS: &str = "coopnoc-admin";
+    pub const CTL_MAX_CONNECTIONS: u32 = 32;
+    /// From a request's first byte to its last.
+    pub const CTL_REQUEST_TIMEOUT: &str = "10s";
+    /// A connection with no request for this long is closed.
+    pub const CTL_IDLE_TIMEOUT: &str = "60s";
     pub const STATUS_INTERVAL: &str = "60s";
     pub const LABELS_INTERVAL: &str = "6h";
     pub const SLOW_INTERVAL: &str = "30m";
@@ -63,6 +71,11 @@ pub mod defaults {
     pub const CO2E_GRAMS_PER_GB: f64 = 7.6;
     pub const EVENING_PEAK: &str = "19:00-23:00";
 }
+
+const SECOND: Duration = Duration::from_secs(1);
+const MINUTE: Duration = Duration::from_secs(60);
+const HOUR: Duration = Duration::from_secs(3600);
+const DAY: Duration = Duration::from_secs(86400);
 
 /// Languages the member reports ship in.
 pub const REPORT_LANGUAGES: &[&str] = &["fr", "en"];
@@ -112,6 +125,16 @@ pub struct HttpConfig {
 pub struct CtlConfig {
     pub socket: PathBuf,
     pub mode: u32,
+    /// Unix groups whose members are technicians, and administrators. root and the daemon's
+    /// own user are administrators whatever the groups.
+    pub technicians: Vec<String>,
+    pub administrators: Vec<String>,
+    /// Connections served at once; more are refused with a "busy" answer.
+    pub max_connections: usize,
+    /// The longest a request may take to arrive, from its first byte to its last.
+    pub request_timeout: Duration,
+    /// A connection with no request for this long is closed.
+    pub idle_timeout: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -599,6 +622,24 @@ impl Validator<'_> {
                 let pp = format!("{place}.probes[{j}]");
                 let interval = self.duration(&format!("{pp}.interval"), p.interval.as_ref(), "60s");
                 let timeout = self.duration(&format!("{pp}.timeout"), p.timeout.as_ref(), "5s");
+                self.at_least(
+                    &format!("{pp}.interval"),
+                    interval,
+                    5 * SECOND,
+                    "a probe is a check, not a load test",
+                );
+                self.within(
+                    &format!("{pp}.timeout"),
+                    timeout,
+                    Duration::from_millis(100),
+                    60 * SECOND,
+                );
+                if timeout >= interval && interval >= 5 * SECOND {
+                    self.problem(
+                        format!("{pp}.timeout"),
+                        "must be shorter than the probe's interval",
+                    );
+                }
                 let kind = match (&p.tcp, &p.http) {
                     (Some(t), None) => self
                         .target(&format!("{pp}.tcp"), t, None)
@@ -713,6 +754,17 @@ impl Validator<'_> {
             }
             Some(full)
         });
+        let shutdown_timeout = self.duration(
+            "daemon.shutdown-timeout",
+            d.shutdown_timeout.as_ref(),
+            defaults::SHUTDOWN_TIMEOUT,
+        );
+        self.within(
+            "daemon.shutdown-timeout",
+            shutdown_timeout,
+            SECOND,
+            10 * MINUTE,
+        );
         DaemonConfig {
             profile_directory,
             state_directory: PathBuf::from(
@@ -727,11 +779,7 @@ impl Validator<'_> {
                 .cooperative_name
                 .clone()
                 .unwrap_or_else(|| defaults::COOPERATIVE_NAME.into()),
-            shutdown_timeout: self.duration(
-                "daemon.shutdown-timeout",
-                d.shutdown_timeout.as_ref(),
-                defaults::SHUTDOWN_TIMEOUT,
-            ),
+            shutdown_timeout,
         }
     }
 
@@ -782,7 +830,84 @@ impl Validator<'_> {
                 ),
             );
         }
-        CtlConfig { socket, mode }
+        let technicians = self.groups("ctl.technicians", &c.technicians, defaults::CTL_TECHNICIANS);
+        let administrators = self.groups(
+            "ctl.administrators",
+            &c.administrators,
+            defaults::CTL_ADMINISTRATORS,
+        );
+        let max_connections = c.max_connections.unwrap_or(defaults::CTL_MAX_CONNECTIONS);
+        if !(1..=1024).contains(&max_connections) {
+            self.problem("ctl.max-connections", "must be between 1 and 1024");
+        }
+        let request_timeout = self.duration(
+            "ctl.request-timeout",
+            c.request_timeout.as_ref(),
+            defaults::CTL_REQUEST_TIMEOUT,
+        );
+        self.within("ctl.request-timeout", request_timeout, SECOND, 5 * MINUTE);
+        let idle_timeout = self.duration(
+            "ctl.idle-timeout",
+            c.idle_timeout.as_ref(),
+            defaults::CTL_IDLE_TIMEOUT,
+        );
+        self.within("ctl.idle-timeout", idle_timeout, SECOND, HOUR);
+        CtlConfig {
+            socket,
+            mode,
+            technicians,
+            administrators,
+            max_connections: max_connections.clamp(1, 1024) as usize,
+            request_timeout,
+            idle_timeout,
+        }
+    }
+
+    /// Unix group names (`["coopnoc-tech"]`); an empty list gives the role to no group.
+    fn groups(&mut self, place: &str, given: &Option<Vec<String>>, default: &str) -> Vec<String> {
+        let Some(names) = given else {
+            return vec![default.to_string()];
+        };
+        for (i, name) in names.iter().enumerate() {
+            let fine = !name.is_empty()
+                && name.len() <= 32
+                && !name.starts_with('-')
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '$'));
+            if !fine {
+                self.problem(
+                    format!("{place}[{i}]"),
+                    format!("\"{name}\" is not a Unix group name (letters, digits, '-', '_', '.', at most 32)"),
+                );
+            }
+        }
+        names.clone()
+    }
+
+    /// A duration's sane range: below `min` it hurts (a busy loop, a flood), above `max` it is
+    /// a mistake.
+    fn within(&mut self, place: &str, value: Duration, min: Duration, max: Duration) {
+        if value < min || value > max {
+            self.problem(
+                place,
+                format!(
+                    "must be between {} and {}",
+                    format_duration(min),
+                    format_duration(max)
+                ),
+            );
+        }
+    }
+
+    /// A duration's lower bound, with why.
+    fn at_least(&mut self, place: &str, value: Duration, min: Duration, why: &str) {
+        if value < min {
+            self.problem(
+                place,
+                format!("must be at least {}: {why}", format_duration(min)),
+            );
+        }
     }
 
     fn poll(&mut self, place: &str, p: &PollFile, base: Option<&PollFile>) -> PollConfig {
@@ -852,6 +977,26 @@ impl Validator<'_> {
         if cfg.timeout < Duration::from_millis(100) || cfg.timeout > Duration::from_secs(60) {
             self.problem(format!("{place}.timeout"), "must be between 100ms and 60s");
         }
+        self.at_least(
+            &format!("{place}.unreachable-interval"),
+            cfg.unreachable_interval,
+            5 * SECOND,
+            "an unreachable device is tried again at this pace, not back to back",
+        );
+        // Labels and optical levels are read within a status cycle when they are due: at most
+        // once per status-interval, whatever these say. Zero is a typo, not a wish.
+        self.at_least(
+            &format!("{place}.labels-interval"),
+            cfg.labels_interval,
+            SECOND,
+            "names and serials are read again when this has passed, at a status poll",
+        );
+        self.at_least(
+            &format!("{place}.slow-interval"),
+            cfg.slow_interval,
+            SECOND,
+            "optical levels are read again when this has passed, at a status poll",
+        );
         if cfg.retries > 10 {
             self.problem(format!("{place}.retries"), "must be 10 or fewer");
         }
@@ -892,6 +1037,12 @@ impl Validator<'_> {
             ),
             flap_count: l.flap_count.unwrap_or(defaults::FLAP_COUNT),
         };
+        self.at_least(
+            "lines.flap-window",
+            t.flap_window,
+            MINUTE,
+            "flaps are counted over several polls",
+        );
         if t.flap_count < 2 {
             self.problem(
                 "lines.flap-count",
@@ -950,6 +1101,24 @@ impl Validator<'_> {
                 "must keep at least 2d: roll-ups read fine buckets of the day before",
             );
         }
+        self.at_least(
+            "retention.events",
+            c.events,
+            DAY,
+            "`coopnoc events` and `line show` read at least the last day",
+        );
+        self.at_least(
+            "retention.levels",
+            c.levels,
+            2 * DAY,
+            "`line show` reads the last 24 hours from yesterday's and today's levels",
+        );
+        self.at_least(
+            "retention.monthly-after-membership",
+            c.monthly_after_membership,
+            62 * DAY,
+            "the last month of a membership is reported in the month after it",
+        );
         if c.daily_per_line < Duration::from_secs(35 * 86400) {
             self.problem(
                 "retention.daily-per-line",
@@ -1289,7 +1458,7 @@ impl Validator<'_> {
         if per_minute == 0 {
             self.problem("smtp.per-minute", "must be at least 1 email per minute");
         }
-        SmtpConfig {
+        let config = SmtpConfig {
             host: s.host.clone(),
             port: s.port.unwrap_or(match tls {
                 SmtpTls::None => 25,
@@ -1303,7 +1472,9 @@ impl Validator<'_> {
             reply_to: s.reply_to.clone(),
             per_minute,
             timeout: self.duration("smtp.timeout", s.timeout.as_ref(), defaults::SMTP_TIMEOUT),
-        }
+        };
+        self.within("smtp.timeout", config.timeout, SECOND, 10 * MINUTE);
+        config
     }
 
     fn mqtt(&mut self, m: &MqttFile) -> MqttConfig {
@@ -1330,7 +1501,7 @@ impl Validator<'_> {
                 format!("\"{topic_prefix}\" must be non-empty, without # or +, and not end with /"),
             );
         }
-        MqttConfig {
+        let config = MqttConfig {
             host: m.host.clone(),
             port: m.port.unwrap_or(if tls { 8883 } else { 1883 }),
             client_id: m
@@ -1346,7 +1517,10 @@ impl Validator<'_> {
                 m.keep_alive.as_ref(),
                 defaults::MQTT_KEEP_ALIVE,
             ),
-        }
+        };
+        // MQTT carries the keep-alive in seconds as a 16-bit number (at most 18h12m15s).
+        self.within("mqtt.keep-alive", config.keep_alive, 5 * SECOND, 18 * HOUR);
+        config
     }
 
     fn reports(&mut self, r: Option<&ReportsFile>, have_smtp: bool) -> ReportsConfig {
@@ -1473,8 +1647,85 @@ mod tests {
     fn empty_config_gets_defaults() {
         let c = parse_ok("[reports]\nenabled = false\n");
         assert_eq!(c.http.listen.to_string(), defaults::HTTP_LISTEN);
-        assert_eq!(c.ctl.mode, 0o660);
+        // Anyone may connect: the daemon decides from the peer's groups (issue 10).
+        assert_eq!(c.ctl.mode, 0o666);
+        assert_eq!(c.ctl.technicians, vec!["coopnoc-tech".to_string()]);
+        assert_eq!(c.ctl.administrators, vec!["coopnoc-admin".to_string()]);
+        assert_eq!(c.ctl.max_connections, 32);
+        assert_eq!(c.ctl.request_timeout, Duration::from_secs(10));
         assert!(c.devices.is_empty());
+    }
+
+    #[test]
+    fn every_interval_has_a_minimum_reported_with_its_place() {
+        let p = problems(
+            r#"
+[daemon]
+shutdown-timeout = "0s"
+[ctl]
+technicians = ["coopnoc tech", ""]
+max-connections = 0
+request-timeout = "0s"
+idle-timeout = "500ms"
+[poll]
+status-interval = "1s"
+labels-interval = "0s"
+slow-interval = "500ms"
+timeout = "0s"
+unreachable-interval = "0s"
+[lines]
+flap-window = "0s"
+[retention]
+events = "0s"
+levels = "1d"
+monthly-after-membership = "0s"
+[[device]]
+name = "olt-1"
+kind = "olt"
+address = "192.0.2.1"
+snmp = { version = "2c", community = "public" }
+poll = { unreachable-interval = "1s" }
+[[component]]
+id = "mail"
+name = "Mail"
+probes = [{ tcp = "192.0.2.40:25", interval = "0s", timeout = "0s" }]
+[smtp]
+host = "smtp.example.coop"
+from = "noc@example.coop"
+timeout = "0s"
+[mqtt]
+host = "127.0.0.1"
+keep-alive = "1y"
+"#,
+        );
+        let all = p.join("\n");
+        for place in [
+            "daemon.shutdown-timeout",
+            "ctl.technicians[0]",
+            "ctl.technicians[1]",
+            "ctl.max-connections",
+            "ctl.request-timeout",
+            "ctl.idle-timeout",
+            "poll.status-interval",
+            "poll.labels-interval",
+            "poll.slow-interval",
+            "poll.timeout",
+            "poll.unreachable-interval: must be at least 5s",
+            "device[0] (line 21) \"olt-1\".poll.unreachable-interval: must be at least 5s",
+            "lines.flap-window",
+            "retention.events",
+            "retention.levels",
+            "retention.monthly-after-membership",
+            ".probes[0].interval",
+            ".probes[0].timeout",
+            "smtp.timeout",
+            "mqtt.keep-alive",
+        ] {
+            assert!(all.contains(place), "{place} not in:\n{all}");
+        }
+        // The defaults and the example's values are all within bounds.
+        parse_ok("[reports]\nenabled = false\n");
+        parse_ok("[reports]\nenabled = false\n[poll]\nunreachable-interval = \"5s\"\n");
     }
 
     #[test]

@@ -314,25 +314,44 @@ impl DeviceTask {
                     } else {
                         self.poll.status_interval
                     };
-                    next += interval;
-                    let now = Instant::now();
-                    if next <= now {
+                    let missed;
+                    (next, missed) = next_start(next, interval, Instant::now());
+                    if missed > 0 {
                         // The poll ran past one or more of its own starts.
-                        let missed = ((now - next).as_secs_f64() / interval.as_secs_f64()).floor()
-                            as u32
-                            + 1;
-                        self.overruns += missed as u64;
+                        self.overruns += missed;
                         tracing::warn!(
                             "device {}: poll took longer than its interval ({missed} start(s) missed)",
                             self.name
                         );
-                        next += interval * missed;
                     }
                 }
             }
         }
     }
+}
 
+/// The next start after `previous`, one `interval` on, skipping the starts already past
+/// `now`; and how many were skipped. Integer arithmetic: no overflow, whatever the interval
+/// (a zero interval, refused by the config, starts now).
+fn next_start(previous: Instant, interval: Duration, now: Instant) -> (Instant, u64) {
+    let next = previous + interval;
+    if next > now {
+        return (next, 0);
+    }
+    if interval.is_zero() {
+        return (now, 1);
+    }
+    let behind = (now - next).as_nanos() / interval.as_nanos() + 1;
+    match u32::try_from(behind)
+        .ok()
+        .and_then(|m| Some((next + interval.checked_mul(m)?, u64::from(m))))
+    {
+        Some(skipped) => skipped,
+        None => (now + interval, u64::try_from(behind).unwrap_or(u64::MAX)),
+    }
+}
+
+impl DeviceTask {
     async fn session(&mut self) -> Result<Arc<Session>, SnmpError> {
         if let Some(s) = &self.session {
             return Ok(s.clone());
@@ -794,6 +813,20 @@ async fn walk_objects(session: &Session, objects: &[&Object]) -> Result<Walked, 
 mod tests {
     use super::*;
     use crate::config::{DeviceKind, Secret, SnmpCredentials, Target};
+
+    #[test]
+    fn the_next_start_skips_missed_starts_without_overflow() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs(1);
+        assert_eq!(next_start(t0, 60 * s, t0 + s), (t0 + 60 * s, 0));
+        // A poll of 130 s with a 60 s interval missed two starts.
+        assert_eq!(next_start(t0, 60 * s, t0 + 130 * s), (t0 + 180 * s, 2));
+        // A zero interval (refused by the config) neither overflows nor loops back to back.
+        assert_eq!(next_start(t0, Duration::ZERO, t0 + s), (t0 + s, 1));
+        let (next, missed) = next_start(t0, Duration::from_nanos(1), t0 + 10 * s);
+        assert!(next > t0 + 10 * s);
+        assert_eq!(missed, 10_000_000_000);
+    }
 
     fn silent_device(port: u16) -> Device {
         Device {

@@ -17,6 +17,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "audit", include_str!("../../migrations/0002_audit.sql")),
     (3, "usage", include_str!("../../migrations/0003_usage.sql")),
     (4, "lines", include_str!("../../migrations/0004_lines.sql")),
+    (
+        5,
+        "audit actor",
+        include_str!("../../migrations/0005_audit_actor.sql"),
+    ),
 ];
 
 pub const LATEST_SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;

@@ -11,6 +11,7 @@ mod write;
 
 pub use migrations::{LATEST_SCHEMA_VERSION, migrator};
 pub use read::Counts;
+pub(crate) use write::audit;
 pub use write::{LineImportRow, MemberImportRow, NewEvent, WriteOp, WriteOutcome, insert_events};
 
 use std::path::{Path, PathBuf};
@@ -76,8 +77,28 @@ impl StoreError {
     }
 }
 
+/// Who a write is done for, as the audit log records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The user's name ("alice"), "uid 1001" when the user database does not know the uid,
+    /// or "coopnocd" for the daemon's own writes.
+    pub name: String,
+    pub uid: Option<u32>,
+}
+
+impl Actor {
+    /// The daemon itself (roll-ups, pruning, inventory sync).
+    pub fn daemon() -> Actor {
+        Actor {
+            name: "coopnocd".into(),
+            uid: None,
+        }
+    }
+}
+
 struct WriteRequest {
     op: WriteOp,
+    actor: Actor,
     reply: oneshot::Sender<Result<WriteOutcome, StoreError>>,
 }
 
@@ -163,9 +184,14 @@ impl Store {
 
     /// Sends one write to the writer and waits until it is committed.
     pub async fn write(&self, op: WriteOp) -> Result<WriteOutcome, StoreError> {
+        self.write_as(op, Actor::daemon()).await
+    }
+
+    /// A write done for a person: the audit log names them.
+    pub async fn write_as(&self, op: WriteOp, actor: Actor) -> Result<WriteOutcome, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.writer
-            .send(WriteRequest { op, reply })
+            .send(WriteRequest { op, actor, reply })
             .await
             .map_err(|_| StoreError::WriterGone)?;
         answer.await.map_err(|_| StoreError::WriterGone)?
@@ -240,7 +266,7 @@ async fn apply_batch(
     for req in batch.iter_mut() {
         let op = std::mem::replace(&mut req.op, WriteOp::Nothing);
         let mut sp = tx.begin().await?;
-        match write::apply(&mut sp, op).await {
+        match write::apply(&mut sp, op, &req.actor).await {
             Ok(outcome) => {
                 sp.commit().await?;
                 results.push(Ok(outcome));

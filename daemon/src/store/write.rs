@@ -2,7 +2,7 @@
 
 use sqlx::SqliteConnection;
 
-use super::{StoreError, now};
+use super::{Actor, StoreError, now};
 use crate::config::{Device, Site};
 use crate::ipc::{LineKind, MatchKind, NewLine, NewMember, ReportPreference};
 
@@ -82,20 +82,23 @@ pub enum WriteOutcome {
 pub(super) async fn apply(
     conn: &mut SqliteConnection,
     op: WriteOp,
+    by: &Actor,
 ) -> Result<WriteOutcome, StoreError> {
     match op {
         WriteOp::Nothing => Ok(WriteOutcome::Done),
         WriteOp::SyncInventory { sites, devices } => sync_inventory(conn, &sites, &devices).await,
         WriteOp::AddMember(m) => {
             insert_member(conn, &m).await?;
-            audit(conn, "member-add", &m.reference, None).await?;
+            audit(conn, by, "member-add", &m.reference, None).await?;
             Ok(WriteOutcome::Done)
         }
         WriteOp::AddLine(l) => {
             insert_line(conn, &l).await?;
             Ok(WriteOutcome::Done)
         }
-        WriteOp::AssignLine { line, member } => assign_line(conn, &line, member.as_deref()).await,
+        WriteOp::AssignLine { line, member } => {
+            assign_line(conn, by, &line, member.as_deref()).await
+        }
         WriteOp::ImportMembers { rows, file_name } => {
             let (mut created, mut updated) = (0, 0);
             for row in &rows {
@@ -107,6 +110,7 @@ pub(super) async fn apply(
             }
             audit(
                 conn,
+                by,
                 "import-members",
                 &file_name,
                 Some(format!("{created} created, {updated} updated")),
@@ -135,6 +139,7 @@ pub(super) async fn apply(
             }
             audit(
                 conn,
+                by,
                 "import-lines",
                 &file_name,
                 Some(format!("{created} created, {updated} updated")),
@@ -143,7 +148,7 @@ pub(super) async fn apply(
             Ok(WriteOutcome::Imported { created, updated })
         }
         WriteOp::Usage(w) => Ok(WriteOutcome::Usage(
-            crate::usage::write::apply(conn, w).await?,
+            crate::usage::write::apply(conn, w, by).await?,
         )),
         WriteOp::RecordEvents(events) => {
             insert_events(conn, &events).await?;
@@ -166,6 +171,7 @@ pub(super) async fn apply(
             }
             audit(
                 conn,
+                by,
                 if at.is_some() {
                     "member-leave"
                 } else {
@@ -181,6 +187,7 @@ pub(super) async fn apply(
             crate::lines::db::set_thresholds(conn, &line, &thresholds).await?;
             audit(
                 conn,
+                by,
                 "line-thresholds",
                 &line,
                 serde_json::to_string(&thresholds).ok(),
@@ -210,14 +217,18 @@ pub async fn insert_events(
     Ok(())
 }
 
-async fn audit(
+/// One row of the audit log: what was done, to what, and by whom.
+pub(crate) async fn audit(
     conn: &mut SqliteConnection,
+    by: &Actor,
     action: &str,
     object: &str,
     detail: Option<String>,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO audit (at, actor, action, object, detail) VALUES (?, 'ctl', ?, ?, ?)")
+    sqlx::query("INSERT INTO audit (at, actor, actor_uid, action, object, detail) VALUES (?, ?, ?, ?, ?, ?)")
         .bind(now())
+        .bind(&by.name)
+        .bind(by.uid.map(i64::from))
         .bind(action)
         .bind(object)
         .bind(detail)
@@ -414,6 +425,7 @@ async fn upsert_line(conn: &mut SqliteConnection, l: &NewLine) -> Result<bool, S
 
 async fn assign_line(
     conn: &mut SqliteConnection,
+    by: &Actor,
     line: &str,
     member: Option<&str>,
 ) -> Result<WriteOutcome, StoreError> {
@@ -432,6 +444,7 @@ async fn assign_line(
     }
     audit(
         conn,
+        by,
         if member.is_some() {
             "line-assign"
         } else {

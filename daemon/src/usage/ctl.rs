@@ -2,14 +2,13 @@
 
 use crate::ipc::{ErrorKind, Request, Response};
 use crate::state::Shared;
-use crate::store::StoreError;
+use crate::store::{Actor, StoreError};
 
-fn date(s: &str) -> Result<jiff::civil::Date, StoreError> {
-    s.parse()
-        .map_err(|_| StoreError::Invalid(format!("\"{s}\" is not a date (YYYY-MM-DD)")))
-}
-
-pub(crate) async fn handle(req: Request, shared: &Shared) -> Result<Response, StoreError> {
+pub(crate) async fn handle(
+    req: Request,
+    shared: &Shared,
+    by: Actor,
+) -> Result<Response, StoreError> {
     let config = shared.config();
     Ok(match req {
         Request::Usage {
@@ -33,14 +32,15 @@ pub(crate) async fn handle(req: Request, shared: &Shared) -> Result<Response, St
             let data = shared.store.member_export(&member).await?;
             shared
                 .store
-                .write(crate::store::WriteOp::Usage(
-                    crate::usage::UsageWrite::AuditExport { member },
-                ))
+                .write_as(
+                    crate::store::WriteOp::Usage(crate::usage::UsageWrite::AuditExport { member }),
+                    by,
+                )
                 .await?;
             Response::MemberExport { data }
         }
         Request::MemberErase { member } => {
-            let summary = shared.usage.erase_member(&member).await?;
+            let summary = shared.usage.erase_member(&member, by).await?;
             shared.lines.invalidate();
             tracing::info!(
                 "a member was erased: {} lines detached, {} fine, {} daily, {} monthly usage rows removed",
@@ -50,26 +50,6 @@ pub(crate) async fn handle(req: Request, shared: &Shared) -> Result<Response, St
                 summary.monthly_rows
             );
             Response::Erased(summary)
-        }
-        Request::UsageIngest { samples } => {
-            Response::Ingested(shared.usage.ingest(&samples).await?)
-        }
-        Request::UsageRollup { from, to, pause_ms } => {
-            let today =
-                crate::usage::rollup::local_date(crate::store::now(), &config.daemon.time_zone);
-            let from = from.as_deref().map(date).transpose()?.unwrap_or(today);
-            let to = to.as_deref().map(date).transpose()?.unwrap_or(today);
-            if to < from || (to - from).get_days() > 800 {
-                return Ok(Response::error(
-                    ErrorKind::Invalid,
-                    "give from <= to, at most 800 days apart",
-                ));
-            }
-            match shared.usage.rollup(shared, from, to, pause_ms).await {
-                Ok(daily_rows) => Response::RolledUp { daily_rows },
-                Err(crate::usage::rollup::RollupError::Store(e)) => return Err(e),
-                Err(e) => Response::error(ErrorKind::Invalid, e.to_string()),
-            }
         }
         _ => Response::error(ErrorKind::Internal, "not a usage request"),
     })

@@ -380,8 +380,11 @@ impl Store {
             .await?;
             events.extend(rows.iter().map(|r| row_json(r, None)));
         }
-        let audit =
-            sqlx::query("SELECT * FROM audit WHERE object = ?1 OR detail = ?1 ORDER BY at, id")
+        // What was done with their data and when; not which of the cooperative's people did
+        // it (the actor is the staff's personal data, kept for the cooperative's own audit).
+        let audit = sqlx::query(
+            "SELECT id, at, action, object, detail FROM audit WHERE object = ?1 OR detail = ?1 ORDER BY at, id",
+        )
                 .bind(reference)
                 .fetch_all(pool)
                 .await?;

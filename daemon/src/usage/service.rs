@@ -13,7 +13,7 @@ use super::rollup::{RollupError, local_date, rollup_days};
 use super::write::UsageWrite;
 use super::{UsageOutcome, retention};
 use crate::state::Shared;
-use crate::store::{Store, StoreError};
+use crate::store::{Actor, Store, StoreError, WriteOp, WriteOutcome};
 
 /// Days before today rolled up again every hour, for late samples that fill their slots.
 const ROLLUP_LOOKBACK_DAYS: i64 = 2;
@@ -52,15 +52,17 @@ impl UsageService {
     }
 
     /// Erases a member (see `usage::write`), and forgets their lines' in-memory state.
-    pub async fn erase_member(&self, reference: &str) -> Result<ErasureSummary, StoreError> {
+    pub async fn erase_member(
+        &self,
+        reference: &str,
+        by: Actor,
+    ) -> Result<ErasureSummary, StoreError> {
         let mut guard = self.accountant.lock().await;
-        let outcome = self
-            .store
-            .usage(UsageWrite::EraseMember {
-                member: reference.to_string(),
-            })
-            .await?;
-        let UsageOutcome::Erased(summary) = outcome else {
+        let op = WriteOp::Usage(UsageWrite::EraseMember {
+            member: reference.to_string(),
+        });
+        let outcome = self.store.write_as(op, by).await?;
+        let WriteOutcome::Usage(UsageOutcome::Erased(summary)) = outcome else {
             return Err(StoreError::Invalid("erasure gave no summary".into()));
         };
         if let Some(acc) = guard.as_mut() {
@@ -77,7 +79,6 @@ impl UsageService {
         shared: &Shared,
         from: jiff::civil::Date,
         to: jiff::civil::Date,
-        pause_ms: u64,
     ) -> Result<u64, RollupError> {
         let config = shared.config();
         rollup_days(
@@ -86,7 +87,7 @@ impl UsageService {
             config.reports.evening_peak,
             from,
             to,
-            pause_ms,
+            0,
         )
         .await
     }
@@ -148,7 +149,7 @@ async fn days_to_roll(
 pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
     loop {
         match days_to_roll(&shared).await {
-            Ok((from, to)) => match shared.usage.rollup(&shared, from, to, 0).await {
+            Ok((from, to)) => match shared.usage.rollup(&shared, from, to).await {
                 Ok(rows) => tracing::debug!("usage: rolled up {from}..{to} ({rows} daily rows)"),
                 Err(e) => {
                     tracing::error!("usage roll-up failed (it is retried within the hour): {e}")

@@ -56,7 +56,11 @@ pub enum UsageOutcome {
     Erased(super::read::ErasureSummary),
 }
 
-pub async fn apply(conn: &mut SqliteConnection, w: UsageWrite) -> Result<UsageOutcome, StoreError> {
+pub async fn apply(
+    conn: &mut SqliteConnection,
+    w: UsageWrite,
+    by: &crate::store::Actor,
+) -> Result<UsageOutcome, StoreError> {
     match w {
         UsageWrite::Record { hours, counters } => {
             record(conn, &hours, &counters).await?;
@@ -75,13 +79,11 @@ pub async fn apply(conn: &mut SqliteConnection, w: UsageWrite) -> Result<UsageOu
         } => Ok(UsageOutcome::Pruned {
             rows: super::retention::apply_prune(conn, target, cutoff, limit).await?,
         }),
-        UsageWrite::EraseMember { member } => Ok(UsageOutcome::Erased(erase(conn, &member).await?)),
+        UsageWrite::EraseMember { member } => {
+            Ok(UsageOutcome::Erased(erase(conn, &member, by).await?))
+        }
         UsageWrite::AuditExport { member } => {
-            sqlx::query("INSERT INTO audit (at, actor, action, object) VALUES (?, 'ctl', 'member-export', ?)")
-                .bind(crate::store::now())
-                .bind(member)
-                .execute(&mut *conn)
-                .await?;
+            crate::store::audit(conn, by, "member-export", &member, None).await?;
             Ok(UsageOutcome::Recorded)
         }
     }
@@ -197,6 +199,7 @@ pub fn to_db(v: u64) -> i64 {
 async fn erase(
     conn: &mut SqliteConnection,
     reference: &str,
+    by: &crate::store::Actor,
 ) -> Result<super::read::ErasureSummary, StoreError> {
     let id: i64 = sqlx::query_scalar("SELECT id FROM member WHERE ref = ?")
         .bind(reference)
@@ -268,11 +271,7 @@ async fn erase(
         "{} lines detached; {} fine, {} daily, {} monthly usage rows removed",
         s.lines_detached, s.fine_rows, s.daily_rows, s.monthly_rows
     );
-    sqlx::query("INSERT INTO audit (at, actor, action, object, detail) VALUES (?, 'ctl', 'member-erase', 'a member', ?)")
-        .bind(crate::store::now())
-        .bind(&detail)
-        .execute(&mut *conn)
-        .await?;
+    crate::store::audit(conn, by, "member-erase", "a member", Some(detail)).await?;
     s.line_ids = lines;
     Ok(s)
 }
