@@ -62,7 +62,7 @@ struct Run {
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
-  coopnoc-sim scenario --list --socket /var/lib/coopnoc-demo/sim.sock
+  coopnoc-sim scenario --list --socket demo-state/sim.sock
   coopnoc-sim scenario power-cut --socket sim.sock            start (or start over)
   coopnoc-sim scenario rain-fade --speed 10 --socket sim.sock  ten times faster
   coopnoc-sim scenario power-cut --stop --socket sim.sock      stop one
