@@ -45,10 +45,13 @@ fn budget(o: &SessionOptions) -> Duration {
 }
 
 fn same_values(a: &Table, b: &Table) {
-    assert_eq!(
-        a.columns, b.columns,
-        "values differ from the fault-free walk"
-    );
+    let rows = |t: &Table| -> Vec<_> {
+        t.columns
+            .iter()
+            .map(|c| (c.oid.clone(), c.rows.clone()))
+            .collect()
+    };
+    assert_eq!(rows(a), rows(b), "values differ from the fault-free walk");
 }
 
 #[tokio::test]
@@ -179,8 +182,11 @@ async fn faults_give_right_values_or_a_clear_error_in_time() {
     );
 }
 
+/// Through 20 % loss max-repetitions falls (a timeout halves it, so that the retry has its
+/// best chance); once the loss stops it climbs back to the configured value within a few
+/// walks. The same through a path that loses big replies: it falls to a size that passes.
 #[tokio::test]
-async fn bulk_size_shrinks_on_timeouts_and_grows_back() {
+async fn bulk_size_falls_through_loss_and_climbs_back_to_the_configured_value() {
     let agent = snmp_support::start_snmpd();
     let upstream: SocketAddr = agent.address().parse().expect("address");
     let proxy = UdpProxy::start(upstream).await;
@@ -196,23 +202,72 @@ async fn bulk_size_shrinks_on_timeouts_and_grows_back() {
         max_repetitions: 40,
         ..options()
     };
-    let session = engine.session(&target, &creds, o).await.expect("session");
+    let session = std::sync::Arc::new(engine.session(&target, &creds, o).await.expect("session"));
     let reference = session.walk(&columns()).await.expect("walk");
     assert_eq!(session.max_repetitions(), 40);
 
-    proxy.set(Fault::DropEvery(2));
-    same_values(&session.walk(&columns()).await.expect("walk"), &reference);
-    let shrunk = session.max_repetitions();
-    assert!(shrunk < 40, "timeouts must shrink max-repetitions");
+    // The lowest max-repetitions in use, sampled while the walks run.
+    let lowest = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(u32::MAX));
+    let sampler = {
+        let (session, lowest) = (session.clone(), lowest.clone());
+        tokio::spawn(async move {
+            loop {
+                lowest.fetch_min(
+                    session.max_repetitions(),
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        })
+    };
+    let lowest_now = || lowest.swap(u32::MAX, std::sync::atomic::Ordering::Relaxed);
+    let walk_until_configured = |what: &'static str| {
+        let (session, reference) = (session.clone(), reference.clone());
+        async move {
+            for _ in 0..30 {
+                same_values(&session.walk(&columns()).await.expect("walk"), &reference);
+                if session.max_repetitions() == 40 {
+                    return;
+                }
+            }
+            panic!(
+                "{what}: max-repetitions stayed at {}",
+                session.max_repetitions()
+            );
+        }
+    };
 
-    proxy.set(Fault::None);
-    for _ in 0..30 {
-        same_values(&session.walk(&columns()).await.expect("walk"), &reference);
+    proxy.set(Fault::DropEvery(5));
+    for _ in 0..15 {
+        same_values(
+            &session.walk(&columns()).await.expect("walk with 20 % loss"),
+            &reference,
+        );
     }
+    assert!(session.counters().timeouts >= 2, "{:?}", session.counters());
+    let fell = lowest_now();
     assert!(
-        session.max_repetitions() > shrunk,
-        "max-repetitions grows back after good replies"
+        fell < 40,
+        "timeouts must shrink max-repetitions (lowest {fell})"
     );
+    proxy.set(Fault::None);
+    walk_until_configured("after the loss").await;
+
+    proxy.set(Fault::DropRepliesAbove(1_400));
+    for _ in 0..6 {
+        same_values(
+            &session
+                .walk(&columns())
+                .await
+                .expect("walk, big replies lost"),
+            &reference,
+        );
+    }
+    let size = session.max_repetitions();
+    assert!(size < 40, "big replies lost: max-repetitions {size}");
+    proxy.set(Fault::None);
+    walk_until_configured("after the big replies").await;
+    sampler.abort();
 }
 
 /// Replies from a real snmpd, damaged at random (bytes flipped, cut short, lengthened), fed

@@ -28,6 +28,9 @@ pub enum DemoError {
 pub struct Demo {
     pub network: SimNetwork,
     pub config_path: PathBuf,
+    /// The simulated network's scenario socket (`coopnoc-sim scenario NAME --socket`), if
+    /// it could be opened.
+    pub scenario_socket: Option<PathBuf>,
 }
 
 /// Starts the simulated network and returns it with the config that polls it.
@@ -39,6 +42,19 @@ pub async fn start(state_dir: &Path) -> Result<(Demo, Config), DemoError> {
     std::fs::create_dir_all(state_dir).map_err(io)?;
     let state_dir = state_dir.canonicalize().map_err(io)?;
     let network = SimNetwork::start(coopnoc_sim::demo()).await?;
+    // Failure scenarios are started from outside through the sim's own socket, never
+    // through the daemon's control protocol; a trainer's files go in `scenarios/`.
+    let socket = state_dir.join("sim.sock");
+    let scenario_socket = match network
+        .serve_control(&socket, Some(state_dir.join("scenarios")))
+        .await
+    {
+        Ok(()) => Some(socket),
+        Err(e) => {
+            tracing::warn!("demo: no failure scenarios: {e}");
+            None
+        }
+    };
     let text = config_text(&state_dir, network.devices());
     let config_path = state_dir.join("coopnoc.toml");
     std::fs::write(&config_path, text).map_err(io)?;
@@ -47,6 +63,7 @@ pub async fn start(state_dir: &Path) -> Result<(Demo, Config), DemoError> {
         Demo {
             network,
             config_path,
+            scenario_socket,
         },
         config,
     ))
@@ -235,6 +252,13 @@ pub fn banner(demo: &Demo) -> String {
     ] {
         let _ = writeln!(b, "  cargo run -p coopnoc -- {cmd}");
     }
+    if let Some(socket) = &demo.scenario_socket {
+        let _ = writeln!(
+            b,
+            "\nFailure scenarios (power cut, fibre cut, rain fade, OLT reboot...):\n  cargo run -p coopnoc-sim -- scenario --list --socket {0}\n  cargo run -p coopnoc-sim -- scenario power-cut --socket {0}",
+            socket.display()
+        );
+    }
     let _ = writeln!(b, "\nStop with Ctrl-C.");
     b
 }
@@ -261,6 +285,7 @@ mod tests {
         let (demo, config) = start(dir.path()).await.expect("demo");
         assert_eq!(config.devices.len(), demo.network.devices().len());
         assert!(demo.network.lines() >= 1500, "about 2,000 lines");
+        assert!(demo.scenario_socket.as_ref().is_some_and(|s| s.exists()));
         assert!(
             config
                 .devices

@@ -1,7 +1,8 @@
 //! One simulated device: its behaviour options, its clock (uptime, reboots, stalls) and
 //! the async-snmp `MibHandler` that serves its table with moving values.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use async_snmp::handler::{
@@ -10,6 +11,7 @@ use async_snmp::handler::{
 use async_snmp::{Oid, Value, VarBind, Version};
 use tokio::time::Instant;
 
+use crate::overlay::Overlay;
 use crate::rng::{mix2, unit};
 use crate::table::{Cell, MibView};
 
@@ -167,14 +169,68 @@ impl Clock {
     }
 }
 
-/// Serves one device's layers (first layer wins) with moving values.
+/// Serves one device's layers (first layer wins) with moving values, under the overlay a
+/// running scenario sets (rows it changes or adds, rows it hides).
 pub(crate) struct SimHandler {
     pub(crate) layers: Vec<Arc<dyn MibView>>,
     pub(crate) clock: Arc<Clock>,
     pub(crate) behaviour: Behaviour,
+    pub(crate) overlay: RwLock<Option<Arc<Overlay>>>,
+    /// Whether `overlay` is set: read without the lock on every request (the bench's agents
+    /// never have one).
+    overlaid: AtomicBool,
 }
 
 impl SimHandler {
+    pub(crate) fn new(
+        layers: Vec<Arc<dyn MibView>>,
+        clock: Arc<Clock>,
+        behaviour: Behaviour,
+    ) -> Self {
+        SimHandler {
+            layers,
+            clock,
+            behaviour,
+            overlay: RwLock::new(None),
+            overlaid: AtomicBool::new(false),
+        }
+    }
+
+    /// Replace the scenario overlay (`None`: serve the device as it was built).
+    pub(crate) fn set_overlay(&self, overlay: Option<Arc<Overlay>>) {
+        let mut slot = self.overlay.write().unwrap_or_else(PoisonError::into_inner);
+        self.overlaid.store(overlay.is_some(), Ordering::Release);
+        *slot = overlay;
+    }
+
+    fn overlay(&self) -> Option<Arc<Overlay>> {
+        if !self.overlaid.load(Ordering::Acquire) {
+            return None;
+        }
+        self.overlay
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The device's own cell at `oid`, before any overlay.
+    pub(crate) fn base_cell(&self, oid: &Oid) -> Option<Cell> {
+        self.layers.iter().find_map(|t| t.cell_at(oid))
+    }
+
+    /// The device's own first cell after `oid`, before any overlay.
+    pub(crate) fn base_next(&self, oid: &Oid) -> Option<(Oid, Cell)> {
+        let mut best: Option<(Oid, Cell)> = None;
+        for table in &self.layers {
+            if let Some(candidate) = table.next_cell(oid)
+                && best.as_ref().is_none_or(|b| candidate.0 < b.0)
+            {
+                best = Some(candidate);
+            }
+        }
+        best
+    }
+
     /// The rate of a counter row with this spread key, in units per second.
     pub(crate) fn rate(&self, key: u32) -> f64 {
         self.behaviour.counter_rate * (0.5 + unit(mix2(self.behaviour.seed, u64::from(key))))
@@ -206,20 +262,33 @@ impl SimHandler {
     }
 
     pub(crate) fn lookup(&self, oid: &Oid) -> Option<Cell> {
-        self.layers.iter().find_map(|t| t.cell_at(oid))
-    }
-
-    /// The first cell after `oid` across the layers (an upper layer hides equal OIDs).
-    fn next(&self, oid: &Oid) -> Option<(Oid, Cell)> {
-        let mut best: Option<(Oid, Cell)> = None;
-        for table in &self.layers {
-            if let Some(candidate) = table.next_cell(oid)
-                && best.as_ref().is_none_or(|b| candidate.0 < b.0)
-            {
-                best = Some(candidate);
+        if let Some(overlay) = self.overlay() {
+            if let Some(cell) = overlay.rows.cell_at(oid) {
+                return Some(cell);
+            }
+            if overlay.hides(oid) {
+                return None;
             }
         }
-        best
+        self.base_cell(oid)
+    }
+
+    /// The first cell after `oid` across the layers (an upper layer hides equal OIDs) and the
+    /// overlay (whose rows win over equal OIDs and whose hidden rows are skipped).
+    fn next(&self, oid: &Oid) -> Option<(Oid, Cell)> {
+        let Some(overlay) = self.overlay() else {
+            return self.base_next(oid);
+        };
+        let mut base = self.base_next(oid);
+        while let Some((at, _)) = &base
+            && overlay.hides(at)
+        {
+            base = self.base_next(at);
+        }
+        match (base, overlay.rows.next_cell(oid)) {
+            (Some(b), Some(o)) => Some(if o.0 <= b.0 { o } else { b }),
+            (b, o) => o.or(b),
+        }
     }
 
     /// Wait until this request's latency has passed (measured from receipt, so a GETBULK
@@ -287,11 +356,11 @@ mod tests {
     use super::*;
 
     fn handler(behaviour: Behaviour) -> SimHandler {
-        SimHandler {
-            layers: Vec::new(),
-            clock: Arc::new(Clock::new(Instant::now(), &behaviour)),
+        SimHandler::new(
+            Vec::new(),
+            Arc::new(Clock::new(Instant::now(), &behaviour)),
             behaviour,
-        }
+        )
     }
 
     fn moment(rebooted: bool, secs: f64) -> Moment {

@@ -7,7 +7,8 @@
 //! that move: `sysUpTime.0` advances in real time and every counter grows at a
 //! configurable rate. Latency, jitter, loss, reboots and stalls are options per device.
 //! A [`ScriptedDevice`] is the opposite: its counters move only when a test says, for checks
-//! against an exact ground truth.
+//! against an exact ground truth. Failure [`scenario`]s (power cuts, fibre cuts, rain fades,
+//! reboots...) change what a running network serves, on demand.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), coopnoc_sim::SimError> {
@@ -20,12 +21,15 @@
 //! # }
 //! ```
 
+pub mod control;
 mod device;
 mod front;
 mod network;
+mod overlay;
 mod presets;
 pub mod recordings;
 mod rng;
+pub mod scenario;
 pub mod scripted;
 pub mod snmprec;
 pub mod synth;
@@ -36,8 +40,9 @@ pub use device::{Behaviour, Reboot, Stall};
 pub use network::{
     BENCH_LATENCY, DeviceSpec, RunningDevice, SimError, SimKind, SimNetwork, Source, V3User,
 };
-pub use presets::{BENCH_RADIOS, bench, demo, demo_v3_user};
+pub use presets::{BENCH_RADIOS, BenchShape, bench, demo, demo_v3_user};
+pub use scenario::{Scenario, ScenarioError, ScenarioLibrary, ScenarioRef, ScenarioStatus};
 pub use scripted::{
     CounterWidth, Octets, ScriptHandle, ScriptedDevice, ScriptedPort, ScriptedSpec,
 };
-pub use synth::{OltShape, Onu, OnuRows, RowSink, SyntheticOlt};
+pub use synth::{DownCause, OltShape, Onu, OnuRows, RowSink, SyntheticOlt};

@@ -6,14 +6,19 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use async_snmp::agent::Agent;
 use async_snmp::{AuthProtocol, AuthoritativeEngine, Oid, PrivProtocol};
-use tokio::sync::watch;
+use tokio::sync::{Mutex as AsyncMutex, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::device::{Behaviour, Clock, SimHandler};
-use crate::synth::SyntheticOlt;
+use crate::scenario::engine::Engine;
+use crate::scenario::{ScenarioError, ScenarioRef, ScenarioStatus};
+use crate::synth::{Onu, SyntheticOlt};
 use crate::table::{Cell, Entry, MibTable, MibView};
 
 /// What a device is, as the daemon's configuration names it.
@@ -172,6 +177,86 @@ pub enum SimError {
     },
     #[error("base port {base} + {count} devices does not fit in 65535")]
     PortRange { base: u16, count: usize },
+    #[error("scenario control socket {path}: {source}")]
+    Control {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// A device's SNMP agent and the task that runs it. Stopping the task (not the agent) makes
+/// the device stop answering while its socket stays bound, as a hung or unpowered device
+/// whose address still routes: requests get no answer, not an ICMP error.
+pub(crate) struct AgentControl {
+    name: String,
+    agent: Agent,
+    runner: AsyncMutex<Option<JoinHandle<()>>>,
+    silent: AtomicBool,
+}
+
+impl AgentControl {
+    fn start(name: String, agent: Agent) -> AgentControl {
+        let runner = spawn_agent(&name, &agent);
+        AgentControl {
+            name,
+            agent,
+            runner: AsyncMutex::new(Some(runner)),
+            silent: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn is_silent(&self) -> bool {
+        self.silent.load(Ordering::SeqCst)
+    }
+
+    /// Stop (or resume) answering. Requests that arrive while silent wait in the socket's
+    /// receive buffer and are answered, late, when the device resumes.
+    pub(crate) async fn set_silent(&self, silent: bool) {
+        let mut runner = self.runner.lock().await;
+        if silent {
+            if let Some(task) = runner.take() {
+                task.abort();
+                let _ = task.await;
+            }
+        } else if runner.is_none() && !self.agent.cancellation_token().is_cancelled() {
+            *runner = Some(spawn_agent(&self.name, &self.agent));
+        }
+        self.silent.store(silent, Ordering::SeqCst);
+    }
+
+    fn cancel(&self) {
+        self.agent.cancel();
+    }
+
+    async fn shutdown(&self) {
+        self.agent.cancel();
+        if let Some(task) = self.runner.lock().await.take()
+            && let Err(error) = task.await
+        {
+            tracing::warn!(device = %self.name, %error, "simulated agent task ended badly");
+        }
+    }
+}
+
+fn spawn_agent(name: &str, agent: &Agent) -> JoinHandle<()> {
+    let (runner, name) = (agent.clone(), name.to_owned());
+    tokio::spawn(async move {
+        // After a silence, requests the stopped run still held may take a moment to wind
+        // down; until they have, the agent refuses a second run.
+        for _ in 0..250 {
+            match runner.run().await {
+                Err(error) if error.kind() == async_snmp::ErrorKind::AgentAlreadyRunning => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(error) => {
+                    tracing::warn!(device = %name, %error, "simulated agent stopped");
+                    return;
+                }
+                Ok(()) => return,
+            }
+        }
+        tracing::warn!(device = %name, "simulated agent could not resume");
+    })
 }
 
 /// A started device, as the daemon's configuration or a test needs it.
@@ -190,7 +275,9 @@ pub struct RunningDevice {
     pub recording: String,
     /// The ifAlias labels of a synthetic OLT's ONUs (`L-00001`...), in ONU order.
     pub line_labels: Vec<String>,
-    handler: Arc<SimHandler>,
+    pub(crate) handler: Arc<SimHandler>,
+    pub(crate) control: Arc<AgentControl>,
+    pub(crate) olt: Option<Arc<SyntheticOlt>>,
 }
 
 impl fmt::Debug for RunningDevice {
@@ -233,15 +320,53 @@ impl RunningDevice {
         // Layers above the base only override OIDs the base has (sysName).
         self.handler.layers.last().map_or(0, |t| t.oid_count())
     }
+
+    /// Stop (or resume) answering requests. The socket stays bound, so a request gets no
+    /// answer at all (not an error), as from a device that hangs or lost its power.
+    pub async fn set_silent(&self, silent: bool) {
+        self.control.set_silent(silent).await;
+    }
+
+    /// Whether the device stopped answering ([`Self::set_silent`], or a scenario).
+    pub fn is_silent(&self) -> bool {
+        self.control.is_silent()
+    }
+
+    /// The synthetic OLT this device serves, if it is one.
+    pub fn synthetic_olt(&self) -> Option<&SyntheticOlt> {
+        self.olt.as_deref()
+    }
+
+    /// ONU `n` (1-based position, = its ifIndex) of a synthetic OLT as the network started:
+    /// its PON port, splitter, line label, status and down cause.
+    pub fn onu(&self, n: u32) -> Option<Onu> {
+        let olt = self.olt.as_deref()?;
+        (1..=olt.onus).contains(&n).then(|| olt.onu(n))
+    }
+
+    /// Every ONU of a synthetic OLT, in position order (nothing for other devices).
+    pub fn onus(&self) -> impl Iterator<Item = Onu> + '_ {
+        let olt = self.olt.as_deref();
+        (1..=olt.map_or(0, |o| o.onus)).filter_map(move |n| olt.map(|o| o.onu(n)))
+    }
+
+    /// The splitter ONU `n` hangs from (`SPL-1/1/3-2`: the 2nd splitter of PON 1/1/3,
+    /// unique on this OLT, not across OLTs).
+    pub fn splitter(&self, n: u32) -> Option<String> {
+        let olt = self.olt.as_deref()?;
+        (1..=olt.onus).contains(&n).then(|| olt.splitter_name(n))
+    }
 }
 
 /// A running simulated network. Dropping it stops the agents; [`SimNetwork::shutdown`]
 /// also waits for their tasks to end.
 pub struct SimNetwork {
-    devices: Vec<RunningDevice>,
-    agents: Vec<Agent>,
-    tasks: Vec<JoinHandle<()>>,
+    devices: Arc<[RunningDevice]>,
+    tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
     stop: watch::Sender<bool>,
+    engine: Arc<Engine>,
+    /// Control sockets to remove at shutdown.
+    sockets: std::sync::Mutex<Vec<PathBuf>>,
 }
 
 impl SimNetwork {
@@ -267,138 +392,152 @@ impl SimNetwork {
     ) -> Result<SimNetwork, SimError> {
         let epoch = Instant::now();
         let (stop, _) = watch::channel(false);
-        let mut network = SimNetwork {
-            devices: Vec::with_capacity(specs.len()),
-            agents: Vec::with_capacity(specs.len()),
-            tasks: Vec::new(),
-            stop,
-        };
+        let mut devices = Vec::with_capacity(specs.len());
+        let mut tasks = Vec::new();
         for (i, spec) in specs.into_iter().enumerate() {
             let port = base_port.map_or(0, |p| p + i as u16);
             let public = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-            network.start_device(spec, public, epoch).await?;
-        }
-        Ok(network)
-    }
-
-    async fn start_device(
-        &mut self,
-        spec: DeviceSpec,
-        public: SocketAddr,
-        epoch: Instant,
-    ) -> Result<(), SimError> {
-        let base: Arc<dyn MibView> = match &spec.source {
-            Source::Recording(name) => {
-                crate::recordings::table(name).ok_or_else(|| SimError::UnknownRecording {
-                    device: spec.name.clone(),
-                    recording: (*name).to_owned(),
-                })?
+            match start_device(spec, public, epoch, &stop, &mut tasks).await {
+                Ok(device) => devices.push(device),
+                Err(error) => {
+                    for d in &devices {
+                        d.control.cancel();
+                    }
+                    let _ = stop.send(true);
+                    return Err(error);
+                }
             }
-            Source::SyntheticOlt(olt) => Arc::new(olt.build()),
-            Source::Table { table, .. } => Arc::clone(table) as _,
-        };
-        let mut layers: Vec<Arc<dyn MibView>> = Vec::with_capacity(2);
-        if spec.rename {
-            layers.push(Arc::new(MibTable::from_rows(vec![Entry {
-                oid: Oid::from([1, 3, 6, 1, 2, 1, 1, 5, 0]),
-                cell: Cell::Fixed(async_snmp::Value::from(spec.name.as_str())),
-            }])));
         }
-        layers.push(base);
-        let handler = Arc::new(SimHandler {
-            layers,
-            clock: Arc::new(Clock::new(epoch, &spec.behaviour)),
-            behaviour: spec.behaviour.clone(),
-        });
+        let devices: Arc<[RunningDevice]> = devices.into();
+        let engine = Arc::new(Engine::new(Arc::clone(&devices)));
+        tasks.push(tokio::spawn(Arc::clone(&engine).run(stop.subscribe())));
+        Ok(SimNetwork {
+            devices,
+            tasks: std::sync::Mutex::new(tasks),
+            stop,
+            engine,
+            sockets: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+}
 
-        // With loss, a small UDP front owns the public port and drops requests before they
-        // reach the agent, which has no way to stay silent on its own.
-        let lossy = spec.behaviour.loss > 0.0;
-        let agent_addr = if lossy {
-            SocketAddr::from((Ipv4Addr::LOCALHOST, 0))
-        } else {
-            public
-        };
-        let mut builder = Agent::builder()
-            .bind(agent_addr.to_string())
-            .community(spec.community.as_bytes().to_vec())
-            .handler(Oid::from([1, 3]), Arc::clone(&handler) as _)
-            .without_builtin_handlers()
-            .allow_all_access();
-        if let Some(v3) = &spec.v3 {
-            let engine_id = format!("coopnoc-sim:{}", spec.name).into_bytes();
-            let engine = AuthoritativeEngine::install(engine_id, |_| Ok::<(), Infallible>(()))
-                .map_err(|source| SimError::Agent {
-                    device: spec.name.clone(),
-                    addr: public,
-                    source,
-                })?;
-            builder = builder
-                .authoritative_engine(engine)
-                .usm_user(v3.user.clone(), |u| {
-                    u.auth_priv(
-                        AuthProtocol::Sha256,
-                        v3.auth_password.as_bytes(),
-                        PrivProtocol::Aes128,
-                        v3.priv_password.as_bytes(),
-                    )
-                })
-                .map_err(|source| SimError::V3 {
-                    device: spec.name.clone(),
-                    source,
-                })?;
+async fn start_device(
+    spec: DeviceSpec,
+    public: SocketAddr,
+    epoch: Instant,
+    stop: &watch::Sender<bool>,
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> Result<RunningDevice, SimError> {
+    let base: Arc<dyn MibView> = match &spec.source {
+        Source::Recording(name) => {
+            crate::recordings::table(name).ok_or_else(|| SimError::UnknownRecording {
+                device: spec.name.clone(),
+                recording: (*name).to_owned(),
+            })?
         }
-        let agent = builder.build().await.map_err(|source| SimError::Agent {
-            device: spec.name.clone(),
-            addr: agent_addr,
-            source,
-        })?;
-        let addr = if lossy {
-            let (addr, task) = crate::front::spawn_loss_front(
-                public,
-                agent.local_addr(),
-                spec.behaviour.loss,
-                spec.behaviour.seed,
-                self.stop.subscribe(),
-            )
-            .await
-            .map_err(|source| SimError::Io {
+        Source::SyntheticOlt(olt) => Arc::new(olt.build()),
+        Source::Table { table, .. } => Arc::clone(table) as _,
+    };
+    let mut layers: Vec<Arc<dyn MibView>> = Vec::with_capacity(2);
+    if spec.rename {
+        layers.push(Arc::new(MibTable::from_rows(vec![Entry {
+            oid: Oid::from([1, 3, 6, 1, 2, 1, 1, 5, 0]),
+            cell: Cell::Fixed(async_snmp::Value::from(spec.name.as_str())),
+        }])));
+    }
+    layers.push(base);
+    let handler = Arc::new(SimHandler::new(
+        layers,
+        Arc::new(Clock::new(epoch, &spec.behaviour)),
+        spec.behaviour.clone(),
+    ));
+
+    // With loss, a small UDP front owns the public port and drops requests before they
+    // reach the agent, which has no way to stay silent on its own.
+    let lossy = spec.behaviour.loss > 0.0;
+    let agent_addr = if lossy {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0))
+    } else {
+        public
+    };
+    let mut builder = Agent::builder()
+        .bind(agent_addr.to_string())
+        .community(spec.community.as_bytes().to_vec())
+        .handler(Oid::from([1, 3]), Arc::clone(&handler) as _)
+        .without_builtin_handlers()
+        .allow_all_access();
+    if let Some(v3) = &spec.v3 {
+        let engine_id = format!("coopnoc-sim:{}", spec.name).into_bytes();
+        let engine = AuthoritativeEngine::install(engine_id, |_| Ok::<(), Infallible>(()))
+            .map_err(|source| SimError::Agent {
                 device: spec.name.clone(),
                 addr: public,
                 source,
             })?;
-            self.tasks.push(task);
-            addr
-        } else {
-            agent.local_addr()
-        };
-        let runner = agent.clone();
-        let name = spec.name.clone();
-        self.tasks.push(tokio::spawn(async move {
-            if let Err(error) = runner.run().await {
-                tracing::warn!(device = %name, %error, "simulated agent stopped");
-            }
-        }));
-        self.agents.push(agent);
-        let line_labels = match &spec.source {
-            Source::SyntheticOlt(olt) => (1..=olt.onus).map(|n| olt.line_label(n)).collect(),
-            _ => Vec::new(),
-        };
-        self.devices.push(RunningDevice {
-            line_labels,
-            lines: spec.lines(),
-            recording: spec.describe_source(),
-            name: spec.name,
-            kind: spec.kind,
-            site: spec.site,
-            addr,
-            community: spec.community,
-            v3: spec.v3,
-            handler,
-        });
-        Ok(())
+        builder = builder
+            .authoritative_engine(engine)
+            .usm_user(v3.user.clone(), |u| {
+                u.auth_priv(
+                    AuthProtocol::Sha256,
+                    v3.auth_password.as_bytes(),
+                    PrivProtocol::Aes128,
+                    v3.priv_password.as_bytes(),
+                )
+            })
+            .map_err(|source| SimError::V3 {
+                device: spec.name.clone(),
+                source,
+            })?;
     }
+    let agent = builder.build().await.map_err(|source| SimError::Agent {
+        device: spec.name.clone(),
+        addr: agent_addr,
+        source,
+    })?;
+    let addr = if lossy {
+        let (addr, task) = crate::front::spawn_loss_front(
+            public,
+            agent.local_addr(),
+            spec.behaviour.loss,
+            spec.behaviour.seed,
+            stop.subscribe(),
+        )
+        .await
+        .map_err(|source| SimError::Io {
+            device: spec.name.clone(),
+            addr: public,
+            source,
+        })?;
+        tasks.push(task);
+        addr
+    } else {
+        agent.local_addr()
+    };
+    let control = Arc::new(AgentControl::start(spec.name.clone(), agent));
+    let (line_labels, olt) = match &spec.source {
+        Source::SyntheticOlt(olt) => (
+            (1..=olt.onus).map(|n| olt.line_label(n)).collect(),
+            Some(Arc::new(olt.clone())),
+        ),
+        _ => (Vec::new(), None),
+    };
+    Ok(RunningDevice {
+        line_labels,
+        lines: spec.lines(),
+        recording: spec.describe_source(),
+        name: spec.name,
+        kind: spec.kind,
+        site: spec.site,
+        addr,
+        community: spec.community,
+        v3: spec.v3,
+        handler,
+        control,
+        olt,
+    })
+}
 
+impl SimNetwork {
     /// The started devices, in the order of the specs.
     pub fn devices(&self) -> &[RunningDevice] {
         &self.devices
@@ -414,10 +553,76 @@ impl SimNetwork {
         self.devices.iter().map(|d| d.lines).sum()
     }
 
+    /// Start a failure scenario (a built-in by name, or a parsed [`crate::Scenario`]) on the
+    /// running network; one of the same name already running starts over. Its first
+    /// changes are served when this returns; later ones follow its timeline.
+    pub async fn start_scenario(
+        &self,
+        scenario: impl Into<ScenarioRef>,
+    ) -> Result<ScenarioStatus, ScenarioError> {
+        self.engine.start(scenario.into()).await
+    }
+
+    /// Stop a running scenario: its devices are served as before it started (a device it
+    /// was rebooting comes back rebooted). `false` if none of that name runs.
+    pub async fn stop_scenario(&self, name: &str) -> bool {
+        self.engine.stop(Some(name)).await > 0
+    }
+
+    /// Stop every running scenario; returns how many were running.
+    pub async fn stop_scenarios(&self) -> usize {
+        self.engine.stop(None).await
+    }
+
+    /// The scenarios running, and those that ended by themselves.
+    pub async fn scenarios(&self) -> Vec<ScenarioStatus> {
+        self.engine.statuses().await
+    }
+
+    /// Listen on a Unix socket for scenario commands (`start NAME [SPEED]`, `stop [NAME]`,
+    /// `list`; see [`crate::control`]), scenarios being the built-in ones and, if given, the
+    /// `*.toml` files of `scenario_dir` (read again at each command). The socket is removed
+    /// at shutdown; a stale one left by a crash is replaced.
+    pub async fn serve_control(
+        &self,
+        socket: &Path,
+        scenario_dir: Option<PathBuf>,
+    ) -> Result<(), SimError> {
+        let task = crate::control::serve(
+            socket,
+            scenario_dir,
+            Arc::clone(&self.engine),
+            self.stop.subscribe(),
+        )
+        .await
+        .map_err(|source| SimError::Control {
+            path: socket.to_owned(),
+            source,
+        })?;
+        self.tasks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(task);
+        self.sockets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(socket.to_owned());
+        Ok(())
+    }
+
     /// Stop every agent and wait for their tasks to end.
-    pub async fn shutdown(mut self) {
+    pub async fn shutdown(self) {
         self.signal_stop();
-        for task in self.tasks.drain(..) {
+        for device in self.devices.iter() {
+            device.control.shutdown().await;
+        }
+        let tasks = std::mem::take(
+            &mut *self
+                .tasks
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for task in tasks {
             if let Err(error) = task.await {
                 tracing::warn!(%error, "simulated device task ended badly");
             }
@@ -426,8 +631,17 @@ impl SimNetwork {
 
     fn signal_stop(&self) {
         let _ = self.stop.send(true);
-        for agent in &self.agents {
-            agent.cancel();
+        for device in self.devices.iter() {
+            device.control.cancel();
+        }
+        let sockets = std::mem::take(
+            &mut *self
+                .sockets
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for path in sockets {
+            crate::control::remove_socket(&path);
         }
     }
 }

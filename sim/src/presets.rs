@@ -168,23 +168,61 @@ pub const BENCH_RADIOS: &[&str] = &[
     "mimosa_b5",
 ];
 
-/// A large network: 8 OLTs of 1,250 ONUs (10,000 lines) and 100 radios replaying the
-/// radio recordings in turn, every agent answering after `latency` (default
-/// [`crate::BENCH_LATENCY`], 2 ms).
-pub fn bench(latency: Duration) -> Vec<DeviceSpec> {
-    let mut specs = Vec::with_capacity(108);
-    for i in 0..8u32 {
+/// The shape of the bench network: how many OLTs, ONUs per OLT and radios, and how long
+/// every agent takes to answer. The default is the 10,000-line network of the benchmarks:
+/// 8 OLTs of 1,250 ONUs, 100 radios, 2 ms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BenchShape {
+    pub olts: u32,
+    pub onus_per_olt: u32,
+    pub radios: u32,
+    pub latency: Duration,
+}
+
+impl Default for BenchShape {
+    fn default() -> Self {
+        BenchShape {
+            olts: 8,
+            onus_per_olt: 1250,
+            radios: 100,
+            latency: crate::BENCH_LATENCY,
+        }
+    }
+}
+
+impl BenchShape {
+    /// Subscriber lines on the OLTs.
+    pub fn lines(&self) -> u64 {
+        u64::from(self.olts) * u64::from(self.onus_per_olt)
+    }
+}
+
+/// A large network: `shape.olts` generic OLTs of `shape.onus_per_olt` ONUs (lines
+/// L-00001... numbered on across the OLTs) and `shape.radios` radios replaying the radio
+/// recordings in turn, every agent answering after `shape.latency`. One UDP socket per
+/// device; an OLT's IF-MIB columns are computed when read, so 100,000 ONUs cost little.
+pub fn bench(shape: BenchShape) -> Vec<DeviceSpec> {
+    let mut specs = Vec::with_capacity((shape.olts + shape.radios) as usize);
+    for i in 0..shape.olts {
         let name = format!("olt-bench-{}", i + 1);
-        let mut spec = olt(&name, "bench", 1250, 1 + i * 1250, None, 100 + u64::from(i));
-        spec.behaviour.latency = latency;
+        let first_line = 1 + i * shape.onus_per_olt;
+        let mut spec = olt(
+            &name,
+            "bench",
+            shape.onus_per_olt,
+            first_line,
+            None,
+            100 + u64::from(i),
+        );
+        spec.behaviour.latency = shape.latency;
         specs.push(spec);
     }
-    for i in 0..100usize {
+    for i in 0..shape.radios as usize {
         let recording = BENCH_RADIOS[i % BENCH_RADIOS.len()];
         let name = format!("radio-bench-{:03}", i + 1);
         let mut spec = recorded(&name, SimKind::Radio, "bench", recording, 1000 + i as u64);
         spec.behaviour = Behaviour {
-            latency,
+            latency: shape.latency,
             seed: 1000 + i as u64,
             ..Behaviour::default()
         };

@@ -36,6 +36,41 @@ pub enum OltShape {
     PeerBench,
 }
 
+/// Why an ONU is down, as OLTs report it (the words are those of coopnoc's profiles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DownCause {
+    /// Loss of signal: the OLT no longer hears the ONU (a cut or dirty fibre).
+    Los,
+    /// The ONU said it was losing power before it went (its member switched it off, or a
+    /// power cut).
+    DyingGasp,
+    /// Deregistered for another reason (timeout, OLT decision) or never came back.
+    Offline,
+}
+
+impl DownCause {
+    pub const ALL: [DownCause; 3] = [DownCause::Los, DownCause::DyingGasp, DownCause::Offline];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DownCause::Los => "los",
+            DownCause::DyingGasp => "dying-gasp",
+            DownCause::Offline => "offline",
+        }
+    }
+
+    /// The cause named `word` (`los`, `dying-gasp`, `offline`).
+    pub fn parse(word: &str) -> Option<DownCause> {
+        Self::ALL.into_iter().find(|c| c.as_str() == word)
+    }
+}
+
+impl fmt::Display for DownCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One ONU of a synthetic OLT, as given to [`OnuRows`] generators.
 #[derive(Debug, Clone)]
 pub struct Onu {
@@ -47,12 +82,38 @@ pub struct Onu {
     /// ONU id on its PON port (1-based).
     pub onu_id: u32,
     pub if_name: String,
+    /// The PON port as the OLT names it in the ONU's ifName (`1/1/3` for `gpon-onu_1/1/3:7`,
+    /// `0/2` for `EPON0/2:5`).
+    pub pon: String,
+    /// The splitter the ONU hangs from, unique on its OLT: `SPL-<pon>-<k>`, the k-th group
+    /// of [`SyntheticOlt::onus_per_splitter`] ONUs of the PON in ONU-id order.
+    pub splitter: String,
     /// The subscriber line label (ifAlias), unique across the network if `first_line` is.
     pub line_label: String,
-    /// Whether the ONU is up (about 95 %, deterministic).
+    /// Whether the ONU is up (about 95 %, deterministic; a scenario may take it down).
     pub up: bool,
+    /// Why it is down (`None` when up): for the ONUs down from the start, a deterministic
+    /// mix of about 55 % dying gasp, 30 % LOS and 15 % offline.
+    pub cause: Option<DownCause>,
+    /// Added to every optical level the ONU shows, in dB (0 unless a scenario moves it).
+    pub rx_offset_db: f64,
     /// A per-ONU seed for generators that need more randomness.
     pub seed: u64,
+}
+
+impl Onu {
+    /// This ONU as a scenario leaves it: down for `cause` (an ONU already down keeps its
+    /// own cause), and its optical levels moved by `rx_offset_db`.
+    pub fn with_condition(mut self, cause: Option<DownCause>, rx_offset_db: f64) -> Onu {
+        if self.up
+            && let Some(cause) = cause
+        {
+            self.up = false;
+            self.cause = Some(cause);
+        }
+        self.rx_offset_db += rx_offset_db;
+        self
+    }
 }
 
 /// Adds vendor-specific per-ONU rows (e.g. optical levels) to a synthetic OLT.
@@ -108,6 +169,8 @@ pub struct SyntheticOlt {
     pub seed: u64,
     /// Vendor per-ONU tables added after the IF-MIB rows.
     pub extra: Vec<Arc<dyn OnuRows>>,
+    /// ONUs per splitter on a PON port; `None`: 16 (GPON shapes), 8 (`VsolEpon`).
+    pub splitter_size: Option<u32>,
 }
 
 impl fmt::Debug for SyntheticOlt {
@@ -120,6 +183,7 @@ impl fmt::Debug for SyntheticOlt {
             .field("shape", &self.shape)
             .field("seed", &self.seed)
             .field("extra", &self.extra.len())
+            .field("splitter_size", &self.splitter_size)
             .finish()
     }
 }
@@ -135,6 +199,7 @@ impl SyntheticOlt {
             shape: OltShape::Standard,
             seed: 42,
             extra: Vec::new(),
+            splitter_size: None,
         }
     }
 
@@ -171,6 +236,33 @@ impl SyntheticOlt {
         }
     }
 
+    /// ONUs per splitter (see [`Onu::splitter`]).
+    pub fn onus_per_splitter(&self) -> u32 {
+        self.splitter_size
+            .filter(|&s| s > 0)
+            .unwrap_or(match self.shape {
+                OltShape::Standard | OltShape::PeerBench => 16,
+                OltShape::VsolEpon => 8,
+            })
+    }
+
+    /// The PON port of ONU `n` as the OLT names it (`1/1/3`, `0/2`).
+    pub fn pon_name(&self, n: u32) -> String {
+        let (card, port, _) = self.position(n);
+        match self.shape {
+            OltShape::Standard => format!("1/{card}/{port}"),
+            OltShape::VsolEpon => format!("{card}/{port}"),
+            OltShape::PeerBench => format!("0/{card}/{port}"),
+        }
+    }
+
+    /// The splitter ONU `n` hangs from: `SPL-<pon>-<k>`, unique on this OLT.
+    pub fn splitter_name(&self, n: u32) -> String {
+        let (_, _, onu_id) = self.position(n);
+        let k = 1 + (onu_id - 1) / self.onus_per_splitter();
+        format!("SPL-{}-{k}", self.pon_name(n))
+    }
+
     fn if_name(&self, n: u32) -> String {
         let (card, port, onu_id) = self.position(n);
         match self.shape {
@@ -197,7 +289,22 @@ impl SyntheticOlt {
         unit(mix2(self.onu_seed(n), salt)) < 0.95
     }
 
-    /// The ONU at position `n` (1-based).
+    /// Why ONU `n` is down from the start (`None` if it is up).
+    pub fn baseline_cause(&self, n: u32) -> Option<DownCause> {
+        if self.is_up(n) {
+            return None;
+        }
+        let draw = unit(mix2(self.onu_seed(n), 7));
+        Some(if draw < 0.55 {
+            DownCause::DyingGasp
+        } else if draw < 0.85 {
+            DownCause::Los
+        } else {
+            DownCause::Offline
+        })
+    }
+
+    /// The ONU at position `n` (1-based), as it is when the network starts.
     pub fn onu(&self, n: u32) -> Onu {
         let (card, port, onu_id) = self.position(n);
         Onu {
@@ -207,10 +314,28 @@ impl SyntheticOlt {
             port,
             onu_id,
             if_name: self.if_name(n),
+            pon: self.pon_name(n),
+            splitter: self.splitter_name(n),
             line_label: self.line_label(n),
             up: self.is_up(n),
+            cause: self.baseline_cause(n),
+            rx_offset_db: 0.0,
             seed: self.onu_seed(n),
         }
+    }
+
+    /// The rows ONU `onu` serves (IF-MIB status and the vendor tables of [`Self::extra`]),
+    /// for a scenario that changes its condition; PON-port rows its generators add come too.
+    pub fn onu_rows(&self, onu: &Onu) -> Vec<Entry> {
+        let mut sink = RowSink::default();
+        sink.push(
+            Oid::from([1, 3, 6, 1, 2, 1, 2, 2, 1, 8, onu.n]),
+            Value::Integer(if onu.up { 1 } else { 2 }),
+        );
+        for generator in &self.extra {
+            generator.rows(onu, &mut sink);
+        }
+        sink.rows
     }
 
     /// Generate the table. The IF-MIB columns are computed on demand (a few bytes per

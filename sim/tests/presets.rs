@@ -81,7 +81,7 @@ async fn demo_is_a_small_cooperative_that_answers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bench_has_10000_onus_and_100_radios() {
     let started = Instant::now();
-    let network = SimNetwork::start(coopnoc_sim::bench(coopnoc_sim::BENCH_LATENCY))
+    let network = SimNetwork::start(coopnoc_sim::bench(coopnoc_sim::BenchShape::default()))
         .await
         .expect("start bench");
     eprintln!("bench started in {:?}", started.elapsed());
@@ -122,5 +122,36 @@ async fn fixed_ports_are_consecutive() {
         .expect("start at base port");
     let ports: Vec<u16> = network.devices().iter().map(|d| d.addr.port()).collect();
     assert_eq!(ports, vec![base, base + 1, base + 2]);
+    network.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_takes_its_size() {
+    let shape = coopnoc_sim::BenchShape {
+        olts: 3,
+        onus_per_olt: 12_500,
+        radios: 2,
+        latency: std::time::Duration::ZERO,
+    };
+    assert_eq!(shape.lines(), 37_500);
+    let network = SimNetwork::start(coopnoc_sim::bench(shape))
+        .await
+        .expect("start bench");
+    let devices = network.devices();
+    assert_eq!(devices.len(), 5, "one agent (one socket) per device");
+    let olts: Vec<_> = devices.iter().filter(|d| d.kind == SimKind::Olt).collect();
+    assert_eq!(olts.iter().map(|d| d.lines).sum::<usize>(), 37_500);
+    assert_eq!(
+        olts[2].line_labels.first().map(String::as_str),
+        Some("L-25001")
+    );
+    assert_eq!(
+        olts[2].line_labels.last().map(String::as_str),
+        Some("L-37500")
+    );
+    if have_net_snmp() {
+        let alias = get(olts[2].addr, "public", &["1.3.6.1.2.1.31.1.1.1.18.12500"]);
+        assert_eq!(alias[0].text().as_deref(), Some("L-37500"));
+    }
     network.shutdown().await;
 }

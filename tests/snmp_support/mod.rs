@@ -169,7 +169,7 @@ pub fn start_snmpd() -> Agent {
         dir,
         name: "snmpd",
     };
-    agent.wait_ready(&["-v2c", "-c", "public"], Duration::from_secs(10));
+    agent.wait_ready(&["-v2c", "-c", "public"], Duration::from_secs(30));
     agent
 }
 

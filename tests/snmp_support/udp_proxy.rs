@@ -18,6 +18,12 @@ pub enum Fault {
     DropAll,
     /// Hold every reply this long.
     Delay(Duration),
+    /// Hold every request this long before passing it on: a slow path or a slow agent, whose
+    /// replies then arrive right after the agent read its values.
+    DelayRequests(Duration),
+    /// Drop every reply longer than this many bytes (a path that loses big datagrams, or an
+    /// agent that cannot send them).
+    DropRepliesAbove(usize),
     /// Send every reply twice.
     Duplicate,
     /// Truncate and scramble every `n`th reply.
@@ -72,7 +78,13 @@ impl UdpProxy {
                                 Fault::DropEvery(k) => seq.is_multiple_of(k),
                                 _ => false,
                             };
-                            if !drop {
+                            if let Fault::DelayRequests(d) = f {
+                                let (back, request) = (back.clone(), buf[..n].to_vec());
+                                tokio::spawn(async move {
+                                    tokio::time::sleep(d).await;
+                                    let _ = back.send(&request).await;
+                                });
+                            } else if !drop {
                                 let _ = back.send(&buf[..n]).await;
                             }
                         }
@@ -91,6 +103,7 @@ impl UdpProxy {
                                     });
                                     continue;
                                 }
+                                Fault::DropRepliesAbove(limit) if n > limit => continue,
                                 Fault::Duplicate => {
                                     let _ = front.send_to(&reply, to).await;
                                 }

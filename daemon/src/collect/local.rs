@@ -130,6 +130,9 @@ impl LinkReading {
             // The link speed is an ethtool matter, not rtnetlink's.
             speed_bps: None,
             discontinuity: None,
+            // Read from the kernel at the batch's time.
+            in_read_at: None,
+            out_read_at: None,
         }];
         if let Some(s) = self.stats {
             out.push(Observation::InterfaceStats {

@@ -54,7 +54,11 @@ pub enum Observation {
         duration: Duration,
     },
     /// sysUpTime in hundredths of a second: a smaller value than before means a reboot.
-    Uptime { ticks: u32 },
+    /// `read_at`: when the reply carrying it arrived (`None`: the batch's time).
+    Uptime {
+        ticks: u32,
+        read_at: Option<jiff::Timestamp>,
+    },
     /// sysDescr/sysObjectID/sysName, read with the labels.
     System {
         descr: Option<String>,
@@ -70,6 +74,11 @@ pub enum Observation {
         speed_bps: Option<u64>,
         /// ifCounterDiscontinuityTime, when the device gives it.
         discontinuity: Option<u32>,
+        /// When the replies carrying `in_octets` and `out_octets` arrived: a poll reads its
+        /// values over seconds (more through a slow path), and a rate or a usage slot is only
+        /// right with the moment each value was read. `None`: the batch's time.
+        in_read_at: Option<jiff::Timestamp>,
+        out_read_at: Option<jiff::Timestamp>,
     },
     /// Packet, error and discard counters of an interface (netlink's 64-bit link stats; the
     /// IF-MIB packet and error columns), with the carrier where the source knows it.
@@ -135,6 +144,9 @@ pub enum Observation {
         subject: Subject,
         download: Option<Counter>,
         upload: Option<Counter>,
+        /// When the replies carrying them arrived (`None`: the batch's time).
+        download_read_at: Option<jiff::Timestamp>,
+        upload_read_at: Option<jiff::Timestamp>,
     },
     /// One environmental or power reading (temperature, voltage, battery charge...).
     /// `value` is `None` when the device has no reading.

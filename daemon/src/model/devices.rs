@@ -156,7 +156,7 @@ impl DeviceState {
                     }));
                 }
             }
-            Observation::Uptime { ticks } => {
+            Observation::Uptime { ticks, .. } => {
                 if self.uptime_ticks.is_some_and(|old| *ticks < old) {
                     // A reboot: interface indexes may have changed.
                     self.interfaces.clear();

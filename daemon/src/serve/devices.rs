@@ -153,6 +153,8 @@ mod tests {
                 out_octets: Some(Counter::C64(20)),
                 speed_bps: Some(1_000_000_000),
                 discontinuity: None,
+                in_read_at: None,
+                out_read_at: None,
             },
             Observation::Anomaly {
                 message: "OID not increasing".into(),

@@ -307,7 +307,7 @@ impl DeviceTask {
         if labels_due {
             asked.extend(label_scalars);
         }
-        let mut values = get_scalars(session, &asked).await?;
+        let (mut values, read_at) = get_scalars(session, &asked).await?;
         if let Some(Value::TimeTicks(ticks)) = values.get(&Oid::new(SYS_UPTIME)).cloned() {
             if self.last_uptime.is_some_and(|old| ticks < old) {
                 tracing::info!(
@@ -316,7 +316,7 @@ impl DeviceTask {
                 );
                 if !labels_due {
                     labels_due = true;
-                    let extra = get_scalars(session, label_scalars).await?;
+                    let (extra, _) = get_scalars(session, label_scalars).await?;
                     items.push(system_observation(&extra));
                     values.extend(extra);
                 }
@@ -326,7 +326,7 @@ impl DeviceTask {
                 self.last_slow = None;
             }
             self.last_uptime = Some(ticks);
-            items.push(Observation::Uptime { ticks });
+            items.push(Observation::Uptime { ticks, read_at });
         }
         if labels_due {
             items.push(system_observation(&values));

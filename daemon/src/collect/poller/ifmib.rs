@@ -117,22 +117,23 @@ pub(super) fn system_observation(values: &HashMap<Oid, Value>) -> Observation {
     }
 }
 
-/// GETs scalar objects; missing ones are left out.
+/// GETs scalar objects; missing ones are left out. With the time the reply arrived.
 pub(super) async fn get_scalars(
     session: &Session,
     oids: &[&[u32]],
-) -> Result<HashMap<Oid, Value>, SnmpError> {
+) -> Result<(HashMap<Oid, Value>, Option<jiff::Timestamp>), SnmpError> {
     if oids.is_empty() {
-        return Ok(HashMap::new());
+        return Ok((HashMap::new(), None));
     }
     let oids: Vec<Oid> = oids.iter().map(|o| Oid::new(*o)).collect();
-    let got = session.get(&oids).await?;
-    Ok(oids
+    let (got, at) = session.get_at(&oids).await?;
+    let values = oids
         .into_iter()
         .zip(got)
         .filter(|(_, (_, v))| !v.is_exception())
         .map(|(o, (_, v))| (o, v))
-        .collect())
+        .collect();
+    Ok((values, Some(at)))
 }
 
 /// Columns read in walks, by key: the walks as they came (which the vendor profile's decode
@@ -170,6 +171,19 @@ impl Walked {
         rows.binary_search_by(|(i, _)| i.as_slice().cmp(&[index]))
             .ok()
             .map(|at| &rows[at].1)
+    }
+
+    /// When the reply carrying the value of `key` at ifIndex `index` arrived.
+    fn read_at(&self, key: Key, index: u32) -> Option<jiff::Timestamp> {
+        let column = self
+            .keys
+            .get(&key)
+            .and_then(|(t, c, _)| self.tables.get(*t)?.columns.get(*c))?;
+        let at = column
+            .rows
+            .binary_search_by(|(i, _)| i.as_slice().cmp(&[index]))
+            .ok()?;
+        column.read_at(at)
     }
 
     fn scale_of(&self, key: Key) -> Option<&ColumnSpec> {
@@ -233,7 +247,8 @@ impl Walked {
     }
 
     /// The interface observation of `index`: 64-bit counters where the port has them, else
-    /// 32-bit ones; the speed from ifHighSpeed unless it says 0 and ifSpeed knows.
+    /// 32-bit ones, each with the arrival of the reply that carried it; the speed from
+    /// ifHighSpeed unless it says 0 and ifSpeed knows.
     pub fn interface(&self, index: u32, name: Arc<str>) -> Observation {
         let primary = |role| Key {
             role,
@@ -245,10 +260,16 @@ impl Walked {
         };
         let value = |key: Key| self.value(key, index);
         let counter = |role| match (value(primary(role)), value(fallback(role))) {
-            (Some(Value::Counter64(v)), _) => Some(Counter::C64(*v)),
-            (_, Some(Value::Counter32(v))) => Some(Counter::C32(*v)),
-            _ => None,
+            (Some(Value::Counter64(v)), _) => {
+                (Some(Counter::C64(*v)), self.read_at(primary(role), index))
+            }
+            (_, Some(Value::Counter32(v))) => {
+                (Some(Counter::C32(*v)), self.read_at(fallback(role), index))
+            }
+            _ => (None, None),
         };
+        let (in_octets, in_read_at) = counter(Role::InOctets);
+        let (out_octets, out_read_at) = counter(Role::OutOctets);
         let speed_of = |key: Key| {
             let v = value(key)?;
             let x = reading(v, &self.scale_of(key)?.scale)?;
@@ -267,13 +288,15 @@ impl Walked {
             oper_up: value(primary(Role::OperStatus))
                 .and_then(|v| v.as_i64())
                 .map(|s| s == 1),
-            in_octets: counter(Role::InOctets),
-            out_octets: counter(Role::OutOctets),
+            in_octets,
+            out_octets,
             speed_bps,
             discontinuity: match value(primary(Role::Discontinuity)) {
                 Some(Value::TimeTicks(t)) => Some(*t),
                 _ => None,
             },
+            in_read_at,
+            out_read_at,
         }
     }
 }

@@ -12,7 +12,7 @@ use super::model::*;
 use super::row::{Row, Rows};
 use super::values::{IndexParts, decode_index, text_of};
 use crate::collect::observe::{Observation, Sensor, Subject};
-use crate::collect::snmp::{Oid, Table, Value};
+use crate::collect::snmp::{Column, Oid, Table, Value};
 
 /// IF-MIB ifName and ifDescr, used to name ports and interfaces a table only numbers.
 pub const IF_NAME: &[u32] = &[1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 1];
@@ -22,13 +22,17 @@ pub const IF_DESCR: &[u32] = &[1, 3, 6, 1, 2, 1, 2, 2, 1, 2];
 struct Data<'a> {
     columns: HashMap<&'a Oid, Rows<'a>>,
     if_names: HashMap<u32, String>,
+    /// The walked columns themselves, for when their rows were read.
+    walked: HashMap<&'a Oid, &'a Column>,
 }
 
 impl<'a> Data<'a> {
     fn new(tables: &[&'a Table]) -> Data<'a> {
         let mut columns: HashMap<&'a Oid, HashMap<&'a [u32], &'a Value>> = HashMap::new();
+        let mut walked: HashMap<&'a Oid, &'a Column> = HashMap::new();
         for t in tables {
             for c in &t.columns {
+                walked.entry(&c.oid).or_insert(c);
                 let rows = columns.entry(&c.oid).or_default();
                 for (idx, v) in &c.rows {
                     rows.entry(idx.as_slice()).or_insert(v);
@@ -46,7 +50,32 @@ impl<'a> Data<'a> {
                 }
             }
         }
-        Data { columns, if_names }
+        Data {
+            columns,
+            if_names,
+            walked,
+        }
+    }
+
+    /// When the reply carrying `column`'s value at `index` (its full index) arrived.
+    fn read_at(&self, column: &Oid, index: &[u32]) -> Option<jiff::Timestamp> {
+        let c = self.walked.get(column)?;
+        let at = c
+            .rows
+            .binary_search_by(|(i, _)| i.as_slice().cmp(index))
+            .ok()?;
+        c.read_at(at)
+    }
+
+    /// When the reply carrying the counter `row.counter(role)` reads arrived.
+    fn counter_read_at(&self, row: &Row<'_, '_>, role: Role) -> Option<jiff::Timestamp> {
+        let index = row.index?;
+        let c = row.counter_cell(role)?;
+        if c.index_suffix.is_empty() {
+            self.read_at(&c.oid, index)
+        } else {
+            self.read_at(&c.oid, &[index, c.index_suffix.as_slice()].concat())
+        }
     }
 }
 
@@ -134,7 +163,8 @@ fn decode_table(
         }
         observe_row(
             spec,
-            &Row::new(spec, cells),
+            &Row::new(spec, cells, None),
+            data,
             &Subject::Device,
             &mut out.observations,
         );
@@ -156,6 +186,7 @@ fn decode_table(
                 .iter()
                 .map(|(c, rows)| (*c, rows.get(idx).copied()))
                 .collect(),
+            Some(idx),
         );
         let Some(subject) = subject_of(spec, data, &parts, &row, idx, &mut out.problems) else {
             continue;
@@ -171,7 +202,7 @@ fn decode_table(
                 continue;
             }
         }
-        observe_row(spec, &row, &subject, &mut out.observations);
+        observe_row(spec, &row, data, &subject, &mut out.observations);
         discover(spec, &row, &parts, subject, idx, out, seen);
     }
 }
@@ -261,7 +292,13 @@ fn subject_of(
     })
 }
 
-fn observe_row(spec: &TableSpec, row: &Row<'_, '_>, subject: &Subject, obs: &mut Vec<Observation>) {
+fn observe_row(
+    spec: &TableSpec,
+    row: &Row<'_, '_>,
+    data: &Data<'_>,
+    subject: &Subject,
+    obs: &mut Vec<Observation>,
+) {
     let is_line = matches!(spec.subject, SubjectKind::Onu | SubjectKind::Station);
     let oper = row.mapped(Role::OperStatus);
     let admin = row.mapped(Role::AdminStatus);
@@ -333,6 +370,8 @@ fn observe_row(spec: &TableSpec, row: &Row<'_, '_>, subject: &Subject, obs: &mut
                     Some(Value::TimeTicks(t)) => Some(*t),
                     _ => None,
                 }),
+            in_read_at: data.counter_read_at(row, Role::InOctets),
+            out_read_at: data.counter_read_at(row, Role::OutOctets),
         });
     }
     if row.walked(|r| matches!(r, Role::DownloadOctets | Role::UploadOctets)) {
@@ -340,6 +379,8 @@ fn observe_row(spec: &TableSpec, row: &Row<'_, '_>, subject: &Subject, obs: &mut
             subject: subject.clone(),
             download: row.counter(Role::DownloadOctets),
             upload: row.counter(Role::UploadOctets),
+            download_read_at: data.counter_read_at(row, Role::DownloadOctets),
+            upload_read_at: data.counter_read_at(row, Role::UploadOctets),
         });
     }
     let mut sensors: Vec<Sensor> = Vec::new();

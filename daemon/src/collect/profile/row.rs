@@ -15,6 +15,8 @@ pub(super) type Rows<'a> = HashMap<&'a [u32], &'a Value>;
 /// The values of one row, by column.
 pub(super) struct Row<'s, 'a> {
     pub cells: Vec<(&'s ColumnSpec, Option<&'a Value>)>,
+    /// The row's index in its table (`None` for a device's rows folded into one).
+    pub index: Option<&'a [u32]>,
 }
 
 /// Whether a cell gives its role something: a label, a state, a counter, a reading (a speed
@@ -34,7 +36,11 @@ fn gives(c: &ColumnSpec, v: &Value) -> bool {
 impl<'s, 'a> Row<'s, 'a> {
     /// The row of `spec` at these cells: a fallback column's cells are left out where its
     /// primary column gives a value, the primary's where it does not and a fallback does.
-    pub fn new(spec: &'s TableSpec, mut cells: Vec<(&'s ColumnSpec, Option<&'a Value>)>) -> Self {
+    pub fn new(
+        spec: &'s TableSpec,
+        mut cells: Vec<(&'s ColumnSpec, Option<&'a Value>)>,
+        index: Option<&'a [u32]>,
+    ) -> Self {
         if spec.columns.iter().any(|c| c.fallback_for.is_some()) {
             let given: Vec<bool> = spec
                 .columns
@@ -63,7 +69,15 @@ impl<'s, 'a> Row<'s, 'a> {
                 }
             }
         }
-        Row { cells }
+        Row { cells, index }
+    }
+
+    /// The cell a counter of `role` is read from (the first with a counter value).
+    pub fn counter_cell(&self, role: Role) -> Option<&'s ColumnSpec> {
+        self.cells
+            .iter()
+            .find(|(c, v)| c.role == role && v.and_then(|v| counter_of(v, &c.scale)).is_some())
+            .map(|(c, _)| *c)
     }
 }
 

@@ -147,6 +147,7 @@ fn column(oid: &str, rows: Vec<(Vec<u32>, Value)>) -> Column {
     Column {
         oid: crate::collect::snmp::Oid::parse(oid).unwrap(),
         rows,
+        read_at: Vec::new(),
     }
 }
 
@@ -414,4 +415,49 @@ fn a_fallback_must_name_a_primary_of_the_same_role() {
             .any(|p| p.contains("column[3].fallback-for") && p.contains("another role")),
         "{text:?}"
     );
+}
+
+/// A vendor table's counters carry the arrival of the reply that carried them (issue 12):
+/// two ONUs read in different replies get different times.
+#[test]
+fn usage_counters_carry_the_time_of_their_reply() {
+    let text = format!(
+        "{ONU_PROFILE}\n[[table.column]]\noid = \"1.3.6.1.4.1.99999.1.4\"\nrole = \"download-octets\"\n\
+         [[table.column]]\noid = \"1.3.6.1.4.1.99999.1.5\"\nrole = \"upload-octets\"\n"
+    );
+    let p = parse_profile(&text, "t.toml").unwrap();
+    let port = 0xFA00_0000 + (1 << 13) + (3 << 8);
+    let t0 = jiff::Timestamp::from_second(1_700_000_000).unwrap();
+    let t1 = t0 + jiff::SignedDuration::from_secs(4);
+    let counters = |oid: &str| Column {
+        read_at: vec![(0, t0), (1, t1)],
+        ..column(
+            oid,
+            vec![
+                (vec![port, 1], Value::Counter64(10)),
+                (vec![port, 2], Value::Counter64(20)),
+            ],
+        )
+    };
+    let t = Table {
+        columns: vec![
+            counters("1.3.6.1.4.1.99999.1.4"),
+            counters("1.3.6.1.4.1.99999.1.5"),
+        ],
+        anomalies: Vec::new(),
+    };
+    let times: Vec<_> = p
+        .decode(&[&t])
+        .observations
+        .iter()
+        .filter_map(|o| match o {
+            Observation::Usage {
+                download_read_at,
+                upload_read_at,
+                ..
+            } => Some((*download_read_at, *upload_read_at)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(times, vec![(Some(t0), Some(t0)), (Some(t1), Some(t1))]);
 }

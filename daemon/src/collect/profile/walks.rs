@@ -96,6 +96,7 @@ pub fn table_from_get(profile: &Profile, answers: &[(Oid, Value)]) -> Table {
             None => columns.push(Column {
                 oid: col.oid.clone(),
                 rows: vec![(idx.to_vec(), value.clone())],
+                read_at: Vec::new(),
             }),
         }
     }

@@ -1,12 +1,12 @@
 //! The SNMP engine: get, get-many and walks of table columns, politely.
 //!
 //! This module is the only one that knows the `async-snmp` crate: a change of crate touches
-//! this folder alone. What the crate leaves to us lives here too: one request window per device
-//! (a semaphore), adaptive GETBULK max-repetitions (shrink on tooBig or timeout, remember what
-//! worked, grow back slowly), our own retries with backoff, counters of every kind of failure,
-//! and walks that terminate whatever the agent answers (see `walk.rs`). This file holds the
-//! engine, its errors and settings, and what `async-snmp` is told; `session.rs` one device's
-//! exchanges.
+//! this folder alone. What the crate leaves to us lives here too: one request window per
+//! device (a semaphore), adaptive GETBULK max-repetitions (shrink on tooBig or timeout,
+//! remember what worked, grow back after replies: see `AdaptiveBulk` in `session.rs`), our own
+//! retries with backoff, counters of every kind of failure, and walks that terminate whatever
+//! the agent answers (see `walk.rs`). This file holds the engine, its errors and settings, and
+//! what `async-snmp` is told; `session.rs` one device's exchanges.
 
 mod session;
 mod walk;
@@ -24,11 +24,13 @@ use crate::config::{AuthProtocol, PollConfig, PrivProtocol, SnmpCredentials, Tar
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnmpError {
-    #[error("no answer from {target} after {attempts} attempts of {timeout:?}")]
+    #[error("no answer from {target} after {attempts} attempts of {timeout:?}{hint}")]
     Timeout {
         target: String,
         attempts: u32,
         timeout: Duration,
+        /// What else silence can mean with these settings (empty, or starting with a space).
+        hint: &'static str,
     },
     #[error("network error with {target}: {message}")]
     Network { target: String, message: String },
@@ -38,14 +40,58 @@ pub enum SnmpError {
         status: String,
         index: u32,
     },
-    #[error("{target}: SNMPv3 authentication failed (check the user, its passwords and protocols)")]
-    Auth { target: String },
+    /// The agent refused our SNMPv3 credentials (it answered with a USM report), or its reply
+    /// failed our own check of them. Never retried: the next attempt would fail the same way.
+    #[error("{target}: {problem}")]
+    Auth {
+        target: String,
+        problem: AuthProblem,
+    },
     #[error("{target}: malformed reply: {message}")]
     Malformed { target: String, message: String },
     #[error("SNMP settings: {0}")]
     Config(String),
     #[error("the SNMP engine is shut down")]
     Closed,
+}
+
+/// What an agent's SNMPv3 report (RFC 3414 usmStats*) says was wrong with a request, in the
+/// words a technician needs: which user, and what to check.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthProblem {
+    /// usmStatsUnknownUserNames.
+    #[error("unknown user {user} (the agent has no SNMPv3 user of that name)")]
+    UnknownUser { user: String },
+    /// usmStatsWrongDigests.
+    #[error("authentication failed for user {user} (wrong authentication password or protocol)")]
+    WrongDigest { user: String },
+    /// usmStatsUnsupportedSecLevels.
+    #[error(
+        "user {user} is not allowed at this security level (authentication or privacy \
+         configured here that the agent's user lacks, or the other way round)"
+    )]
+    UnsupportedSecurityLevel { user: String },
+    /// usmStatsDecryptionErrors.
+    #[error(
+        "the agent could not decrypt the request of user {user} (wrong privacy password or \
+         protocol)"
+    )]
+    Decryption { user: String },
+    /// usmStatsNotInTimeWindows, again after the one correction SNMPv3 allows.
+    #[error("requests of user {user} stay outside the agent's time window (engine boots/time)")]
+    NotInTimeWindow { user: String },
+    /// usmStatsUnknownEngineIDs after discovery.
+    #[error("the agent does not know the engine ID it was sent for user {user}")]
+    UnknownEngineId { user: String },
+    /// A report this engine does not know.
+    #[error("the agent refused the request of user {user} with report {report}")]
+    OtherReport { user: String, report: String },
+    /// The agent's reply failed our own authentication or decryption.
+    #[error(
+        "the reply to user {user} failed authentication here (wrong password or protocol, \
+         or a reply that is not the agent's)"
+    )]
+    ReplyRejected { user: String },
 }
 
 impl SnmpError {
@@ -135,6 +181,10 @@ pub struct EngineCounters {
     pub malformed: u64,
 }
 
+/// How v1's noSuchName reads in `SnmpError::Agent::status`.
+static NO_SUCH_NAME: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| lib::ErrorStatus::NoSuchName.to_string());
+
 /// The receive buffer asked for the shared socket (see `Engine::bind_with`).
 const RECV_BUFFER_BYTES: usize = 4 << 20;
 
@@ -206,6 +256,10 @@ impl Engine {
         options: SessionOptions,
     ) -> Result<Session, SnmpError> {
         let (auth, version) = auth_of(credentials)?;
+        let user = match credentials {
+            SnmpCredentials::V3(u) => u.user.clone(),
+            _ => String::new(),
+        };
         let mut builder = lib::Client::builder((target.host.clone(), target.port), auth)
             .request_timeout(options.timeout)
             .retry(lib::Retry::none())
@@ -217,11 +271,28 @@ impl Engine {
         {
             builder = builder.des_salt_state(self.des.clone());
         }
+        if version == Version::V3 {
+            // An agent refuses a wrong password or an unknown user with a report it cannot
+            // authenticate (it has no key to do so: RFC 3414 section 3.2). The crate drops
+            // such replies unless told otherwise, and the request then looks like a timeout.
+            // Accepted, a report ends the request at once with what the agent said (as
+            // net-snmp's tools do); an unauthenticated reply to a request is still refused.
+            // What a forger of such a report could do (end one request, or pick the time
+            // fields of one retransmission) needs the request's msgID, and gains nothing a
+            // dropped datagram would not.
+            builder = builder.allow_unauthenticated_v3_time_correction(true);
+        }
         let client = builder
             .build_with(&self.transport)
             .await
-            .map_err(|e| map_error(&target.to_string(), &e))?;
-        Ok(Session::new(target.to_string(), client, version, options))
+            .map_err(|e| map_error(&target.to_string(), &user, &e))?;
+        Ok(Session::new(
+            target.to_string(),
+            user,
+            client,
+            version,
+            options,
+        ))
     }
 }
 
@@ -309,13 +380,16 @@ fn priv_protocol(p: PrivProtocol) -> lib::PrivProtocol {
     }
 }
 
-fn map_error(target: &str, e: &lib::Error) -> SnmpError {
+/// Our error for one of the crate's; `user` is the SNMPv3 user (empty for v1/v2c).
+fn map_error(target: &str, user: &str, e: &lib::Error) -> SnmpError {
     let target = target.to_string();
+    let user = user.to_string();
     match e.exchange_source() {
         lib::Error::Timeout { retries, .. } => SnmpError::Timeout {
             target,
             attempts: retries + 1,
             timeout: Duration::ZERO,
+            hint: "",
         },
         lib::Error::Network { source, .. } => SnmpError::Network {
             target,
@@ -326,22 +400,14 @@ fn map_error(target: &str, e: &lib::Error) -> SnmpError {
             status: status.to_string(),
             index: *index,
         },
-        lib::Error::Auth { .. } => SnmpError::Auth { target },
-        lib::Error::Report { status, .. } => {
-            let message = status.to_string();
-            if message.contains("unknownUserName")
-                || message.contains("wrongDigest")
-                || message.contains("unknownSecurityLevel")
-            {
-                SnmpError::Auth { target }
-            } else {
-                SnmpError::Agent {
-                    target,
-                    status: message,
-                    index: 0,
-                }
-            }
-        }
+        lib::Error::Auth { .. } => SnmpError::Auth {
+            target,
+            problem: AuthProblem::ReplyRejected { user },
+        },
+        lib::Error::Report { status, .. } => SnmpError::Auth {
+            target,
+            problem: report_problem(status, user),
+        },
         lib::Error::Closed { .. } => SnmpError::Closed,
         lib::Error::Config(m) => SnmpError::Config(m.to_string()),
         lib::Error::ConstructionTimeout { .. } => SnmpError::Network {
@@ -351,6 +417,22 @@ fn map_error(target: &str, e: &lib::Error) -> SnmpError {
         other => SnmpError::Malformed {
             target,
             message: other.to_string(),
+        },
+    }
+}
+
+fn report_problem(status: &lib::v3::ReportStatus, user: String) -> AuthProblem {
+    use lib::v3::ReportStatus as R;
+    match status {
+        R::UnknownUserName { .. } => AuthProblem::UnknownUser { user },
+        R::WrongDigest { .. } => AuthProblem::WrongDigest { user },
+        R::UnsupportedSecurityLevel { .. } => AuthProblem::UnsupportedSecurityLevel { user },
+        R::DecryptionError { .. } => AuthProblem::Decryption { user },
+        R::NotInTimeWindow { .. } => AuthProblem::NotInTimeWindow { user },
+        R::UnknownEngineId { .. } => AuthProblem::UnknownEngineId { user },
+        other => AuthProblem::OtherReport {
+            user,
+            report: other.to_string(),
         },
     }
 }

@@ -135,7 +135,9 @@ pub enum Anomaly {
     /// The agent answered an OID that is not after the one asked for: the column is ended
     /// there, or the walk would loop.
     NotIncreasing { column: Oid, asked: Oid, got: Oid },
-    /// A column ended with endOfMibView while other columns of the same walk went on.
+    /// A column ended with endOfMibView although the same walk saw objects after it: the
+    /// agent's view does not end there. (endOfMibView after the last row of a table that is
+    /// the last thing in the agent's MIB is the normal end of a walk, not this.)
     EndOfMibViewMidTable { column: Oid, after: Oid },
     /// noSuchObject/noSuchInstance where a walk expects a value or the end of the subtree.
     Exception {
@@ -180,6 +182,19 @@ impl fmt::Display for Anomaly {
 pub struct Column {
     pub oid: Oid,
     pub rows: Vec<(Vec<u32>, Value)>,
+    /// When the replies carrying the rows arrived: (position of the first row of a reply,
+    /// its arrival), in row order. Empty when unknown (a column built from elsewhere).
+    pub read_at: Vec<(usize, jiff::Timestamp)>,
+}
+
+impl Column {
+    /// When the reply that carried the row at `position` (in `rows`) arrived.
+    pub fn read_at(&self, position: usize) -> Option<jiff::Timestamp> {
+        let after = self
+            .read_at
+            .partition_point(|(first, _)| *first <= position);
+        after.checked_sub(1).map(|i| self.read_at[i].1)
+    }
 }
 
 /// The outcome of a walk: every column asked, in the order asked, plus what went wrong.
@@ -213,6 +228,9 @@ struct ColumnState {
     /// The OID to ask after next (the last one received, or the column itself).
     next: Oid,
     ending: Ending,
+    /// The OID past the column that ended it (`Ending::Left`): proof that the agent's MIB
+    /// goes on at least that far.
+    left_at: Option<Oid>,
 }
 
 /// The state of a walk of several columns. Feed it replies with [`TableWalk::absorb`] until
@@ -234,9 +252,11 @@ impl TableWalk {
                     column: Column {
                         oid: c.clone(),
                         rows: Vec::new(),
+                        read_at: Vec::new(),
                     },
                     next: c.clone(),
                     ending: Ending::Running,
+                    left_at: None,
                 })
                 .collect(),
             anomalies: Vec::new(),
@@ -279,6 +299,16 @@ impl TableWalk {
     /// `pending`): bindings come row by row, one per asked column. Every binding moves its
     /// column strictly forward or ends it, so repeated calls always terminate.
     pub fn absorb(&mut self, asked: &[usize], bindings: impl IntoIterator<Item = (Oid, Value)>) {
+        self.absorb_at(asked, bindings, None)
+    }
+
+    /// [`TableWalk::absorb`] of a reply that arrived at `at`: its rows are stamped with it.
+    pub fn absorb_at(
+        &mut self,
+        asked: &[usize],
+        bindings: impl IntoIterator<Item = (Oid, Value)>,
+        at: Option<jiff::Timestamp>,
+    ) {
         let mut any = false;
         if !asked.is_empty() {
             for (i, (oid, value)) in bindings.into_iter().enumerate() {
@@ -295,6 +325,7 @@ impl TableWalk {
                 }
                 let Some(index) = oid.suffix_after(&col.column.oid) else {
                     col.ending = Ending::Left;
+                    col.left_at = Some(oid);
                     continue;
                 };
                 if oid <= col.next {
@@ -326,6 +357,11 @@ impl TableWalk {
                     break;
                 }
                 let index = index.to_vec();
+                if let Some(at) = at
+                    && col.column.read_at.last().is_none_or(|(_, t)| *t != at)
+                {
+                    col.column.read_at.push((col.column.rows.len(), at));
+                }
                 col.column.rows.push((index, value));
                 col.next = oid;
                 self.values += 1;
@@ -339,9 +375,25 @@ impl TableWalk {
 
     pub fn finish(self) -> Table {
         let mut anomalies = self.anomalies;
-        let some_left_normally = self.columns.iter().any(|c| c.ending == Ending::Left);
+        // The furthest the agent's MIB is known to go: an endOfMibView before that is a lie
+        // (or a broken view); at or after it, the MIB really ends there.
+        let furthest = self
+            .columns
+            .iter()
+            .flat_map(|c| {
+                // A column's own OID (nothing received yet) proves nothing.
+                let received = (!c.column.rows.is_empty()).then_some(&c.next);
+                [received, c.left_at.as_ref()]
+            })
+            .flatten()
+            .max();
+        // An empty column that ends the view while others of its table have rows is a lie too
+        // (an agent that cannot encode the column's values, say).
+        let any_rows = self.columns.iter().any(|c| !c.column.rows.is_empty());
         for c in &self.columns {
-            if c.ending == Ending::EndOfMibView && some_left_normally {
+            let lied =
+                furthest.is_some_and(|f| *f > c.next) || (c.column.rows.is_empty() && any_rows);
+            if c.ending == Ending::EndOfMibView && lied {
                 anomalies.push(Anomaly::EndOfMibViewMidTable {
                     column: c.column.oid.clone(),
                     after: c.next.clone(),
@@ -355,6 +407,7 @@ impl TableWalk {
             .into_iter()
             .map(|mut c| {
                 c.column.rows.shrink_to_fit();
+                c.column.read_at.shrink_to_fit();
                 c.column
             })
             .collect();
@@ -447,6 +500,78 @@ mod tests {
             "{:?}",
             t.anomalies
         );
+    }
+
+    #[test]
+    fn rows_carry_the_arrival_of_their_reply() {
+        let t0 = jiff::Timestamp::from_second(1_700_000_000).expect("time");
+        let t1 = t0 + jiff::SignedDuration::from_secs(3);
+        let mut w = TableWalk::new(&[oid("1.1"), oid("1.2")], 100);
+        w.absorb_at(
+            &[0, 1],
+            vec![
+                (oid("1.1.1"), Value::Integer(1)),
+                (oid("1.2.1"), Value::Integer(10)),
+                (oid("1.1.2"), Value::Integer(2)),
+            ],
+            Some(t0),
+        );
+        let (pos, _) = w.pending();
+        w.absorb_at(
+            &pos,
+            vec![
+                (oid("1.1.3"), Value::Integer(3)),
+                (oid("1.2.2"), Value::Integer(20)),
+                (oid("1.3.1"), Value::Integer(0)),
+                (oid("1.3.1"), Value::Integer(0)),
+            ],
+            Some(t1),
+        );
+        assert!(w.is_done());
+        let t = w.finish();
+        let times = |c: usize| -> Vec<_> {
+            (0..t.columns[c].rows.len())
+                .map(|i| t.columns[c].read_at(i))
+                .collect()
+        };
+        assert_eq!(times(0), vec![Some(t0), Some(t0), Some(t1)]);
+        assert_eq!(times(1), vec![Some(t0), Some(t1)]);
+        assert_eq!(t.columns[0].read_at(9), Some(t1));
+    }
+
+    #[test]
+    fn a_table_that_ends_the_mib_ends_the_walk_normally() {
+        // The last column of the last table meets endOfMibView after its last row, while
+        // the columns before it leave into the next column: the normal end of a walk.
+        let mut w = TableWalk::new(&[oid("1.1"), oid("1.2")], 100);
+        w.absorb(
+            &[0, 1],
+            vec![
+                (oid("1.1.1"), Value::Integer(1)),
+                (oid("1.2.1"), Value::Integer(10)),
+                (oid("1.1.2"), Value::Integer(2)),
+                (oid("1.2.2"), Value::Integer(20)),
+                (oid("1.2.1"), Value::Integer(10)),
+                (oid("1.2.2"), Value::EndOfMibView),
+                (oid("1.2.2"), Value::Integer(20)),
+                (oid("1.2.2"), Value::EndOfMibView),
+            ],
+        );
+        assert!(w.is_done());
+        let t = w.finish();
+        assert!(t.anomalies.is_empty(), "{:?}", t.anomalies);
+        assert_eq!(t.values(), 4);
+        // Every column at the end of the MIB at once (a one-column walk, or all columns
+        // empty): normal too.
+        let mut w = TableWalk::new(&[oid("1.1"), oid("1.2")], 100);
+        w.absorb(
+            &[0, 1],
+            vec![
+                (oid("1.1"), Value::EndOfMibView),
+                (oid("1.2"), Value::EndOfMibView),
+            ],
+        );
+        assert!(w.finish().anomalies.is_empty());
     }
 
     fn arb_reply() -> impl Strategy<Value = Vec<(Vec<u32>, u8)>> {

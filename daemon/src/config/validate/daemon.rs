@@ -18,7 +18,7 @@ impl Validator<'_> {
         if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
             self.problem(
                 "daemon.log-level",
-                format!("\"{log_level}\" is not a level (error, warn, info, debug, trace) or a filter such as \"info,coopnocd::snmp=debug\""),
+                format!("\"{log_level}\" is not a level (error, warn, info, debug, trace) or a filter such as \"info,coopnocd::collect::snmp=debug\""),
             );
         }
         let (time_zone_name, time_zone) = match &d.time_zone {

@@ -17,7 +17,8 @@ use coopnoc_proto::MatchKind;
 /// What a line's traffic was last read as, for "traffic now".
 #[derive(Debug, Clone, Copy)]
 pub(super) struct CounterRead {
-    pub at_ms: i64,
+    /// When each counter was read (download, upload: see `Direction::index`).
+    pub at_ms: [i64; 2],
     pub download: Option<Counter>,
     pub upload: Option<Counter>,
 }
@@ -103,6 +104,8 @@ pub(super) struct LinesOnDevice {
     pub profile: Option<Arc<Profile>>,
     pub reachable: Option<bool>,
     pub uptime: Option<u32>,
+    /// When `uptime` was read.
+    pub uptime_at: Option<jiff::Timestamp>,
     pub by_pos: HashMap<Pos, usize>,
     pub unassigned: Arc<[Unassigned]>,
     /// Line slots found here by the last matching.

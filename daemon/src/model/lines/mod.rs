@@ -159,7 +159,10 @@ impl Lines {
                     dev.discovered = items.clone();
                     rematch = true;
                 }
-                Observation::Uptime { ticks } => dev.uptime = Some(*ticks),
+                Observation::Uptime { ticks, read_at } => {
+                    dev.uptime = Some(*ticks);
+                    dev.uptime_at = Some(read_at.unwrap_or(batch.at));
+                }
                 Observation::Reachability { reachable, .. } => dev.reachable = Some(*reachable),
                 Observation::Poll { error, .. } => poll_ok = Some(error.is_none()),
                 _ => {}

@@ -18,13 +18,22 @@ struct PortCounters {
     upload: Option<Counter>,
     speed: Option<u64>,
     discontinuity: Option<u32>,
+    /// When each was read (download, upload), when the collector knows.
+    read_at: [Option<jiff::Timestamp>; 2],
 }
+
+/// A line's counters from a vendor table: download, upload, and when each was read.
+type TableCounters = (
+    Option<Counter>,
+    Option<Counter>,
+    [Option<jiff::Timestamp>; 2],
+);
 
 /// What one batch said of the device's lines, by line slot.
 #[derive(Default)]
 pub(super) struct Readings {
-    /// Per-line counters from a per-line table (download, upload).
-    table_counters: HashMap<usize, (Option<Counter>, Option<Counter>)>,
+    /// Per-line counters from a per-line table.
+    table_counters: HashMap<usize, TableCounters>,
     /// The counters of the line's own port.
     if_counters: HashMap<usize, PortCounters>,
     /// Lines whose stored levels of the day changed.
@@ -74,6 +83,8 @@ pub(super) fn take(
                 out_octets,
                 speed_bps,
                 discontinuity,
+                in_read_at,
+                out_read_at,
                 ..
             } => {
                 e.if_oper = *oper_up;
@@ -86,6 +97,7 @@ pub(super) fn take(
                             upload: *in_octets,
                             speed: *speed_bps,
                             discontinuity: *discontinuity,
+                            read_at: [*out_read_at, *in_read_at],
                         },
                     );
                 }
@@ -127,10 +139,17 @@ pub(super) fn take(
                 }
             }
             Observation::Usage {
-                download, upload, ..
+                download,
+                upload,
+                download_read_at,
+                upload_read_at,
+                ..
             } => {
                 e.table_usage = true;
-                r.table_counters.insert(slot, (*download, *upload));
+                r.table_counters.insert(
+                    slot,
+                    (*download, *upload, [*download_read_at, *upload_read_at]),
+                );
             }
             _ => {}
         }
@@ -141,7 +160,8 @@ pub(super) fn take(
 }
 
 /// Counters -> usage samples and traffic now, for the lines matched on the device (once per
-/// successful status poll). `per_line_device`: the device's profile counts per line.
+/// successful status poll). `per_line_device`: the device's profile counts per line. Each
+/// sample is stamped with the moment the device answered, not the poll's start.
 pub(super) fn usage_samples(
     dev: &LinesOnDevice,
     entries: &mut [Entry],
@@ -150,16 +170,28 @@ pub(super) fn usage_samples(
     per_line_device: bool,
     samples: &mut Vec<CounterSample>,
 ) {
+    // The device's uptime when a counter was read at `at`: the sysUpTime read in the same
+    // poll, carried forward (or back) by the time between the two replies.
+    let uptime_then = |at: jiff::Timestamp| {
+        let (ticks, read) = (dev.uptime?, dev.uptime_at.unwrap_or(batch.at));
+        let moved = (at.as_millisecond() - read.as_millisecond()) / 10;
+        u32::try_from(ticks as i64 + moved).ok()
+    };
     for &slot in &dev.matched {
         let e = &mut entries[slot];
-        let (download, upload, speed, discontinuity, per_line) = match (
+        let (download, upload, speed, discontinuity, per_line, read_at) = match (
             readings.table_counters.get(&slot),
             readings.if_counters.get(&slot),
         ) {
-            (Some(&(d, u)), _) => (d, u, None, None, per_line_device),
-            (None, Some(p)) if !e.table_usage => {
-                (p.download, p.upload, p.speed, p.discontinuity, true)
-            }
+            (Some(&(d, u, read_at)), _) => (d, u, None, None, per_line_device, read_at),
+            (None, Some(p)) if !e.table_usage => (
+                p.download,
+                p.upload,
+                p.speed,
+                p.discontinuity,
+                true,
+                p.read_at,
+            ),
             _ if !per_line_device => {
                 // Only per-PON counters on this device: say so, attribute nothing.
                 for direction in [Direction::Download, Direction::Upload] {
@@ -168,7 +200,7 @@ pub(super) fn usage_samples(
                         direction,
                         counter: Counter::C64(0),
                         at: batch.at,
-                        device_uptime_ticks: dev.uptime,
+                        device_uptime_ticks: uptime_then(batch.at),
                         discontinuity: None,
                         link_speed_bps: None,
                         per_line: false,
@@ -180,12 +212,13 @@ pub(super) fn usage_samples(
         };
         for (direction, counter) in [(Direction::Download, download), (Direction::Upload, upload)] {
             if let Some(counter) = counter {
+                let at = read_at[direction.index()].unwrap_or(batch.at);
                 samples.push(CounterSample {
                     line: e.row.id,
                     direction,
                     counter,
-                    at: batch.at,
-                    device_uptime_ticks: dev.uptime,
+                    at,
+                    device_uptime_ticks: uptime_then(at),
                     discontinuity,
                     link_speed_bps: speed,
                     per_line,
@@ -193,7 +226,7 @@ pub(super) fn usage_samples(
             }
         }
         let now = CounterRead {
-            at_ms: batch.at.as_millisecond(),
+            at_ms: read_at.map(|t| t.unwrap_or(batch.at).as_millisecond()),
             download,
             upload,
         };
@@ -204,24 +237,26 @@ pub(super) fn usage_samples(
     }
 }
 
-/// The rates between two reads of a line's counters; `None` when no time passed.
+/// The rates between two reads of a line's counters, each direction over its own interval;
+/// `None` when no time passed.
 fn traffic(prev: &CounterRead, now: &CounterRead, at: i64) -> Option<TrafficNow> {
-    let secs = (now.at_ms - prev.at_ms) as f64 / 1000.0;
+    let secs_of = |d: Direction| (now.at_ms[d.index()] - prev.at_ms[d.index()]) as f64 / 1000.0;
+    let secs = secs_of(Direction::Download);
     if secs <= 0.0 {
         return None;
     }
-    let rate = |a: Option<Counter>, b: Option<Counter>| match (a, b) {
-        (Some(Counter::C64(a)), Some(Counter::C64(b))) if b >= a => {
+    let rate = |a: Option<Counter>, b: Option<Counter>, secs: f64| match (a, b) {
+        (Some(Counter::C64(a)), Some(Counter::C64(b))) if b >= a && secs > 0.0 => {
             Some((b - a) as f64 * 8.0 / secs)
         }
-        (Some(Counter::C32(a)), Some(Counter::C32(b))) => {
+        (Some(Counter::C32(a)), Some(Counter::C32(b))) if secs > 0.0 => {
             Some(b.wrapping_sub(a) as f64 * 8.0 / secs)
         }
         _ => None,
     };
     Some(TrafficNow {
-        download_bps: rate(prev.download, now.download),
-        upload_bps: rate(prev.upload, now.upload),
+        download_bps: rate(prev.download, now.download, secs),
+        upload_bps: rate(prev.upload, now.upload, secs_of(Direction::Upload)),
         over_seconds: secs,
         at,
     })

@@ -1,8 +1,22 @@
 //! Judging one counter sample against the previous one of the same line and direction.
 //!
-//! The rule throughout: never invent bytes. A delta is counted only when the counter's story
-//! is consistent (same width, no reboot, no discontinuity, at most one 32-bit wrap, and a rate
-//! the link can carry); anything else makes the interval a gap and the new value a baseline.
+//! The rule throughout: never invent bytes, never lose them silently. A delta is counted only
+//! when the counter's story is consistent (same width, no reboot, no discontinuity, at most one
+//! 32-bit wrap, and a rate the link can carry); anything else makes the interval a gap and the
+//! new value a baseline.
+//!
+//! A 32-bit counter read over an interval in which the link could carry 2^32 bytes or more is
+//! ambiguous: a delta of d bytes could be d, or d + 2^32, or d + 2 × 2^32... Such an interval
+//! is a gap (`AmbiguousWrap`), whatever the delta. The link's rate comes from its speed
+//! (ifHighSpeed/ifSpeed); an interface that gives none (0 or absent, as Linux VMs, tunnels and
+//! PPP sessions and radio registration tables often do) is assumed to carry at most
+//! [`SPEED_ASSUMED_WHEN_UNKNOWN_BPS`] (500 Mb/s): its 32-bit counters are trusted only over
+//! intervals shorter than 2^32 bytes at that rate (67 s, so the default 60 s polls still
+//! count), and a delta above that rate is a gap too (the port is faster than assumed, so
+//! wraps may have been missed). What this cannot catch, nobody can: a port with no speed that
+//! carries more than 2^32 bytes between two polls (573 Mb/s on average over 60 s) and whose
+//! counter happens to land below the assumed rate. A 64-bit counter never wraps in practice:
+//! no assumption is needed.
 
 use serde::{Deserialize, Serialize};
 
@@ -69,7 +83,9 @@ pub enum GapReason {
     WidthChanged,
     /// More bytes than the link can carry in the time that passed.
     AboveLinkSpeed,
-    /// A 32-bit counter over an interval in which it could have wrapped more than once.
+    /// A 32-bit counter over an interval in which it could have wrapped more than once (at
+    /// the link's speed, or at [`SPEED_ASSUMED_WHEN_UNKNOWN_BPS`] when it gives none), or
+    /// one without a speed that moved faster than that assumption.
     AmbiguousWrap,
 }
 
@@ -84,6 +100,13 @@ pub enum Verdict {
 }
 
 const WRAP32: u64 = 1 << 32;
+/// The most a link that gives no speed (ifSpeed and ifHighSpeed 0 or absent) is assumed to
+/// carry, to judge whether its 32-bit counters could have carried 2^32 bytes or more between
+/// two polls. The largest round rate for which the default 60 s status interval stays
+/// unambiguous (2^32 bytes in 60 s is 573 Mb/s), above what a radio station or a member's
+/// virtual interface usually carries on average over a minute; faster ones need 64-bit
+/// counters (which every agent that has them gives) to be counted.
+pub const SPEED_ASSUMED_WHEN_UNKNOWN_BPS: u64 = 500_000_000;
 /// Tolerance on the link-speed cap: poll timestamps are taken on our side, not the device's.
 const CAP_TOLERANCE_PERCENT: u128 = 2;
 /// Plus a fixed allowance for the same reason (a few frames).
@@ -126,9 +149,8 @@ pub fn judge(prev: &LastSample, cur: &LastSample, link_speed_bps: Option<u64>) -
     {
         return Verdict::Gap(GapReason::Discontinuity);
     }
-    let cap = link_speed_bps
-        .filter(|s| *s > 0)
-        .map(|s| link_cap(s, elapsed_ms));
+    let speed = link_speed_bps.filter(|s| *s > 0);
+    let cap = speed.map(|s| link_cap(s, elapsed_ms));
     let (delta, wrapped) = match (prev.counter, cur.counter) {
         (Counter::C64(a), Counter::C64(b)) => {
             if b < a {
@@ -137,8 +159,14 @@ pub fn judge(prev: &LastSample, cur: &LastSample, link_speed_bps: Option<u64>) -
             (b - a, false)
         }
         (Counter::C32(a), Counter::C32(b)) => {
-            // Over an interval long enough for two wraps, no reading can be trusted.
-            if cap.is_some_and(|c| c >= WRAP32 as u128) {
+            // Over an interval long enough for two wraps, no reading can be trusted. Without
+            // a speed, at the rate assumed, which the delta must then respect too.
+            let bound = cap.unwrap_or_else(|| link_cap(SPEED_ASSUMED_WHEN_UNKNOWN_BPS, elapsed_ms));
+            if bound >= WRAP32 as u128 {
+                return Verdict::Gap(GapReason::AmbiguousWrap);
+            }
+            let delta = b.wrapping_sub(a) as u64;
+            if cap.is_none() && delta as u128 > bound {
                 return Verdict::Gap(GapReason::AmbiguousWrap);
             }
             if b >= a {
@@ -169,6 +197,7 @@ pub fn judge(prev: &LastSample, cur: &LastSample, link_speed_bps: Option<u64>) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn s(at_s: i64, c: Counter, up: Option<u32>) -> LastSample {
         LastSample {
@@ -312,5 +341,139 @@ mod tests {
             ),
             Verdict::Stale
         );
+    }
+
+    /// The case: 32-bit counters only, no speed, polled every 180 s at 30 MB/s. Each
+    /// interval carries 5.4 GB, more than 2^32: the delta (1.1 GB) is not the traffic.
+    #[test]
+    fn no_speed_32_bit_over_a_long_interval_is_ambiguous() {
+        let rate = 30_000_000u64; // bytes per second
+        for speed in [None, Some(0)] {
+            let mut counter = 123_456_789u64;
+            let mut prev = s(0, Counter::C32(counter as u32), Some(0));
+            for i in 1..=10 {
+                counter += rate * 180;
+                let cur = s(
+                    180 * i,
+                    Counter::C32(counter as u32),
+                    Some(18_000 * i as u32),
+                );
+                assert_eq!(
+                    judge(&prev, &cur, speed),
+                    Verdict::Gap(GapReason::AmbiguousWrap),
+                    "interval {i}, speed {speed:?}"
+                );
+                prev = cur;
+            }
+        }
+        // Polled every 30 s, the same traffic is exact, wraps included.
+        let mut counter = u32::MAX as u64 - 1_000;
+        let mut prev = s(0, Counter::C32(counter as u32), Some(0));
+        for i in 1..=10 {
+            counter += rate * 30;
+            let cur = s(30 * i, Counter::C32(counter as u32), Some(3_000 * i as u32));
+            assert_eq!(
+                judge(&prev, &cur, None),
+                Verdict::Counted { bytes: rate * 30 }
+            );
+            prev = cur;
+        }
+    }
+
+    #[test]
+    fn no_speed_32_bit_faster_than_assumed_is_a_gap() {
+        // 4 GB in 60 s (533 Mb/s): possible, but above the rate assumed without a speed, so
+        // a wrap more may have been missed.
+        let prev = s(0, Counter::C32(0), Some(0));
+        let cur = s(60, Counter::C32(4_000_000_000), Some(6_000));
+        assert_eq!(
+            judge(&prev, &cur, None),
+            Verdict::Gap(GapReason::AmbiguousWrap)
+        );
+        // With a speed that allows it, the speed decides (a 10 Gb/s port: ambiguous anyway).
+        assert_eq!(
+            judge(&prev, &cur, Some(10_000_000_000)),
+            Verdict::Gap(GapReason::AmbiguousWrap)
+        );
+        // 64-bit counters need no assumption.
+        let prev = s(0, Counter::C64(0), None);
+        let cur = s(60, Counter::C64(40_000_000_000), None);
+        assert_eq!(
+            judge(&prev, &cur, None),
+            Verdict::Counted {
+                bytes: 40_000_000_000
+            }
+        );
+    }
+
+    /// The largest interval over which a 32-bit counter is judged at all at `speed`.
+    fn unambiguous_ms(speed: Option<u64>) -> i64 {
+        let bps = speed
+            .filter(|s| *s > 0)
+            .unwrap_or(SPEED_ASSUMED_WHEN_UNKNOWN_BPS);
+        (1..=600_000i64)
+            .rev()
+            .step_by(100)
+            .find(|ms| link_cap(bps, *ms) < WRAP32 as u128)
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn unambiguous_intervals_are_as_documented() {
+        // 2^32 bytes: 67 s at the assumed 500 Mb/s, 34 s at 1 Gb/s (less the tolerance).
+        let unknown = unambiguous_ms(None);
+        assert!((66_000..68_000).contains(&unknown), "{unknown}");
+        assert_eq!(unambiguous_ms(Some(0)), unknown);
+        let gigabit = unambiguous_ms(Some(1_000_000_000));
+        assert!((33_000..34_400).contains(&gigabit), "{gigabit}");
+    }
+
+    proptest! {
+        /// A 32-bit counter polled at any interval, with or without a speed, moving at any
+        /// rate up to its speed (or the rate assumed without one): every interval is either
+        /// counted to the byte or a gap. Faster than that, whatever stays below 2^32 bytes
+        /// is a gap, never a count.
+        #[test]
+        fn a_32_bit_delta_is_exact_or_a_gap(
+            start in any::<u32>(),
+            elapsed_ms in 1_000i64..=900_000,
+            speed in prop_oneof![
+                Just(None),
+                Just(Some(0u64)),
+                (1u64..=10_000).prop_map(|m| Some(m * 1_000_000)),
+            ],
+            load_per_mille in 0u64..=2_000,
+            uptime in any::<bool>(),
+        ) {
+            let bps = speed.filter(|s| *s > 0).unwrap_or(SPEED_ASSUMED_WHEN_UNKNOWN_BPS);
+            let bytes = (bps as u128 * elapsed_ms as u128 * load_per_mille as u128
+                / (8 * 1000 * 1000)) as u64;
+            let ticks = (elapsed_ms / 10) as u32;
+            let prev = LastSample {
+                at_ms: 0,
+                counter: Counter::C32(start),
+                uptime: uptime.then_some(1_000),
+                discontinuity: None,
+            };
+            let cur = LastSample {
+                at_ms: elapsed_ms,
+                counter: Counter::C32((start as u64).wrapping_add(bytes) as u32),
+                uptime: uptime.then_some(1_000 + ticks),
+                discontinuity: None,
+            };
+            let verdict = judge(&prev, &cur, speed);
+            let within = (bytes as u128) <= link_cap(bps, elapsed_ms);
+            if within || bytes < WRAP32 {
+                prop_assert!(
+                    matches!(verdict, Verdict::Gap(_)) || verdict == Verdict::Counted { bytes },
+                    "{bytes} bytes judged {verdict:?}"
+                );
+            }
+            if within && link_cap(bps, elapsed_ms) < WRAP32 as u128
+                && (uptime || speed.is_some_and(|s| s > 0) || (start as u64 + bytes) < WRAP32)
+            {
+                prop_assert_eq!(verdict, Verdict::Counted { bytes });
+            }
+        }
     }
 }
