@@ -9,6 +9,7 @@
 //! what `async-snmp` is told; `session.rs` one device's exchanges.
 
 mod session;
+mod values;
 mod walk;
 
 pub use session::Session;
