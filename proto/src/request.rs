@@ -224,4 +224,11 @@ mod tests {
         assert_eq!(ImportKind::guess("a,b\n"), None);
         assert_eq!(ImportKind::guess(""), None);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn guessing_a_csv_kind_never_panics(s in "(?s).{0,300}") {
+            let _ = ImportKind::guess(&s);
+        }
+    }
 }
