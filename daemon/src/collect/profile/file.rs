@@ -250,7 +250,57 @@ fn check(c: &mut Checker<'_>, f: ProfileFile) -> Profile {
 }
 
 fn check_table(c: &mut Checker<'_>, place: &str, t: &TableFile) -> TableSpec {
-    let subject = match t.subject.as_str() {
+    let subject = subject_kind(c, place, t);
+    let index = index_kind(c, place, t);
+    let table_schedule = match t.schedule.as_deref() {
+        None => Schedule::Status,
+        Some(s) => Schedule::parse(s).unwrap_or_else(|| {
+            c.problem(
+                format!("{place}.schedule"),
+                format!("\"{s}\" is not one of status, labels, slow"),
+            );
+            Schedule::Status
+        }),
+    };
+    let port_names = port_names(c, place, t);
+    let key = key_kind(c, place, t, subject);
+    let match_name = t
+        .match_name
+        .as_ref()
+        .and_then(|r| c.regex(&format!("{place}.match-name"), r));
+    check_fit(c, place, t, subject, index, &port_names);
+    let mut columns = Vec::new();
+    let mut seen_oids = HashSet::new();
+    for (ci, col) in t.columns.iter().enumerate() {
+        let cp = format!("{place}.column[{ci}]");
+        if let Some(spec) = check_column(c, &cp, col, table_schedule) {
+            if !seen_oids.insert((spec.oid.clone(), spec.index_suffix.clone())) {
+                c.problem(
+                    format!("{cp}.oid"),
+                    "this column appears twice in the table",
+                );
+            }
+            columns.push(spec);
+        }
+    }
+    // Fallbacks name columns of this table: resolved once every column is read.
+    if columns.len() == t.columns.len() {
+        resolve_fallbacks(c, place, t, &mut columns);
+    }
+    check_roles(c, place, t, (subject, index, key), &columns);
+    TableSpec {
+        name: t.name.clone(),
+        subject,
+        index,
+        port_names,
+        key,
+        match_name,
+        columns,
+    }
+}
+
+fn subject_kind(c: &mut Checker<'_>, place: &str, t: &TableFile) -> SubjectKind {
+    match t.subject.as_str() {
         "device" => SubjectKind::Device,
         "interface" => SubjectKind::Interface,
         "onu" => SubjectKind::Onu,
@@ -262,8 +312,11 @@ fn check_table(c: &mut Checker<'_>, place: &str, t: &TableFile) -> TableSpec {
             );
             SubjectKind::Device
         }
-    };
-    let index = match t.index.as_str() {
+    }
+}
+
+fn index_kind(c: &mut Checker<'_>, place: &str, t: &TableFile) -> IndexKind {
+    match t.index.as_str() {
         "any" => IndexKind::Any,
         "ifindex" => IndexKind::IfIndex,
         "integer" => IndexKind::Integer,
@@ -278,18 +331,11 @@ fn check_table(c: &mut Checker<'_>, place: &str, t: &TableFile) -> TableSpec {
             );
             IndexKind::Any
         }
-    };
-    let table_schedule = match t.schedule.as_deref() {
-        None => Schedule::Status,
-        Some(s) => Schedule::parse(s).unwrap_or_else(|| {
-            c.problem(
-                format!("{place}.schedule"),
-                format!("\"{s}\" is not one of status, labels, slow"),
-            );
-            Schedule::Status
-        }),
-    };
-    let port_names = match t.port_names.as_deref() {
+    }
+}
+
+fn port_names(c: &mut Checker<'_>, place: &str, t: &TableFile) -> PortNames {
+    match t.port_names.as_deref() {
         None | Some("number") => PortNames::Number,
         Some("if-name") => PortNames::IfName,
         Some("huawei-gpon") => PortNames::HuaweiGpon,
@@ -298,8 +344,17 @@ fn check_table(c: &mut Checker<'_>, place: &str, t: &TableFile) -> TableSpec {
             c.problem(format!("{place}.port-names"), format!("\"{other}\" is not number, if-name, huawei-gpon, or a template with {{}} (\"EPON0/{{}}\")"));
             PortNames::Number
         }
-    };
-    let key = match t.key.as_deref() {
+    }
+}
+
+/// The key lines are matched by: the one given, else the subject's usual one.
+fn key_kind(
+    c: &mut Checker<'_>,
+    place: &str,
+    t: &TableFile,
+    subject: SubjectKind,
+) -> Option<KeyKind> {
+    match t.key.as_deref() {
         None => match subject {
             SubjectKind::Device => None,
             SubjectKind::Interface => Some(KeyKind::IfName),
@@ -325,13 +380,18 @@ fn check_table(c: &mut Checker<'_>, place: &str, t: &TableFile) -> TableSpec {
             }
             kk
         }
-    };
-    let match_name = t
-        .match_name
-        .as_ref()
-        .and_then(|r| c.regex(&format!("{place}.match-name"), r));
+    }
+}
 
-    // Index and subject must fit together.
+/// Index and subject must fit together; port names only name ports.
+fn check_fit(
+    c: &mut Checker<'_>,
+    place: &str,
+    t: &TableFile,
+    subject: SubjectKind,
+    index: IndexKind,
+    port_names: &PortNames,
+) {
     match (subject, index) {
         (SubjectKind::Onu | SubjectKind::Station, IndexKind::Path)
         | (SubjectKind::Onu, IndexKind::Mac)
@@ -349,7 +409,7 @@ fn check_table(c: &mut Checker<'_>, place: &str, t: &TableFile) -> TableSpec {
         }
         _ => {}
     }
-    if port_names != PortNames::Number
+    if *port_names != PortNames::Number
         && !matches!(subject, SubjectKind::Onu | SubjectKind::Interface)
     {
         c.problem(
@@ -363,25 +423,17 @@ fn check_table(c: &mut Checker<'_>, place: &str, t: &TableFile) -> TableSpec {
             "a table needs at least one [[table.column]]",
         );
     }
+}
 
-    let mut columns = Vec::new();
-    let mut seen_oids = HashSet::new();
-    for (ci, col) in t.columns.iter().enumerate() {
-        let cp = format!("{place}.column[{ci}]");
-        if let Some(spec) = check_column(c, &cp, col, table_schedule) {
-            if !seen_oids.insert((spec.oid.clone(), spec.index_suffix.clone())) {
-                c.problem(
-                    format!("{cp}.oid"),
-                    "this column appears twice in the table",
-                );
-            }
-            columns.push(spec);
-        }
-    }
-    // Fallbacks name columns of this table: resolved once every column is read.
-    if columns.len() == t.columns.len() {
-        resolve_fallbacks(c, place, t, &mut columns);
-    }
+/// What the columns' roles say of the table: ENTITY-SENSOR-MIB columns go together on a
+/// device, a station needs its MAC, an integer-indexed ONU its id, a key its column.
+fn check_roles(
+    c: &mut Checker<'_>,
+    place: &str,
+    t: &TableFile,
+    (subject, index, key): (SubjectKind, IndexKind, Option<KeyKind>),
+    columns: &[ColumnSpec],
+) {
     let has = |r: Role| columns.iter().any(|c: &ColumnSpec| c.role == r);
     if columns.iter().any(|c| c.role.is_entity_sensor()) {
         if subject != SubjectKind::Device {
@@ -445,14 +497,5 @@ fn check_table(c: &mut Checker<'_>, place: &str, t: &TableFile) -> TableSpec {
                 format!("the key \"{}\" needs a column with that role", k.as_str()),
             );
         }
-    }
-    TableSpec {
-        name: t.name.clone(),
-        subject,
-        index,
-        port_names,
-        key,
-        match_name,
-        columns,
     }
 }

@@ -152,6 +152,21 @@ impl Validator<'_> {
 
     pub(super) fn snmp(&mut self, place: &str, s: &SnmpFile) -> Option<SnmpCredentials> {
         let version = s.version.as_deref().unwrap_or("2c");
+        match version {
+            "1" | "2c" => self.community(place, s, version),
+            "3" => self.usm(place, s),
+            other => {
+                self.problem(
+                    format!("{place}.version"),
+                    format!("\"{other}\" is not one of \"1\", \"2c\", \"3\""),
+                );
+                None
+            }
+        }
+    }
+
+    /// SNMP v1 and v2c: a community, and no v3 setting.
+    fn community(&mut self, place: &str, s: &SnmpFile, version: &str) -> Option<SnmpCredentials> {
         let v3_keys = s.user.is_some()
             || s.auth_protocol.is_some()
             || s.auth_password.is_some()
@@ -159,149 +174,160 @@ impl Validator<'_> {
             || s.priv_protocol.is_some()
             || s.priv_password.is_some()
             || s.priv_password_file.is_some();
-        match version {
-            "1" | "2c" => {
-                if v3_keys {
-                    self.problem(place, format!("user, auth-* and priv-* are SNMPv3 settings, but version is \"{version}\""));
-                }
-                let community = self.secret(
+        if v3_keys {
+            self.problem(
+                place,
+                format!(
+                    "user, auth-* and priv-* are SNMPv3 settings, but version is \"{version}\""
+                ),
+            );
+        }
+        let community = self.secret(
+            place,
+            "community",
+            s.community.as_ref(),
+            s.community_file.as_ref(),
+        );
+        let Some(community) = community else {
+            if s.community.is_none() && s.community_file.is_none() {
+                self.problem(
                     place,
-                    "community",
-                    s.community.as_ref(),
-                    s.community_file.as_ref(),
+                    format!("SNMP v{version} needs community or community-file"),
                 );
-                let Some(community) = community else {
-                    if s.community.is_none() && s.community_file.is_none() {
-                        self.problem(
-                            place,
-                            format!("SNMP v{version} needs community or community-file"),
-                        );
-                    }
-                    return None;
-                };
-                Some(if version == "1" {
-                    SnmpCredentials::V1 { community }
-                } else {
-                    SnmpCredentials::V2c { community }
-                })
             }
-            "3" => {
-                if s.community.is_some() || s.community_file.is_some() {
-                    self.problem(
-                        place,
-                        "community is for SNMP v1/v2c; SNMPv3 uses user, auth-* and priv-*",
-                    );
-                }
-                let Some(user) = s.user.clone().filter(|u| !u.is_empty()) else {
-                    self.problem(format!("{place}.user"), "SNMPv3 needs a user");
-                    return None;
-                };
-                let auth_secret = self.secret(
-                    place,
-                    "auth-password",
-                    s.auth_password.as_ref(),
-                    s.auth_password_file.as_ref(),
-                );
-                let priv_secret = self.secret(
-                    place,
-                    "priv-password",
-                    s.priv_password.as_ref(),
-                    s.priv_password_file.as_ref(),
-                );
-                let auth = match (&s.auth_protocol, auth_secret) {
-                    (None, None) => None,
-                    (Some(p), Some(secret)) => {
-                        let proto = match p.as_str() {
-                            "md5" => Some(AuthProtocol::Md5),
-                            "sha" | "sha1" => Some(AuthProtocol::Sha1),
-                            "sha224" => Some(AuthProtocol::Sha224),
-                            "sha256" => Some(AuthProtocol::Sha256),
-                            "sha384" => Some(AuthProtocol::Sha384),
-                            "sha512" => Some(AuthProtocol::Sha512),
-                            _ => {
-                                self.problem(format!("{place}.auth-protocol"), format!("\"{p}\" is not one of md5, sha1, sha224, sha256, sha384, sha512"));
-                                None
-                            }
-                        };
-                        if secret.len() < 8 {
-                            self.problem(
-                                format!("{place}.auth-password"),
-                                "must be at least 8 characters (RFC 3414)",
-                            );
-                        }
-                        proto.map(|p| (p, secret))
-                    }
-                    (Some(_), None) => {
-                        self.problem(
-                            place,
-                            "auth-protocol needs auth-password or auth-password-file",
-                        );
-                        None
-                    }
-                    (None, Some(_)) => {
+            return None;
+        };
+        Some(if version == "1" {
+            SnmpCredentials::V1 { community }
+        } else {
+            SnmpCredentials::V2c { community }
+        })
+    }
+
+    /// SNMPv3: a USM user, its authentication and privacy.
+    fn usm(&mut self, place: &str, s: &SnmpFile) -> Option<SnmpCredentials> {
+        if s.community.is_some() || s.community_file.is_some() {
+            self.problem(
+                place,
+                "community is for SNMP v1/v2c; SNMPv3 uses user, auth-* and priv-*",
+            );
+        }
+        let Some(user) = s.user.clone().filter(|u| !u.is_empty()) else {
+            self.problem(format!("{place}.user"), "SNMPv3 needs a user");
+            return None;
+        };
+        let auth = self.auth(place, s);
+        let privacy = self.privacy(place, s);
+        if s.priv_protocol.is_some() && s.auth_protocol.is_none() {
+            self.problem(
+                place,
+                "privacy (priv-*) needs authentication (auth-*) too: USM has no noAuthPriv",
+            );
+        }
+        Some(SnmpCredentials::V3(UsmUser {
+            user,
+            auth,
+            privacy,
+            context: s.context.clone(),
+        }))
+    }
+
+    /// auth-protocol and its password.
+    fn auth(&mut self, place: &str, s: &SnmpFile) -> Option<(AuthProtocol, Secret)> {
+        let auth_secret = self.secret(
+            place,
+            "auth-password",
+            s.auth_password.as_ref(),
+            s.auth_password_file.as_ref(),
+        );
+        match (&s.auth_protocol, auth_secret) {
+            (None, None) => None,
+            (Some(p), Some(secret)) => {
+                let proto = match p.as_str() {
+                    "md5" => Some(AuthProtocol::Md5),
+                    "sha" | "sha1" => Some(AuthProtocol::Sha1),
+                    "sha224" => Some(AuthProtocol::Sha224),
+                    "sha256" => Some(AuthProtocol::Sha256),
+                    "sha384" => Some(AuthProtocol::Sha384),
+                    "sha512" => Some(AuthProtocol::Sha512),
+                    _ => {
                         self.problem(
                             format!("{place}.auth-protocol"),
-                            "missing: say which hash the auth password is for (sha256, sha1...)",
+                            format!(
+                                "\"{p}\" is not one of md5, sha1, sha224, sha256, sha384, sha512"
+                            ),
                         );
                         None
                     }
                 };
-                let privacy = match (&s.priv_protocol, priv_secret) {
-                    (None, None) => None,
-                    (Some(p), Some(secret)) => {
-                        let proto = match p.as_str() {
-                            "des" => Some(PrivProtocol::Des),
-                            "aes" | "aes128" => Some(PrivProtocol::Aes128),
-                            "aes192" => Some(PrivProtocol::Aes192),
-                            "aes256" => Some(PrivProtocol::Aes256),
-                            _ => {
-                                self.problem(
-                                    format!("{place}.priv-protocol"),
-                                    format!("\"{p}\" is not one of des, aes128, aes192, aes256"),
-                                );
-                                None
-                            }
-                        };
-                        if secret.len() < 8 {
-                            self.problem(
-                                format!("{place}.priv-password"),
-                                "must be at least 8 characters (RFC 3414)",
-                            );
-                        }
-                        proto.map(|p| (p, secret))
-                    }
-                    (Some(_), None) => {
-                        self.problem(
-                            place,
-                            "priv-protocol needs priv-password or priv-password-file",
-                        );
-                        None
-                    }
-                    (None, Some(_)) => {
-                        self.problem(
-                            format!("{place}.priv-protocol"),
-                            "missing: say which cipher the priv password is for (aes128...)",
-                        );
-                        None
-                    }
-                };
-                if s.priv_protocol.is_some() && s.auth_protocol.is_none() {
+                if secret.len() < 8 {
                     self.problem(
-                        place,
-                        "privacy (priv-*) needs authentication (auth-*) too: USM has no noAuthPriv",
+                        format!("{place}.auth-password"),
+                        "must be at least 8 characters (RFC 3414)",
                     );
                 }
-                Some(SnmpCredentials::V3(UsmUser {
-                    user,
-                    auth,
-                    privacy,
-                    context: s.context.clone(),
-                }))
+                proto.map(|p| (p, secret))
             }
-            other => {
+            (Some(_), None) => {
                 self.problem(
-                    format!("{place}.version"),
-                    format!("\"{other}\" is not one of \"1\", \"2c\", \"3\""),
+                    place,
+                    "auth-protocol needs auth-password or auth-password-file",
+                );
+                None
+            }
+            (None, Some(_)) => {
+                self.problem(
+                    format!("{place}.auth-protocol"),
+                    "missing: say which hash the auth password is for (sha256, sha1...)",
+                );
+                None
+            }
+        }
+    }
+
+    /// priv-protocol and its password.
+    fn privacy(&mut self, place: &str, s: &SnmpFile) -> Option<(PrivProtocol, Secret)> {
+        let priv_secret = self.secret(
+            place,
+            "priv-password",
+            s.priv_password.as_ref(),
+            s.priv_password_file.as_ref(),
+        );
+        match (&s.priv_protocol, priv_secret) {
+            (None, None) => None,
+            (Some(p), Some(secret)) => {
+                let proto = match p.as_str() {
+                    "des" => Some(PrivProtocol::Des),
+                    "aes" | "aes128" => Some(PrivProtocol::Aes128),
+                    "aes192" => Some(PrivProtocol::Aes192),
+                    "aes256" => Some(PrivProtocol::Aes256),
+                    _ => {
+                        self.problem(
+                            format!("{place}.priv-protocol"),
+                            format!("\"{p}\" is not one of des, aes128, aes192, aes256"),
+                        );
+                        None
+                    }
+                };
+                if secret.len() < 8 {
+                    self.problem(
+                        format!("{place}.priv-password"),
+                        "must be at least 8 characters (RFC 3414)",
+                    );
+                }
+                proto.map(|p| (p, secret))
+            }
+            (Some(_), None) => {
+                self.problem(
+                    place,
+                    "priv-protocol needs priv-password or priv-password-file",
+                );
+                None
+            }
+            (None, Some(_)) => {
+                self.problem(
+                    format!("{place}.priv-protocol"),
+                    "missing: say which cipher the priv password is for (aes128...)",
                 );
                 None
             }
