@@ -286,8 +286,16 @@ fn without_a_daemon_the_cli_says_so_and_names_the_socket() {
     assert!(err.contains(socket.to_str().expect("utf8")), "{err}");
 }
 
+/// `coopnoc validate` runs the coopnocd installed beside it: in a cargo target directory, the
+/// one `cargo test --workspace` (what CI runs) builds with the CLI.
 #[test]
 fn validate_uses_the_daemons_loader() {
+    let daemon = std::path::Path::new(CLI).with_file_name("coopnocd");
+    assert!(
+        daemon.exists(),
+        "{} is missing: build the daemon too (cargo test --workspace, or cargo build -p coopnocd)",
+        daemon.display()
+    );
     let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/example.toml");
     let out = Command::new(CLI)
         .arg("validate")

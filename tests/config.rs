@@ -16,7 +16,7 @@ fn every_file_in_config_validates() {
     for entry in std::fs::read_dir(config_dir()).expect("config/") {
         let path = entry.expect("entry").path();
         if path.extension().is_some_and(|e| e == "toml") {
-            if let Err(e) = coopnocd::config::load(&path) {
+            if let Err(e) = coopnocd::check::load(&path) {
                 panic!("{e}");
             }
             seen += 1;

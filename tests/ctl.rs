@@ -325,12 +325,12 @@ fn a_client_idle_past_the_daemons_patience_connects_again() {
         .expect("runtime");
     rt.block_on(async {
         let mut client = common::connect(&setup.socket(), Duration::from_secs(10)).await;
-        let status = coopnocd::ipc::Request::Status;
+        let status = coopnoc_proto::Request::Status;
         for _ in 0..2 {
             // `line watch --every 5m` waits longer than the daemon keeps an idle connection.
             let answer = client.call(&status).await.expect("answered");
             assert!(
-                matches!(answer, coopnocd::ipc::Response::Status(_)),
+                matches!(answer, coopnoc_proto::Response::Status(_)),
                 "{answer:?}"
             );
             tokio::time::sleep(Duration::from_millis(2_500)).await;

@@ -9,8 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use coopnocd::ctl::client::Client;
-use coopnocd::ipc::{NewMember, ReportPreference, Request, Response, StatusInfo};
+use coopnoc_proto::Client;
+use coopnoc_proto::{NewMember, ReportPreference, Request, Response, StatusInfo};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 

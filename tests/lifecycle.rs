@@ -16,14 +16,12 @@ fn status_answers(socket: &std::path::Path) -> bool {
         .build()
         .expect("rt");
     rt.block_on(async {
-        let Ok(mut c) =
-            coopnocd::ctl::client::Client::connect(socket, Duration::from_secs(2)).await
-        else {
+        let Ok(mut c) = coopnoc_proto::Client::connect(socket, Duration::from_secs(2)).await else {
             return false;
         };
         matches!(
-            c.call(&coopnocd::ipc::Request::Status).await,
-            Ok(coopnocd::ipc::Response::Status(_))
+            c.call(&coopnoc_proto::Request::Status).await,
+            Ok(coopnoc_proto::Response::Status(_))
         )
     })
 }

@@ -8,8 +8,8 @@ mod snmp_support;
 
 use std::time::{Duration, Instant};
 
-use coopnocd::ctl::client::Client;
-use coopnocd::ipc::{LineDetail, LinesQuery, Request, Response};
+use coopnoc_proto::Client;
+use coopnoc_proto::{LineDetail, LinesQuery, Request, Response};
 
 const RECORDING: &str = include_str!("data/snmprec/smartax_synthetic-ont.snmprec");
 /// The first PON port's ifIndex in the recording (0/0/0), and the one it is renumbered to.
@@ -127,11 +127,11 @@ async fn lines_follow_their_onu_by_serial_and_change_state_after_n_agreeing_poll
     // A line known by its ONU serial, typed in lower case: keys are normalised.
     let r = call(
         &mut client,
-        Request::LineAdd(coopnocd::ipc::NewLine {
+        Request::LineAdd(coopnoc_proto::NewLine {
             reference: "L-0001".into(),
-            kind: coopnocd::ipc::LineKind::Fibre,
+            kind: coopnoc_proto::LineKind::Fibre,
             device: None,
-            match_kind: coopnocd::ipc::MatchKind::Serial,
+            match_kind: coopnoc_proto::MatchKind::Serial,
             match_key: SERIAL.to_lowercase(),
             member: None,
             description: None,
@@ -290,7 +290,7 @@ async fn lines_follow_their_onu_by_serial_and_change_state_after_n_agreeing_poll
 
     // A long fibre gets its own threshold: kept with the line, read back with it, and the
     // next agreeing polls judge the line with it.
-    let own = coopnocd::linestate::ThresholdOverrides {
+    let own = coopnoc_proto::ThresholdOverrides {
         optical_rx_min_dbm: Some(-31.0),
         ..Default::default()
     };

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
 
-use coopnocd::observe::{Counter, Observation, ObservationBatch, Subject};
+use coopnocd::collect::observe::{Counter, Observation, ObservationBatch, Subject};
 
 /// Whether this test can run here. Outside CI without root it says why and skips; in CI
 /// (`CI` set) it fails, so that a lost privilege never turns into a silent pass.
@@ -378,7 +378,9 @@ fn collector_counters_move_with_traffic() {
             .enable_all()
             .build()
             .expect("runtime");
-        rt.block_on(coopnocd::local::run_local_device(device, tx, beat, stop));
+        rt.block_on(coopnocd::collect::local::run_local_device(
+            device, tx, beat, stop,
+        ));
     });
 
     let next_reading = |rx: &mut tokio::sync::mpsc::Receiver<ObservationBatch>| -> (u64, u64, u64) {

@@ -7,8 +7,8 @@ mod snmp_support;
 
 use std::time::{Duration, Instant};
 
-use coopnocd::ctl::client::Client;
-use coopnocd::ipc::{Request, Response};
+use coopnoc_proto::Client;
+use coopnoc_proto::{Request, Response};
 use tokio_util::sync::CancellationToken;
 
 fn config(dir: &std::path::Path, snmpd_port: u16, silent_port: u16) -> coopnocd::config::Config {
@@ -475,7 +475,7 @@ snmp = {{ version = "2c", community = "zxa10_c320v2" }}
 /// detection and what was found.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_vendor_profile_observations_are_in_the_device_batch() {
-    use coopnocd::observe::{Observation, Subject};
+    use coopnocd::collect::observe::{Observation, Subject};
     let agent = snmp_support::start_snmpsim();
     let dir = tempfile::tempdir().expect("temp dir");
     let text = format!(
@@ -486,7 +486,7 @@ async fn the_vendor_profile_observations_are_in_the_device_batch() {
     let config =
         coopnocd::config::parse(&text, dir.path()).unwrap_or_else(|p| panic!("test config: {p:?}"));
     let engine = std::sync::Arc::new(
-        coopnocd::snmp::Engine::bind_on("127.0.0.1:0")
+        coopnocd::collect::snmp::Engine::bind_on("127.0.0.1:0")
             .await
             .expect("engine"),
     );
@@ -494,7 +494,7 @@ async fn the_vendor_profile_observations_are_in_the_device_batch() {
     let mut set = tokio::task::JoinSet::new();
     let shutdown = CancellationToken::new();
     // Kept: a device task stops when nobody can ask it for a poll any more.
-    let _handle = coopnocd::poller::start(&config, engine, tx, &mut set, shutdown.clone());
+    let _handle = coopnocd::collect::poller::start(&config, engine, tx, &mut set, shutdown.clone());
     let batch = tokio::time::timeout(Duration::from_secs(15), rx.recv())
         .await
         .expect("a batch in time")

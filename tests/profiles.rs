@@ -13,11 +13,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use coopnocd::observe::{BatteryState, Counter, DownReason, Observation, Sensor, Subject};
-use coopnocd::profile::{
+use coopnocd::collect::observe::{BatteryState, Counter, DownReason, Observation, Sensor, Subject};
+use coopnocd::collect::profile::{
     DetectInput, DetectedBy, KeyKind, Profile, ProfileSet, Schedule, parse_profile, table_from_get,
 };
-use coopnocd::snmp::{Column, Oid, Table, Value};
+use coopnocd::collect::snmp::{Column, Oid, Table, Value};
 
 // ---------------------------------------------------------------------------------------
 // A minimal snmprec reader.
@@ -121,7 +121,7 @@ impl Recording {
             .collect()
     }
 
-    fn decode(&self, p: &Profile) -> coopnocd::profile::Decoded {
+    fn decode(&self, p: &Profile) -> coopnocd::collect::profile::Decoded {
         let tables = self.walk_all(p);
         let refs: Vec<&Table> = tables.iter().collect();
         p.decode(&refs)
@@ -1253,7 +1253,7 @@ fn generic_profile_reads_if_mib_of_a_linux_host() {
 // Detection.
 
 /// Profiles whose detection needs a probe: which of those OIDs the recording answers.
-fn detect_recording(set: &ProfileSet, name: &str) -> coopnocd::profile::Detection {
+fn detect_recording(set: &ProfileSet, name: &str) -> coopnocd::collect::profile::Detection {
     let rec = Recording::load(name);
     let (object_id, descr) = rec.system();
     let answered: Vec<Oid> = set
@@ -1612,7 +1612,7 @@ mod properties {
     use proptest::prelude::*;
 
     fn zte_text() -> &'static str {
-        coopnocd::profile::BUILTIN
+        coopnocd::collect::profile::BUILTIN
             .iter()
             .find(|(n, _)| *n == "zte-c3xx.toml")
             .unwrap()
@@ -1693,8 +1693,8 @@ mod end_to_end {
 
     use crate::snmp_support::start_snmpsim;
 
+    use coopnocd::collect::snmp::{Engine, SessionOptions};
     use coopnocd::config::{Secret, SnmpCredentials, Target};
-    use coopnocd::snmp::{Engine, SessionOptions};
 
     fn options() -> SessionOptions {
         SessionOptions {

@@ -8,8 +8,8 @@ mod snmp_support;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use coopnocd::collect::snmp::{Engine, Oid, SessionOptions, SnmpError, Table};
 use coopnocd::config::{Secret, SnmpCredentials, Target};
-use coopnocd::snmp::{Engine, Oid, SessionOptions, SnmpError, Table};
 use snmp_support::udp_proxy::{Fault, UdpProxy};
 
 const COLUMNS: &[&str] = &[

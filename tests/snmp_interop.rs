@@ -6,8 +6,10 @@ mod snmp_support;
 
 use std::time::{Duration, Instant};
 
+use coopnocd::collect::snmp::{
+    Anomaly, Engine, Oid, Session, SessionOptions, SnmpError, Table, Value,
+};
 use coopnocd::config::{AuthProtocol, PrivProtocol, Secret, SnmpCredentials, Target, UsmUser};
-use coopnocd::snmp::{Anomaly, Engine, Oid, Session, SessionOptions, SnmpError, Table, Value};
 use snmp_support::{
     V3_SHA1_DES, V3_SHA256_AES128, V3_SHA512_AES256, V3_SHA512_AUTH, net_snmp_text, snmpbulkwalk,
 };

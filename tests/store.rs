@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{DaemonProcess, TempSetup, wait_for};
-use coopnocd::ipc::{ImportKind, NewMember, ReportPreference, Request, Response};
+use coopnoc_proto::{ImportKind, NewMember, ReportPreference, Request, Response};
 use coopnocd::store::{LATEST_SCHEMA_VERSION, Store, WriteOp, migrator};
 
 fn member(i: usize) -> NewMember {
@@ -87,7 +87,7 @@ fn a_crash_mid_batch_loses_no_committed_row_and_half_imports_nothing() {
         .expect("rt");
     let socket = setup.socket();
     wait_for("the daemon", Duration::from_secs(20), || {
-        rt.block_on(coopnocd::ctl::client::Client::connect(
+        rt.block_on(coopnoc_proto::Client::connect(
             &socket,
             Duration::from_secs(1),
         ))
@@ -96,7 +96,7 @@ fn a_crash_mid_batch_loses_no_committed_row_and_half_imports_nothing() {
 
     const BIG: usize = 30_000;
     let acknowledged = rt.block_on(async {
-        let mut c = coopnocd::ctl::client::Client::connect(&socket, Duration::from_secs(30))
+        let mut c = coopnoc_proto::Client::connect(&socket, Duration::from_secs(30))
             .await
             .expect("connect");
         let mut acked = 0;
@@ -111,7 +111,7 @@ fn a_crash_mid_batch_loses_no_committed_row_and_half_imports_nothing() {
         for i in 1000..1000 + BIG {
             csv.push_str(&format!("B-{i},Bulk {i},b{i}@example.org\n"));
         }
-        let mut c2 = coopnocd::ctl::client::Client::connect(&socket, Duration::from_secs(30))
+        let mut c2 = coopnoc_proto::Client::connect(&socket, Duration::from_secs(30))
             .await
             .expect("connect");
         let import = tokio::spawn(async move {
@@ -166,7 +166,7 @@ fn a_crash_mid_batch_loses_no_committed_row_and_half_imports_nothing() {
     let daemon = DaemonProcess::spawn(env!("CARGO_BIN_EXE_coopnocd"), &setup.config(), &[]);
     wait_for("the restarted daemon", Duration::from_secs(20), || {
         rt.block_on(async {
-            let Ok(mut c) = coopnocd::ctl::client::Client::connect(&socket, Duration::from_secs(1)).await else { return false };
+            let Ok(mut c) = coopnoc_proto::Client::connect(&socket, Duration::from_secs(1)).await else { return false };
             matches!(c.call(&Request::Status).await, Ok(Response::Status(s)) if s.members == members as u64)
         })
     });

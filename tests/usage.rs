@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::{DaemonProcess, sqlite_count, wait_for};
-use coopnocd::ipc::{LineKind, MatchKind, NewLine, NewMember, ReportPreference, Request, Response};
-use coopnocd::observe::Counter;
+use coopnoc_proto::{LineKind, MatchKind, NewLine, NewMember, ReportPreference, Request, Response};
+use coopnocd::collect::observe::Counter;
+use coopnocd::model::usage::rollup::{DayPlan, MonthPlan, rollup_days};
+use coopnocd::model::usage::{CounterSample, Direction, UsageOutcome, UsageService, UsageWrite};
 use coopnocd::store::{Store, WriteOp};
-use coopnocd::usage::rollup::{DayPlan, MonthPlan, rollup_days};
-use coopnocd::usage::{CounterSample, Direction, UsageOutcome, UsageService, UsageWrite};
 use jiff::civil::date;
 
 const PEAK: (u16, u16) = (19 * 60, 23 * 60);
@@ -86,9 +86,21 @@ fn ts(s: &str) -> i64 {
     s.parse::<jiff::Timestamp>().expect("timestamp").as_second()
 }
 
+/// The test's own read-only look at the database file (the store hands out no pool).
+async fn reader(store: &Store) -> sqlx::SqlitePool {
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(store.path())
+        .read_only(true);
+    sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .expect("read-only pool")
+}
+
 async fn one_i64(store: &Store, sql: &str) -> i64 {
     sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_string()))
-        .fetch_one(store.reader())
+        .fetch_one(&reader(store).await)
         .await
         .expect("query")
 }
@@ -151,7 +163,7 @@ fn local_days_and_months_follow_paris_time_across_dst() {
             async move {
                 let q = format!("SELECT down_bytes, period_s, down_peak_bytes, down_covered_ms FROM usage_daily WHERE day = '{d}'");
                 let r: (i64, i64, i64, i64) =
-                    sqlx::query_as(sqlx::AssertSqlSafe(q)).fetch_one(store.reader()).await.expect("day row");
+                    sqlx::query_as(sqlx::AssertSqlSafe(q)).fetch_one(&reader(&store).await).await.expect("day row");
                 r
             }
         };
@@ -165,7 +177,7 @@ fn local_days_and_months_follow_paris_time_across_dst() {
             let store = store.clone();
             async move {
                 let q = format!("SELECT down_bytes + up_bytes FROM usage_monthly WHERE month = '{m}'");
-                sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(q)).fetch_one(store.reader()).await.expect("month row")
+                sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(q)).fetch_one(&reader(&store).await).await.expect("month row")
             }
         };
         assert_eq!(month("2026-03").await, (ts("2026-03-31T22:00:00Z") - ts("2026-03-27T23:00:00Z")) * 1_010);
@@ -193,7 +205,7 @@ fn local_days_and_months_follow_paris_time_across_dst() {
                 "SELECT day, line_id, down_bytes, up_bytes, down_peak_bytes FROM usage_daily
                  UNION ALL SELECT month, member_id, down_bytes, up_bytes, peak_bytes FROM usage_monthly ORDER BY 1, 2",
             )
-            .fetch_all(store.reader())
+            .fetch_all(&reader(&store).await)
             .await
             .expect("dump")
         };
@@ -223,10 +235,10 @@ fn retention_prunes_in_batches_and_keeps_what_is_recent() {
         let now = coopnocd::store::now();
         let now_hour = now / 3600;
         // 12,000 hours (500 days) of fine rows: more than two prune batches.
-        let mut slots = coopnocd::usage::slots::HourSlots::default();
+        let mut slots = coopnocd::model::usage::slots::HourSlots::default();
         slots.bytes[0][0] = 1;
         let hours = (0..12_000)
-            .map(|i| coopnocd::usage::write::HourRow {
+            .map(|i| coopnocd::store::usage::HourRow {
                 line: id,
                 hour: now_hour - i,
                 slots: slots.clone(),
@@ -240,7 +252,10 @@ fn retention_prunes_in_batches_and_keeps_what_is_recent() {
             .await
             .expect("record");
         // An old day rolled up, to be pruned from the daily table too.
-        let old = coopnocd::usage::rollup::local_date(now - 450 * 86_400, &jiff::tz::TimeZone::UTC);
+        let old = coopnocd::model::usage::rollup::local_date(
+            now - 450 * 86_400,
+            &jiff::tz::TimeZone::UTC,
+        );
         rollup_days(&store, &jiff::tz::TimeZone::UTC, PEAK, old, old, 0)
             .await
             .expect("rollup");
@@ -253,7 +268,7 @@ fn retention_prunes_in_batches_and_keeps_what_is_recent() {
             events: Duration::from_secs(400 * 86_400),
             levels: Duration::from_secs(35 * 86_400),
         };
-        let report = coopnocd::usage::retention::prune(&store, &retention, now)
+        let report = coopnocd::model::usage::retention::prune(&store, &retention, now)
             .await
             .expect("prune");
         let kept = one_i64(&store, "SELECT COUNT(*) FROM usage_fine").await;
@@ -267,7 +282,7 @@ fn retention_prunes_in_batches_and_keeps_what_is_recent() {
         // A single batch never exceeds its limit.
         let r = store
             .usage(UsageWrite::Prune {
-                target: coopnocd::usage::retention::PruneTarget::Fine,
+                target: coopnocd::model::usage::retention::PruneTarget::Fine,
                 cutoff: now + 3600,
                 limit: 100,
             })
@@ -331,7 +346,7 @@ impl Setup {
 
 fn try_call(socket: &Path, req: &Request, timeout: Duration) -> Result<Response, String> {
     rt().block_on(async {
-        let mut c = coopnocd::ctl::client::Client::connect(socket, timeout)
+        let mut c = coopnoc_proto::Client::connect(socket, timeout)
             .await
             .map_err(|e| e.to_string())?;
         c.call(req).await.map_err(|e| e.to_string())
@@ -448,7 +463,7 @@ fn a_roll_up_killed_with_sigkill_leaves_totals_unchanged() {
     let tz = paris();
     let mut t = from;
     while t <= now {
-        days.insert(coopnocd::usage::rollup::local_date(t, &tz));
+        days.insert(coopnocd::model::usage::rollup::local_date(t, &tz));
         t += 3600;
     }
     let (first, last) = (

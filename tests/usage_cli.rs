@@ -8,8 +8,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use common::{sqlite_count, wait_for};
-use coopnocd::observe::Counter;
-use coopnocd::usage::{CounterSample, Direction};
+use coopnocd::collect::observe::Counter;
+use coopnocd::model::usage::{CounterSample, Direction};
 
 const CLI: &str = env!("CARGO_BIN_EXE_coopnoc");
 /// The daemon's `time-zone` and `evening-peak`, for the roll-ups the tests run themselves.
@@ -304,8 +304,8 @@ fn export_then_erase_leaves_nothing_of_the_member() {
         );
     }
     let tz = jiff::tz::TimeZone::get(TZ).expect("tz");
-    let first = coopnocd::usage::rollup::local_date(from, &tz).to_string();
-    let last = coopnocd::usage::rollup::local_date(now, &tz).to_string();
+    let first = coopnocd::model::usage::rollup::local_date(from, &tz).to_string();
+    let last = coopnocd::model::usage::rollup::local_date(now, &tz).to_string();
     common::rollup(&d.db(), TZ, PEAK, &first, &last);
     let db = d.db();
     let coop_before = (

@@ -18,9 +18,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use coopnoc_proto::Client;
+use coopnoc_proto::{Request, Response};
 use coopnoc_sim::{CounterWidth, Octets, ScriptHandle, ScriptedDevice, ScriptedPort, ScriptedSpec};
-use coopnocd::ctl::client::Client;
-use coopnocd::ipc::{Request, Response};
 use snmp_support::udp_proxy::{Fault, UdpProxy};
 
 const CLI: &str = env!("CARGO_BIN_EXE_coopnoc");
@@ -320,7 +320,7 @@ fn fast_32_bit_counters_count_exactly_or_leave_flagged_gaps() {
 
     // What members are shown comes from the daily roll-up: make today's now, through the
     // library as the daemon's hourly roll-up does.
-    let today = coopnocd::usage::rollup::local_date(
+    let today = coopnocd::model::usage::rollup::local_date(
         jiff::Timestamp::now().as_second(),
         &jiff::tz::TimeZone::UTC,
     )

@@ -17,10 +17,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::wait_for;
+use coopnoc_proto::Client;
+use coopnoc_proto::{Request, Response};
 use coopnoc_sim::{CounterWidth, ScriptHandle, ScriptedDevice, ScriptedPort, ScriptedSpec};
-use coopnocd::ctl::client::Client;
-use coopnocd::ipc::{Request, Response};
-use coopnocd::usage::slots::{HourSlots, SLOT_MS, SLOTS_PER_HOUR, apportion};
+use coopnocd::model::usage::slots::{HourSlots, SLOT_MS, SLOTS_PER_HOUR, apportion};
 
 const CLI: &str = env!("CARGO_BIN_EXE_coopnoc");
 const TZ: &str = "Europe/Paris";
@@ -365,7 +365,7 @@ fn config(
 fn months(from_ms: i64, to_ms: i64) -> Vec<String> {
     let tz = jiff::tz::TimeZone::get(TZ).expect("tz");
     let m = |ms: i64| {
-        coopnocd::usage::rollup::local_date(ms / 1000, &tz)
+        coopnocd::model::usage::rollup::local_date(ms / 1000, &tz)
             .strftime("%Y-%m")
             .to_string()
     };
@@ -636,7 +636,7 @@ fn scripted_counters_give_exact_volumes_and_flagged_gaps() {
         .max()
         .expect("data");
     let tz = jiff::tz::TimeZone::get(TZ).expect("tz");
-    let day = |ms: i64| coopnocd::usage::rollup::local_date(ms / 1000, &tz).to_string();
+    let day = |ms: i64| coopnocd::model::usage::rollup::local_date(ms / 1000, &tz).to_string();
     // Through the library, as the daemon's hourly roll-up does (no request does it).
     let peak = (19 * 60, 23 * 60);
     let daily_rows = common::rollup(&run.db(), TZ, peak, &day(first_ms), &day(last_ms));

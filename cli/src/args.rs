@@ -47,6 +47,9 @@ pub enum Command {
     /// The daemon's version, uptime, inventory counts and store size.
     Status,
     /// Check a configuration file with the daemon's own loader (exit 0 valid, 1 not).
+    ///
+    /// Runs `coopnocd --check` on it: the coopnocd installed beside coopnoc, else the first on
+    /// PATH (exit 69 when there is none).
     Validate {
         /// The file to check, e.g. /etc/coopnoc/coopnoc.toml.
         file: PathBuf,
@@ -305,9 +308,13 @@ pub struct ThresholdArgs {
 }
 
 /// `--every`: a duration of at least a second.
+/// The shortest interval between two reads of `line watch`: an OLT's SNMP agent is slow and
+/// shared.
+pub const MIN_WATCH_INTERVAL: Duration = Duration::from_secs(1);
+
 fn parse_interval(text: &str) -> Result<Duration, String> {
-    let d = crate::output::parse_duration(text)?;
-    if d < crate::line::MIN_WATCH_INTERVAL {
+    let d = coopnoc_proto::parse_duration(text)?;
+    if d < MIN_WATCH_INTERVAL {
         return Err(format!("{text} is too often for the device: at least 1s"));
     }
     Ok(d)

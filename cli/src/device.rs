@@ -1,7 +1,7 @@
 //! `coopnoc device ...` and `coopnoc poll`: what the SNMP poller sees of each device.
 
 use clap::Subcommand;
-use coopnocd::ipc::{DeviceDetail, DeviceSummary, Request, Response};
+use coopnoc_proto::{DeviceDetail, DeviceSummary, Request, Response};
 
 use crate::Session;
 use crate::output::{self, ago, cut};
@@ -228,8 +228,8 @@ fn show(d: &DeviceDetail, now: jiff::Timestamp) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use coopnocd::ipc::InterfaceInfo;
-    use coopnocd::observe::CollectorHealth;
+    use coopnoc_proto::CollectorHealth;
+    use coopnoc_proto::InterfaceInfo;
 
     fn summary() -> DeviceSummary {
         DeviceSummary {

@@ -163,7 +163,7 @@ mod tests {
     fn every_string_of_an_answer_is_escaped_keys_included() {
         let mut labels = std::collections::BTreeMap::new();
         labels.insert("name\u{1b}".to_string(), "\u{1b}]0;x\u{7}".to_string());
-        let item = coopnocd::ipc::UnassignedItem {
+        let item = coopnoc_proto::UnassignedItem {
             device: "olt\u{1b}[2J".into(),
             site: Some("nord\n".into()),
             kind: "onu".into(),

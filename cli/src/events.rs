@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use coopnocd::ipc::{Event, Request, Response};
+use coopnoc_proto::{Event, Request, Response};
 
 use crate::Session;
 use crate::output::{self, Style, WIDTH};
@@ -29,7 +29,7 @@ pub fn parse_since(text: &str, now: jiff::Timestamp) -> Result<jiff::Timestamp, 
         && t.contains(|c: char| c.is_ascii_alphabetic())
         && !t.contains('-')
     {
-        let d = output::parse_duration(t).map_err(|e| format!("--since {e}"))?;
+        let d = coopnoc_proto::parse_duration(t).map_err(|e| format!("--since {e}"))?;
         let span = jiff::SignedDuration::try_from(d).map_err(|e| format!("--since {text}: {e}"))?;
         return now
             .checked_sub(span)

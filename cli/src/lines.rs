@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use coopnocd::ipc::{LinesQuery, ProblemList, Request, Response, UnassignedItem};
+use coopnoc_proto::{LinesQuery, ProblemList, Request, Response, UnassignedItem};
 
 use crate::Session;
 use crate::escape::shell_word;
@@ -172,7 +172,7 @@ pub fn unassigned_text(items: &[UnassignedItem], st: Style) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use coopnocd::ipc::{LineProblem, MatchKind};
+    use coopnoc_proto::{LineProblem, MatchKind};
 
     fn problem(reference: &str, state: &str, flapping: bool, reason: Option<&str>) -> LineProblem {
         LineProblem {

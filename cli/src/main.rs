@@ -1,8 +1,12 @@
 //! coopnoc: the companion CLI of coopnocd.
 //!
 //! Exit codes: 0 success, 1 the daemon refused or failed the request (or the config is
-//! invalid, for `validate`), 2 bad usage (clap), 69 the daemon cannot be reached, 77 your
-//! role does not allow the command.
+//! invalid, for `validate`), 2 bad usage (clap), 69 the daemon cannot be reached (for
+//! `validate`: no coopnocd is installed to check with), 77 your role does not allow the
+//! command.
+//!
+//! coopnoc links the control protocol (`coopnoc_proto`), not the daemon: `validate` runs
+//! `coopnocd --check` (`validate.rs`).
 //!
 //! Text from devices and members is escaped in every text output (`escape`).
 
@@ -14,6 +18,7 @@ mod line;
 mod lines;
 mod output;
 mod usage;
+mod validate;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -21,10 +26,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use coopnocd::ctl::client::{Client, ClientError};
-use coopnocd::ipc::{
-    self, ImportKind, LineKind, MatchKind, NewLine, NewMember, ReportPreference, Request, Response,
+use coopnoc_proto::{
+    self as ipc, ImportKind, LineKind, MatchKind, NewLine, NewMember, ReportPreference, Request,
+    Response,
 };
+use coopnoc_proto::{Client, ClientError};
 
 use args::{Cli, Command, ImportKindArg, LineCommand, MemberCommand};
 
@@ -150,7 +156,7 @@ fn socket_path(given: Option<PathBuf>) -> PathBuf {
 
 async fn run(cli: Cli) -> anyhow::Result<u8> {
     match &cli.command {
-        Command::Validate { file } => return Ok(validate(file, cli.json)),
+        Command::Validate { file } => return validate::validate(file, cli.json),
         Command::GenerateMan { dir } => {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
@@ -199,40 +205,6 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 },
             )
             .await
-        }
-    }
-}
-
-fn validate(file: &Path, json: bool) -> u8 {
-    match coopnocd::config::load(file) {
-        Ok(c) => {
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"file": file.display().to_string(), "valid": true, "devices": c.devices.len(), "sites": c.sites.len(), "components": c.components.len()})
-                );
-            } else {
-                println!(
-                    "{}: valid ({} sites, {} devices, {} components)",
-                    file.display(),
-                    c.sites.len(),
-                    c.devices.len(),
-                    c.components.len()
-                );
-            }
-            0
-        }
-        Err(e) => {
-            if json {
-                let problems: Vec<String> = e.problems.iter().map(|p| p.to_string()).collect();
-                println!(
-                    "{}",
-                    serde_json::json!({"file": e.file, "valid": false, "problems": problems})
-                );
-            } else {
-                eprint!("{}", escape::escape_lines(&e.to_string()));
-            }
-            1
         }
     }
 }
@@ -452,7 +424,7 @@ async fn import(s: &mut Session, file: &Path, kind: Option<ImportKindArg>) -> an
     let kind = match kind {
         Some(ImportKindArg::Members) => ImportKind::Members,
         Some(ImportKindArg::Lines) => ImportKind::Lines,
-        None => coopnocd::inventory::guess_kind(&csv).with_context(|| {
+        None => coopnoc_proto::ImportKind::guess(&csv).with_context(|| {
             format!(
                 "{}: cannot tell members from lines by its header; say --kind members or --kind lines",
                 file.display()

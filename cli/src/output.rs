@@ -1,7 +1,6 @@
 //! Text output for people: fits an 80-column terminal, colour only on a terminal.
 
 use std::io::IsTerminal;
-use std::time::Duration;
 
 /// Whether stdout is a terminal that wants colour (NO_COLOR respected).
 pub fn colour() -> bool {
@@ -393,44 +392,6 @@ pub fn ago(at: Option<&str>, now: jiff::Timestamp) -> String {
     }
 }
 
-/// A duration typed by a person: a number and a unit (ms, s, m, h, d), several in a row
-/// ("1h30m"), e.g. "500ms", "2s", "24h", "7d".
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let bad = || format!("\"{text}\" is not a duration such as 30s, 15m, 24h or 7d");
-    if t.is_empty() {
-        return Err(bad());
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = t;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if digits == 0 {
-            return Err(bad());
-        }
-        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let unit = rest[..unit_len].trim();
-        rest = &rest[unit_len..];
-        let part = match unit {
-            "ms" => Duration::from_millis(n),
-            "s" | "sec" => Duration::from_secs(n),
-            "m" | "min" => Duration::from_secs(n.saturating_mul(60)),
-            "h" => Duration::from_secs(n.saturating_mul(3600)),
-            "d" => Duration::from_secs(n.saturating_mul(86400)),
-            "" => return Err(format!("\"{text}\": add a unit (s, m, h or d), e.g. {n}s")),
-            _ => return Err(bad()),
-        };
-        total = total.saturating_add(part);
-    }
-    Ok(total)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -492,6 +453,9 @@ mod tests {
 
     #[test]
     fn durations_typed_by_people() {
+        // The one grammar of config and command line (`coopnoc_proto::duration`).
+        use coopnoc_proto::parse_duration;
+        use std::time::Duration;
         assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86400)));
@@ -504,7 +468,8 @@ mod tests {
         );
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("").is_err());
-        assert!(parse_duration("3w").is_err());
+        // Weeks, as the config always read them (one grammar for both since issue 10).
+        assert_eq!(parse_duration("3w"), Ok(Duration::from_secs(21 * 86400)));
     }
 
     #[test]

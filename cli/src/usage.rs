@@ -2,8 +2,8 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use coopnocd::ipc::{Request, Response};
-use coopnocd::usage::read::UsageReport;
+use coopnoc_proto::UsageReport;
+use coopnoc_proto::{Request, Response};
 
 use crate::{Session, output};
 
@@ -11,7 +11,7 @@ use crate::{Session, output};
 pub fn gb(bytes: u64) -> String {
     format!(
         "{:.1} GB",
-        bytes as f64 / coopnocd::usage::BYTES_PER_GB as f64
+        bytes as f64 / coopnoc_proto::BYTES_PER_GB as f64
     )
 }
 

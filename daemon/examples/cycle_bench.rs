@@ -34,10 +34,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use coopnocd::collect::observe::{Observation, ObservationBatch};
+use coopnocd::collect::poller;
+use coopnocd::collect::snmp::Engine;
 use coopnocd::config::{self, Config};
-use coopnocd::observe::{Observation, ObservationBatch};
-use coopnocd::poller::{self, DeviceStates};
-use coopnocd::snmp::Engine;
+use coopnocd::model::devices::DeviceStates;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -218,7 +219,7 @@ struct Seen {
 /// The daemon's consumer, minus the store: the in-memory device state takes in every batch.
 async fn consume(
     mut rx: mpsc::Receiver<ObservationBatch>,
-    states: Arc<DeviceStates>,
+    mut states: DeviceStates,
     seen: Arc<Mutex<Seen>>,
 ) {
     while let Some(batch) = rx.recv().await {
@@ -503,7 +504,7 @@ async fn run_setting(
     let window = cfg.poll.window;
     let latency = Duration::from_millis(a.latency_ms);
     let names: Vec<String> = cfg.devices.iter().map(|d| d.name.clone()).collect();
-    let states = Arc::new(DeviceStates::new(&cfg.devices));
+    let states = DeviceStates::new(&cfg.devices);
     let seen = Arc::new(Mutex::new(Seen::default()));
     let (tx, rx) = mpsc::channel(poller::CHANNEL_CAPACITY);
     let consumer = tokio::spawn(consume(rx, states, seen.clone()));

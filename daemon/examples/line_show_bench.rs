@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use coopnocd::ipc::{LineKind, MatchKind, NewLine, NewMember, ReportPreference};
-use coopnocd::lines::levels::{DayLevels, Metric};
+use coopnoc_proto::{LineKind, MatchKind, NewLine, NewMember, ReportPreference};
+use coopnocd::store::levels::{DayLevels, Metric};
 use coopnocd::store::{LineImportRow, MemberImportRow, Store, WriteOp};
 
 fn arg(name: &str, default: usize) -> usize {
@@ -115,8 +115,9 @@ async fn populate(store: &Store, lines: usize, days: i64) {
                 .await
                 .expect("level");
             }
-            let date = coopnocd::usage::rollup::local_date(day * 86400, &jiff::tz::TimeZone::UTC)
-                .to_string();
+            let date =
+                coopnocd::model::usage::rollup::local_date(day * 86400, &jiff::tz::TimeZone::UTC)
+                    .to_string();
             sqlx::query(
                 "INSERT INTO usage_daily (line_id, day, member_id, day_start, period_s, down_bytes, up_bytes, down_peak_bytes,
                  up_peak_bytes, down_covered_ms, up_covered_ms) VALUES (?, ?, ?, ?, 86400, ?, ?, ?, ?, 86400000, 86400000)",

@@ -8,13 +8,13 @@
 
 use std::time::{Duration, Instant};
 
-use coopnocd::ipc::{LineKind, MatchKind, NewLine, NewMember, ReportPreference};
-use coopnocd::observe::Counter;
+use coopnoc_proto::{LineKind, MatchKind, NewLine, NewMember, ReportPreference};
+use coopnocd::collect::observe::Counter;
+use coopnocd::model::usage::rollup::{DayPlan, MonthPlan, local_date};
+use coopnocd::model::usage::slots::{HourSlots, SLOTS_PER_HOUR};
+use coopnocd::model::usage::{CounterSample, Direction, UsageAccountant, UsageService, UsageWrite};
+use coopnocd::store::usage::HourRow;
 use coopnocd::store::{LineImportRow, MemberImportRow, Store, WriteOp};
-use coopnocd::usage::rollup::{DayPlan, MonthPlan, local_date};
-use coopnocd::usage::slots::{HourSlots, SLOTS_PER_HOUR};
-use coopnocd::usage::write::HourRow;
-use coopnocd::usage::{CounterSample, Direction, UsageAccountant, UsageService, UsageWrite};
 
 const PEAK: (u16, u16) = (19 * 60, 23 * 60);
 
@@ -59,9 +59,21 @@ async fn populate(store: &Store, lines: usize) -> Vec<i64> {
         .await
         .expect("lines");
     sqlx::query_scalar("SELECT id FROM line ORDER BY id")
-        .fetch_all(store.reader())
+        .fetch_all(&reader(store).await)
         .await
         .expect("ids")
+}
+
+/// The bench's own read-only look at the database file (the store hands out no pool).
+async fn reader(store: &Store) -> sqlx::SqlitePool {
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(store.path())
+        .read_only(true);
+    sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .expect("read-only pool")
 }
 
 /// A pseudo-random but repeatable rate per line, bytes per second (a few kB/s to ~1 MB/s).
@@ -170,7 +182,7 @@ async fn bench_10k(dir: &std::path::Path) {
         .await
         .expect("rollup")
     {
-        coopnocd::usage::UsageOutcome::RolledUp { rows } => rows,
+        coopnocd::model::usage::UsageOutcome::RolledUp { rows } => rows,
         _ => 0,
     };
     let daily = started.elapsed();
@@ -316,14 +328,14 @@ async fn bench_year(dir: &std::path::Path) {
         events: Duration::from_secs(400 * 86_400),
         levels: Duration::from_secs(35 * 86_400),
     };
-    coopnocd::usage::retention::prune(&store, &retention, now)
+    coopnocd::model::usage::retention::prune(&store, &retention, now)
         .await
         .expect("prune");
     let count = |sql: &'static str| {
         let store = store.clone();
         async move {
             sqlx::query_scalar::<_, i64>(sql)
-                .fetch_one(store.reader())
+                .fetch_one(&reader(&store).await)
                 .await
                 .expect("count")
         }

@@ -10,8 +10,8 @@
 
 use std::time::{Duration, Instant};
 
+use coopnocd::collect::snmp::{Engine, Oid, SessionOptions};
 use coopnocd::config::{AuthProtocol, PrivProtocol, Secret, SnmpCredentials, Target, UsmUser};
-use coopnocd::snmp::{Engine, Oid, SessionOptions};
 
 fn cpu_seconds() -> f64 {
     // utime + stime of this process, from /proc (clock ticks of 1/100 s on Linux).

@@ -34,9 +34,15 @@ pub struct Args {
     )]
     pub config: PathBuf,
 
-    /// Check the configuration, print what is wrong, and exit (0 good, 78 bad).
+    /// Check the configuration, print what is wrong, and exit (0 good, 78 bad). This is what
+    /// `coopnoc validate FILE` runs.
     #[arg(long, conflicts_with = "demo")]
     pub check: bool,
+
+    /// With --check: say it as one JSON object on stdout (`valid`, and `problems` or what
+    /// the configuration holds).
+    #[arg(long, requires = "check")]
+    pub json: bool,
 
     /// Run on a simulated cooperative network (SNMP agents on 127.0.0.1 replaying real device
     /// recordings), with no configuration file: a demo, and a playground for the CLI.

@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{self, Config, DeviceKind};
-use crate::ctl;
+use crate::collect::local;
+use crate::collect::poller;
+use crate::collect::snmp::{Engine, SnmpError};
+use crate::config::{Config, DeviceKind};
 use crate::health::{self, Health};
-use crate::local;
-use crate::poller;
-use crate::snmp::{Engine, SnmpError};
-use crate::state::Shared;
+use crate::serve::Shared;
+use crate::serve::ctl;
 use crate::store::{Store, StoreError, WriteOp};
 use crate::systemd;
 
@@ -50,29 +50,36 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
         .await?;
 
     let listener = ctl::bind(&config.ctl.socket, config.ctl.mode).await?;
-    let shared = Arc::new(Shared::new(store.clone(), config.clone()));
+    let (poller_handles, poller) = tokio::sync::watch::channel(None);
+    let shared = Arc::new(Shared::new(store.clone(), config.clone(), poller));
 
     // Tasks stop on `tasks`, a child of `shutdown`, so that the daemon can also stop them itself.
     let tasks = shutdown.child_token();
     let mut set = tokio::task::JoinSet::new();
     set.spawn(ctl::serve(listener, shared.clone(), tasks.clone()));
     set.spawn(reload_on_sighup(shared.clone(), tasks.clone()));
-    set.spawn(crate::usage::service::run(shared.clone(), tasks.clone()));
+    set.spawn(crate::model::usage::service::run(
+        shared.model.usage().clone(),
+        shared.watch_config(),
+        tasks.clone(),
+    ));
 
-    // Collectors (SNMP poller, netlink) -> observations -> one consumer (state, events). The
-    // consumer ends once every collector has dropped its sender, taking in what they sent.
-    // The watchdog pings only while the collectors and the store writer are alive.
+    // Collectors (SNMP poller, netlink) -> observations -> the model (state, events, published
+    // view). The model's task ends once every collector has dropped its sender, taking in
+    // what they sent. The watchdog pings only while the collectors and the store writer are
+    // alive.
     let health = Arc::new(Health::new());
     let (observations, observed) = tokio::sync::mpsc::channel(poller::CHANNEL_CAPACITY);
     spawn_local_collectors(&mut set, &config, &observations, &health, &tasks);
     let engine = Arc::new(Engine::bind(Some(state_dir)).await?);
     set.spawn(poller::supervise(
-        shared.clone(),
+        shared.watch_config(),
         engine,
         observations,
+        poller_handles,
         tasks.clone(),
     ));
-    set.spawn(poller::consume(observed, shared.clone(), tasks.clone()));
+    set.spawn(shared.model.clone().run(observed, tasks.clone()));
 
     let counts = store.counts().await?;
     tracing::info!(
@@ -121,7 +128,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunE
 fn spawn_local_collectors(
     set: &mut tokio::task::JoinSet<()>,
     config: &Config,
-    observations: &tokio::sync::mpsc::Sender<crate::observe::ObservationBatch>,
+    observations: &tokio::sync::mpsc::Sender<crate::collect::observe::ObservationBatch>,
     health: &Health,
     shutdown: &CancellationToken,
 ) {
@@ -154,12 +161,11 @@ fn spawn_watchdog(
 ) {
     let (period, stale_after) = health::store_probe_timing(interval);
     let beat = health.register("store writer", stale_after);
-    set.spawn(health::probe_store(
-        store.clone(),
-        beat,
-        period,
-        shutdown.clone(),
-    ));
+    let store = store.clone();
+    set.spawn(health::probe(beat, period, shutdown.clone(), move || {
+        let store = store.clone();
+        async move { store.write(WriteOp::Nothing).await.map(|_| ()) }
+    }));
     set.spawn(health::watchdog(
         health.clone(),
         interval,
@@ -187,7 +193,7 @@ async fn reload_on_sighup(shared: Arc<Shared>, shutdown: CancellationToken) {
         };
         systemd::notify_reloading();
         let mut status = "configuration reloaded".to_string();
-        match config::load(&path) {
+        match crate::check::load(&path) {
             Err(e) => {
                 tracing::error!(
                     "SIGHUP: keeping the running configuration, the new one is refused:\n{e}"

@@ -58,7 +58,7 @@ pub async fn start(state_dir: &Path) -> Result<(Demo, Config), DemoError> {
     let text = config_text(&state_dir, network.devices());
     let config_path = state_dir.join("coopnoc.toml");
     std::fs::write(&config_path, text).map_err(io)?;
-    let config = config::load(&config_path)?;
+    let config = crate::check::load(&config_path)?;
     Ok((
         Demo {
             network,
@@ -185,8 +185,8 @@ pub fn inventory_csv(devices: &[RunningDevice]) -> (String, String) {
 /// does with `coopnoc import`, once the daemon answers; nothing when it already has lines
 /// (a demo restarted on its state directory).
 pub async fn seed(socket: &Path, members: String, lines: String) -> Result<(), String> {
-    use crate::ctl::client::Client;
-    use crate::ipc::{ImportKind, Request, Response};
+    use coopnoc_proto::Client;
+    use coopnoc_proto::{ImportKind, Request, Response};
     let timeout = std::time::Duration::from_secs(60);
     let mut client = None;
     for _ in 0..200 {

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{Store, WriteOp};
 use crate::systemd;
 
 struct Beat {
@@ -105,14 +104,19 @@ impl Health {
     }
 }
 
-/// Proves the store writer alive: an empty write goes through its queue and its transaction
-/// every `period`; the heartbeat beats when it comes back. Stops on `shutdown`.
-pub async fn probe_store(
-    store: Store,
+/// Proves a task alive by asking it something every `period` (the store writer: an empty
+/// write through its queue and its transaction); the heartbeat beats when the answer comes
+/// back. Stops on `shutdown`.
+pub async fn probe<F, Fut, E>(
     heartbeat: Heartbeat,
     period: Duration,
     shutdown: CancellationToken,
-) {
+    mut ask: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -120,12 +124,12 @@ pub async fn probe_store(
             _ = shutdown.cancelled() => return,
             _ = ticker.tick() => {}
         }
-        // No timeout of our own: a writer that does not answer simply leaves the heart silent.
+        // No timeout of our own: a task that does not answer simply leaves the heart silent.
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            answer = store.write(WriteOp::Nothing) => match answer {
-                Ok(_) => heartbeat.beat(),
-                Err(e) => tracing::warn!("health: the store writer refused a probe: {e}"),
+            answer = ask() => match answer {
+                Ok(()) => heartbeat.beat(),
+                Err(e) => tracing::warn!("health: a probe was refused: {e}"),
             },
         }
     }

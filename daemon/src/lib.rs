@@ -1,30 +1,31 @@
 //! coopnocd: the operations daemon of a community ISP.
 //!
-//! Data flows one way: collectors (SNMP, netlink, probes) emit observations; state and the
-//! store take them in; outputs (CLI socket, metrics, MQTT, status page, reports) read state
-//! and the store. See `DESIGN.md` in the repository for the whole picture.
+//! Data flows one way, and imports point down this list, never back:
+//! - `serve`: the outputs (the control socket today; status page, metrics, MQTT, reports
+//!   next), reading the model's published view and the store;
+//! - `model`: devices, lines, usage and events, fed by observations, owning the current
+//!   state, publishing a snapshot and an event stream (`model::Published`);
+//! - `store`: SQLite behind typed operations, all the SQL;
+//! - `collect`: the SNMP engine, device profiles, the poller and netlink, turning devices
+//!   into observations;
+//! - low modules every room may use: `config`, `health`, `systemd`, `octets`, and the
+//!   control protocol's crate `coopnoc_proto`.
+//!
+//! `run` (in `daemon`) wires them together; `check` is the whole check of a configuration.
+//! See `DESIGN.md` in the repository for the whole picture.
 
-pub mod access;
 pub mod args;
+pub mod check;
+pub mod collect;
 pub mod config;
-pub mod ctl;
 pub mod daemon;
 pub mod demo;
 pub mod health;
-pub mod inventory;
-pub mod ipc;
-pub mod lines;
-pub mod linestate;
-pub mod link_events;
-pub mod local;
-pub mod observe;
-pub mod poller;
-pub mod profile;
-pub mod snmp;
-pub mod state;
+pub mod model;
+pub mod octets;
+pub mod serve;
 pub mod store;
 pub mod systemd;
-pub mod usage;
 
 pub use daemon::{RunError, run};
 

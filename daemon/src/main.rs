@@ -12,21 +12,16 @@ fn main() -> ExitCode {
     if args.demo {
         return demo(&args);
     }
-    let config = match coopnocd::config::load(&args.config) {
+    if args.check {
+        return check(&args);
+    }
+    let config = match coopnocd::check::load(&args.config) {
         Ok(c) => c,
         Err(e) => {
             eprint!("coopnocd: {e}");
             return ExitCode::from(coopnocd::EXIT_CONFIG);
         }
     };
-    if args.check {
-        println!(
-            "{}: configuration is valid ({} devices)",
-            args.config.display(),
-            config.devices.len()
-        );
-        return ExitCode::SUCCESS;
-    }
     init_logging(
         args.log_level
             .as_deref()
@@ -41,6 +36,40 @@ fn main() -> ExitCode {
         coopnocd::run(config, shutdown).await
     });
     exit_code(result)
+}
+
+/// `--check`: the whole check of the configuration, and nothing else. `--json` is what
+/// `coopnoc validate` reads.
+fn check(args: &Args) -> ExitCode {
+    let file = args.config.display().to_string();
+    match coopnocd::check::load(&args.config) {
+        Ok(c) if args.json => {
+            println!(
+                "{}",
+                serde_json::json!({"file": file, "valid": true, "devices": c.devices.len(), "sites": c.sites.len(), "components": c.components.len()})
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(c) => {
+            println!(
+                "{file}: configuration is valid ({} devices)",
+                c.devices.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) if args.json => {
+            let problems: Vec<String> = e.problems.iter().map(|p| p.to_string()).collect();
+            println!(
+                "{}",
+                serde_json::json!({"file": e.file, "valid": false, "problems": problems})
+            );
+            ExitCode::from(coopnocd::EXIT_CONFIG)
+        }
+        Err(e) => {
+            eprint!("coopnocd: {e}");
+            ExitCode::from(coopnocd::EXIT_CONFIG)
+        }
+    }
 }
 
 fn runtime() -> Option<tokio::runtime::Runtime> {

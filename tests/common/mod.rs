@@ -41,10 +41,10 @@ impl TempSetup {
 /// A control-socket client to a daemon that is starting: retries until the socket answers
 /// (10 s at most); `timeout` is the client's per-request patience.
 #[allow(dead_code)]
-pub async fn connect(socket: &Path, timeout: Duration) -> coopnocd::ctl::client::Client {
+pub async fn connect(socket: &Path, timeout: Duration) -> coopnoc_proto::Client {
     let started = Instant::now();
     loop {
-        if let Ok(c) = coopnocd::ctl::client::Client::connect(socket, timeout).await {
+        if let Ok(c) = coopnoc_proto::Client::connect(socket, timeout).await {
             return c;
         }
         assert!(
@@ -206,9 +206,9 @@ impl Drop for DaemonThread {
 /// Counter samples into a daemon's store through the library, as the poller hands them to the
 /// usage accountant (the control protocol has no such request): the same accountant, the same
 /// writer. Safe beside a running daemon: SQLite serialises the two writers.
-pub fn ingest(db: &Path, samples: &[coopnocd::usage::CounterSample]) {
+pub fn ingest(db: &Path, samples: &[coopnocd::model::usage::CounterSample]) {
     with_store(db, |store| async move {
-        let usage = coopnocd::usage::UsageService::new(store);
+        let usage = coopnocd::model::usage::UsageService::new(store);
         usage.ingest(samples).await.expect("ingest");
     });
 }
@@ -222,7 +222,7 @@ pub fn rollup(db: &Path, time_zone: &str, evening_peak: (u16, u16), from: &str, 
         to.parse().expect("to: YYYY-MM-DD"),
     );
     with_store(db, |store| async move {
-        coopnocd::usage::rollup::rollup_days(&store, &tz, evening_peak, from, to, 0)
+        coopnocd::model::usage::rollup::rollup_days(&store, &tz, evening_peak, from, to, 0)
             .await
             .expect("roll-up")
     })

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use coopnocd::snmp::Value;
+use coopnocd::collect::snmp::Value;
 
 /// A free UDP port on 127.0.0.1 (free when asked; agents are started right after).
 pub fn free_udp_port() -> u16 {

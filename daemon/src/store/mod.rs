@@ -5,14 +5,19 @@
 //! answers each request only after the transaction committed: an acknowledged write is on disk.
 //! Readers use a separate pool of read-only connections (WAL lets them run beside the writer).
 
+mod events;
+pub mod levels;
+pub mod lines;
 mod migrations;
 mod read;
+pub mod usage;
 mod write;
 
+pub use events::NewEvent;
 pub use migrations::{LATEST_SCHEMA_VERSION, migrator};
 pub use read::Counts;
 pub(crate) use write::audit;
-pub use write::{LineImportRow, MemberImportRow, NewEvent, WriteOp, WriteOutcome, insert_events};
+pub use write::{LineImportRow, MemberImportRow, WriteOp, WriteOutcome};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -177,9 +182,22 @@ impl Store {
         &self.path
     }
 
-    /// The read pool, for modules that keep their own read queries.
-    pub fn reader(&self) -> &SqlitePool {
+    /// The read pool: the store's own reads only (no SQL outside the store).
+    fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Moves the write-ahead log into the database and empties it, so that erased data does
+    /// not linger in old page images (the pages themselves are zeroed by secure_delete). On a
+    /// connection of its own: a checkpoint cannot run inside the writer's transaction.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        let mut conn = connect_options(&self.path).connect().await?;
+        let done = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut conn)
+            .await
+            .map(|_| ());
+        let _ = conn.close().await;
+        Ok(done?)
     }
 
     /// Sends one write to the writer and waits until it is committed.
@@ -261,7 +279,10 @@ async fn apply_batch(
     conn: &mut SqliteConnection,
     batch: &mut [WriteRequest],
 ) -> Result<Vec<Result<WriteOutcome, StoreError>>, sqlx::Error> {
-    let mut tx = conn.begin().await?;
+    // IMMEDIATE: the write lock is taken at the start, waiting (busy timeout) for another
+    // writer of the file to finish. A deferred transaction that reads first would fail at
+    // once with "database is locked" if another connection wrote in between.
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
     let mut results = Vec::with_capacity(batch.len());
     for req in batch.iter_mut() {
         let op = std::mem::replace(&mut req.op, WriteOp::Nothing);

@@ -5,7 +5,7 @@ use sqlx::sqlite::SqliteRow;
 
 use super::write::{line_kind, match_kind, report_preference};
 use super::{Store, StoreError, format_time, migrations};
-use crate::ipc::{Event, Line, LineDetail, Member, StoreInfo};
+use coopnoc_proto::{Event, Line, LineDetail, Member, StoreInfo};
 
 /// Inventory counts for `coopnoc status`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,7 +41,7 @@ impl Store {
                     (SELECT COUNT(*) FROM member), (SELECT COUNT(*) FROM line),
                     (SELECT COUNT(*) FROM line WHERE member_id IS NULL)",
         )
-        .fetch_one(self.reader())
+        .fetch_one(self.pool())
         .await?;
         let get = |i: usize| r.try_get::<i64, _>(i).map(|v| v.max(0) as u64);
         Ok(Counts {
@@ -54,7 +54,7 @@ impl Store {
     }
 
     pub async fn info(&self) -> Result<StoreInfo, StoreError> {
-        let mut conn = self.reader().acquire().await?;
+        let mut conn = self.pool().acquire().await?;
         Ok(StoreInfo {
             path: self.path().display().to_string(),
             schema_version: migrations::schema_version(&mut conn).await?,
@@ -68,7 +68,7 @@ impl Store {
                     (SELECT group_concat(l.ref, ',') FROM line l WHERE l.member_id = m.id) AS lines
              FROM member m ORDER BY m.ref",
         )
-        .fetch_all(self.reader())
+        .fetch_all(self.pool())
         .await?;
         rows.iter()
             .map(member_from_row)
@@ -83,7 +83,7 @@ impl Store {
              FROM member m WHERE m.ref = ?",
         )
         .bind(reference)
-        .fetch_optional(self.reader())
+        .fetch_optional(self.pool())
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("no member {reference}")))?;
         Ok(member_from_row(&row)?)
@@ -97,7 +97,7 @@ impl Store {
             "SELECT l.ref, l.kind, l.device, l.match_kind, l.match_key, m.ref AS member_ref, l.description, l.state, l.state_since
              FROM line l LEFT JOIN member m ON m.id = l.member_id ORDER BY l.ref"
         };
-        let rows = sqlx::query(sql).fetch_all(self.reader()).await?;
+        let rows = sqlx::query(sql).fetch_all(self.pool()).await?;
         rows.iter()
             .map(line_from_row)
             .collect::<Result<_, _>>()
@@ -114,7 +114,7 @@ impl Store {
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(what)
-            .fetch_all(self.reader())
+            .fetch_all(self.pool())
             .await?;
         let Some(first) = rows.first() else {
             return Err(StoreError::NotFound(format!(
@@ -153,7 +153,7 @@ impl Store {
     pub async fn line_id(&self, reference: &str) -> Result<i64, StoreError> {
         sqlx::query_scalar("SELECT id FROM line WHERE ref = ?")
             .bind(reference)
-            .fetch_optional(self.reader())
+            .fetch_optional(self.pool())
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("no line {reference}")))
     }
@@ -174,7 +174,7 @@ impl Store {
         .bind(since.unwrap_or(i64::MIN))
         .bind(subject)
         .bind(i64::from(limit))
-        .fetch_all(self.reader())
+        .fetch_all(self.pool())
         .await?;
         rows.iter()
             .map(event_from_row)
@@ -196,7 +196,7 @@ impl Store {
         .bind(subject_kind)
         .bind(subject)
         .bind(limit)
-        .fetch_all(self.reader())
+        .fetch_all(self.pool())
         .await?;
         rows.iter()
             .map(event_from_row)

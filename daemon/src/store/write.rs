@@ -2,9 +2,10 @@
 
 use sqlx::SqliteConnection;
 
-use super::{Actor, StoreError, now};
+use super::events::insert_events;
+use super::{Actor, NewEvent, StoreError, now};
 use crate::config::{Device, Site};
-use crate::ipc::{LineKind, MatchKind, NewLine, NewMember, ReportPreference};
+use coopnoc_proto::{LineKind, MatchKind, NewLine, NewMember, ReportPreference};
 
 /// A member row of a CSV import (already validated).
 #[derive(Debug, Clone, PartialEq)]
@@ -18,17 +19,6 @@ pub struct LineImportRow {
     pub line: NewLine,
     /// The CSV line number, to name the row if the store refuses it.
     pub csv_line: u64,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewEvent {
-    pub at: i64,
-    pub subject_kind: &'static str,
-    pub subject: String,
-    pub old_state: Option<String>,
-    pub new_state: String,
-    pub reason: Option<String>,
-    pub detail: Option<String>,
 }
 
 #[derive(Debug)]
@@ -56,10 +46,10 @@ pub enum WriteOp {
         file_name: String,
     },
     RecordEvents(Vec<NewEvent>),
-    /// Usage accounting: fine slots, roll-ups, pruning, erasure (see `crate::usage`).
-    Usage(crate::usage::UsageWrite),
+    /// Usage accounting: fine slots, roll-ups, pruning, erasure (see `usage`).
+    Usage(super::usage::UsageWrite),
     /// Line states, their events and levels, from one batch of observations.
-    Lines(crate::lines::db::LinesWrite),
+    Lines(super::lines::LinesWrite),
     /// The end of a membership (`None`: it goes on).
     MemberLeft {
         member: String,
@@ -68,7 +58,7 @@ pub enum WriteOp {
     /// A line's own thresholds (empty = the configured ones).
     LineThresholds {
         line: String,
-        thresholds: crate::linestate::ThresholdOverrides,
+        thresholds: coopnoc_proto::ThresholdOverrides,
     },
 }
 
@@ -76,7 +66,7 @@ pub enum WriteOp {
 pub enum WriteOutcome {
     Done,
     Imported { created: u64, updated: u64 },
-    Usage(crate::usage::UsageOutcome),
+    Usage(super::usage::UsageOutcome),
 }
 
 pub(super) async fn apply(
@@ -147,15 +137,13 @@ pub(super) async fn apply(
             .await?;
             Ok(WriteOutcome::Imported { created, updated })
         }
-        WriteOp::Usage(w) => Ok(WriteOutcome::Usage(
-            crate::usage::write::apply(conn, w, by).await?,
-        )),
+        WriteOp::Usage(w) => Ok(WriteOutcome::Usage(super::usage::apply(conn, w, by).await?)),
         WriteOp::RecordEvents(events) => {
             insert_events(conn, &events).await?;
             Ok(WriteOutcome::Done)
         }
         WriteOp::Lines(w) => {
-            crate::lines::db::apply(conn, &w).await?;
+            super::lines::apply(conn, &w).await?;
             Ok(WriteOutcome::Done)
         }
         WriteOp::MemberLeft { member, at } => {
@@ -184,7 +172,7 @@ pub(super) async fn apply(
             Ok(WriteOutcome::Done)
         }
         WriteOp::LineThresholds { line, thresholds } => {
-            crate::lines::db::set_thresholds(conn, &line, &thresholds).await?;
+            super::lines::set_thresholds(conn, &line, &thresholds).await?;
             audit(
                 conn,
                 by,
@@ -196,25 +184,6 @@ pub(super) async fn apply(
             Ok(WriteOutcome::Done)
         }
     }
-}
-
-pub async fn insert_events(
-    conn: &mut SqliteConnection,
-    events: &[NewEvent],
-) -> Result<(), StoreError> {
-    for e in events {
-        sqlx::query("INSERT INTO event (at, subject_kind, subject, old_state, new_state, reason, detail) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            .bind(e.at)
-            .bind(e.subject_kind)
-            .bind(&e.subject)
-            .bind(&e.old_state)
-            .bind(&e.new_state)
-            .bind(&e.reason)
-            .bind(&e.detail)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
 }
 
 /// One row of the audit log: what was done, to what, and by whom.
