@@ -29,6 +29,7 @@ mod overlay;
 mod presets;
 pub mod recordings;
 mod rng;
+mod running;
 pub mod scenario;
 pub mod scripted;
 pub mod snmprec;
@@ -37,10 +38,9 @@ pub mod table;
 pub mod vendor;
 
 pub use device::{Behaviour, Reboot, Stall};
-pub use network::{
-    BENCH_LATENCY, DeviceSpec, RunningDevice, SimError, SimKind, SimNetwork, Source, V3User,
-};
+pub use network::{BENCH_LATENCY, DeviceSpec, SimError, SimNetwork, Source};
 pub use presets::{BENCH_RADIOS, BenchShape, bench, demo, demo_v3_user};
+pub use running::{RunningDevice, SimKind, V3User};
 pub use scenario::{Scenario, ScenarioError, ScenarioLibrary, ScenarioRef, ScenarioStatus};
 pub use scripted::{
     CounterWidth, Octets, ScriptHandle, ScriptedDevice, ScriptedPort, ScriptedSpec,

@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::device::Behaviour;
-use crate::network::{DeviceSpec, SimKind, V3User};
+use crate::network::DeviceSpec;
+use crate::running::{SimKind, V3User};
 use crate::synth::{OltShape, SyntheticOlt};
 use crate::vendor::{VsolV1600d, ZteC3xx};
 

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use async_snmp::{Oid, Value};
 
-use crate::network::RunningDevice;
 use crate::overlay::Overlay;
 use crate::rng::{mix2, unit};
+use crate::running::RunningDevice;
 use crate::synth::{DownCause, SyntheticOlt};
 use crate::table::{Cell, Entry};
 

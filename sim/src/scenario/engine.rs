@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::{Mutex, Notify, watch};
 use tokio::time::Instant;
 
-use crate::network::RunningDevice;
+use crate::running::RunningDevice;
 
 use super::effects::{DeviceState, ResolvedEvent, resolve};
 use super::{Scenario, ScenarioError, ScenarioLibrary, ScenarioRef, ScenarioStatus};
